@@ -1,0 +1,63 @@
+#ifndef MNEMO_CORE_CONFIG_LOADER_H_
+#define MNEMO_CORE_CONFIG_LOADER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/config.pb.h"
+#include "core/registry.h"
+
+namespace mnemo {
+
+// Where a field was written in a config file.
+struct SourceLocation {
+  int line = 0;    // 1-based; 0 = unknown
+  int column = 0;  // 1-based
+};
+
+// A parsed config file and where each of its fields stands, so that problems
+// found after parsing can still be reported as file:line:column.
+class LoadedConfig {
+ public:
+  const config::Experiment& experiment() const { return experiment_; }
+  config::Experiment& mutable_experiment() { return experiment_; }
+  const std::string& path() const { return path_; }
+
+  // The location of a field given as a path of (field name, index) steps from
+  // the root, written "model.layer[2].units"; falls back to the nearest
+  // enclosing message that has one, then to line 0.
+  SourceLocation Locate(const std::string& field_path) const;
+
+  // "path:line:column: message" for `field_path`.
+  std::string Describe(const std::string& field_path, const std::string& message) const;
+
+ private:
+  friend class ConfigLoader;
+  config::Experiment experiment_;
+  std::string path_;
+  std::map<std::string, SourceLocation> locations_;
+};
+
+// Reads experiment configs in two steps: the `plugin` list first (loading each
+// library through the plugin loader so its option types exist), then the whole
+// file, including `google.protobuf.Any` options of plugin types. Then the whole
+// config is validated at once: every problem is reported together, one line
+// each, as file:line:column: message.
+class ConfigLoader {
+ public:
+  explicit ConfigLoader(Registries& registries = Registries::Global());
+
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> LoadFile(const std::string& path);
+  // `path` only names the text in messages and anchors relative plugin paths.
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> LoadText(const std::string& text,
+                                                         const std::string& path);
+
+ private:
+  Registries& registries_;
+};
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_CONFIG_LOADER_H_

@@ -1,0 +1,21 @@
+#ifndef MNEMO_CORE_IO_ATOMIC_FILE_H_
+#define MNEMO_CORE_IO_ATOMIC_FILE_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace mnemo {
+
+// Replaces `path` with `contents` atomically: write to a temporary file in the
+// same directory, fsync it, rename it over `path`, fsync the directory. On any
+// failure the old file is untouched and the temporary file removed.
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents);
+
+// Creates `dir` and its parents if missing.
+absl::Status MakeDirectories(const std::string& dir);
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_IO_ATOMIC_FILE_H_

@@ -1,0 +1,51 @@
+#ifndef MNEMO_CORE_MEMORY_MODULE_H_
+#define MNEMO_CORE_MEMORY_MODULE_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/tensor.h"
+
+namespace mnemo {
+
+// The answer of a memory for each row of a batch of queries.
+struct Retrieval {
+  std::vector<int> label;        // class of the best match; -1 when empty
+  std::vector<float> confidence;  // in [0, 1]; 0 when the memory is empty
+  std::vector<int> slot;         // which stored item answered; -1 when empty
+};
+
+// A memory of feature vectors with class labels, beside the network: it
+// answers a query with the class of the most similar stored item and a
+// confidence, and learns from each batch of (feature, label) pairs.
+class MemoryModule {
+ public:
+  virtual ~MemoryModule() = default;
+
+  // Adds (or replaces, when full, as the module's policy says) items.
+  virtual absl::Status Store(const Tensor& features,
+                             absl::Span<const int> labels) = 0;
+
+  // Best match for every row of `features` (batch x feature_dim).
+  virtual absl::StatusOr<Retrieval> Retrieve(const Tensor& features) = 0;
+
+  virtual int feature_dim() const = 0;
+  virtual int capacity() const = 0;
+  virtual int size() const = 0;  // items stored now
+  virtual void Clear() = 0;
+
+  // Learnable tensors (empty for non-parametric memories).
+  virtual std::vector<Parameter> parameters() { return {}; }
+
+  // The contents as named tensors, so they are saved with the model.
+  virtual std::map<std::string, Tensor> ExportState() const = 0;
+  virtual absl::Status ImportState(const std::map<std::string, Tensor>& state) = 0;
+};
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_MEMORY_MODULE_H_

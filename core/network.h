@@ -1,0 +1,59 @@
+#ifndef MNEMO_CORE_NETWORK_H_
+#define MNEMO_CORE_NETWORK_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/cache_strategy.h"
+#include "core/layer.h"
+#include "core/tensor.h"
+
+namespace mnemo {
+
+// A sequential stack of layers whose activations are managed by a CacheStrategy.
+class Network {
+ public:
+  // `strategy` null means core's keep_all. Fails when the layer sizes do not
+  // chain or the strategy refuses the network.
+  static absl::StatusOr<std::unique_ptr<Network>> Create(
+      std::vector<std::unique_ptr<Layer>> layers,
+      std::unique_ptr<CacheStrategy> strategy = nullptr);
+
+  // Runs the layers; the result stays valid until the next Forward/Backward.
+  absl::StatusOr<const Tensor*> Forward(const Tensor& input,
+                                        const ForwardContext& context);
+
+  // Backpropagates dLoss/dOutput of the last Forward through every layer,
+  // adding to the parameter gradients, then lets the strategy release memory.
+  absl::Status Backward(const Tensor& grad_output, const ForwardContext& context);
+
+  // Zeroes every parameter gradient.
+  void ZeroGradients();
+
+  // Parameters of trainable layers only, as an optimizer should see them.
+  std::vector<Parameter> TrainableParameters();
+
+  int input_size() const;
+  int output_size() const;
+  int num_layers() const { return static_cast<int>(layers_.size()); }
+  Layer& layer(int i) { return *layers_[i]; }
+  const Layer& layer(int i) const { return *layers_[i]; }
+  CacheStrategy& strategy() { return *strategy_; }
+
+ private:
+  Network(std::vector<std::unique_ptr<Layer>> layers,
+          std::unique_ptr<CacheStrategy> strategy);
+
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::unique_ptr<CacheStrategy> strategy_;
+  Tensor grad_a_, grad_b_;  // reused between steps: no allocation in steady state
+};
+
+// core's default strategy: keeps every activation.
+std::unique_ptr<CacheStrategy> MakeKeepAllStrategy();
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_NETWORK_H_

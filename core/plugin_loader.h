@@ -1,0 +1,56 @@
+#ifndef MNEMO_CORE_PLUGIN_LOADER_H_
+#define MNEMO_CORE_PLUGIN_LOADER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/registry.h"
+
+namespace mnemo {
+
+// What a loaded library said of itself.
+struct LoadedPlugin {
+  std::string path;  // canonical
+  std::string name;
+  int types_registered = 0;
+};
+
+// Loads plugin shared objects into the process:
+//  - dlopen(RTLD_NOW | RTLD_LOCAL): missing symbols fail now, with dlerror's
+//    text, and plugins cannot see each other's symbols;
+//  - dlsym(MNEMO_PLUGIN_ENTRY_POINT), then the handshake: struct size, ABI
+//    major version and build fingerprint must match the host's, else the
+//    library is refused with both sides named;
+//  - the plugin's registrations are committed all together or not at all;
+//  - a library already loaded (same canonical path) is a no-op;
+//  - libraries are never unloaded (objects they created may outlive any scope).
+// Thread-safe; loads are serialised.
+class PluginLoader {
+ public:
+  // The process-wide loader, registering into Registries::Global().
+  static PluginLoader& Global();
+
+  explicit PluginLoader(Registries& registries);
+
+  absl::StatusOr<LoadedPlugin> Load(const std::string& path);
+
+  std::vector<LoadedPlugin> loaded() const;
+
+  // Resolves a plugin path from a config: absolute paths as they are; a
+  // relative one is looked up beside `config_dir`, under the runfiles of the
+  // running tool, and under $BUILD_WORKSPACE_DIRECTORY/bazel-bin. The error
+  // lists every place tried.
+  static absl::StatusOr<std::string> Resolve(const std::string& path,
+                                             const std::string& config_dir);
+
+ private:
+  Registries& registries_;
+  mutable absl::Mutex mu_;
+  std::vector<LoadedPlugin> loaded_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_PLUGIN_LOADER_H_

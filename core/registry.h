@@ -1,0 +1,189 @@
+#ifndef MNEMO_CORE_REGISTRY_H_
+#define MNEMO_CORE_REGISTRY_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "core/cache_strategy.h"
+#include "core/config.pb.h"
+#include "core/layer.h"
+#include "core/memory_module.h"
+
+namespace mnemo {
+
+// What a layer factory gets: its config, the width of its input, and the
+// initialisation resolved from the model's defaults.
+struct LayerArgs {
+  const config::Layer& config;
+  int input_size;
+  config::Init init;  // scheme never SCHEME_UNSPECIFIED here
+  uint64_t seed;      // derived from the run's seed and the layer's index
+};
+
+struct CacheStrategyArgs {
+  const config::CacheStrategy& config;
+};
+
+struct MemoryModuleArgs {
+  const config::MemoryModule& config;
+  int feature_dim;
+  int num_classes;
+};
+
+// Type name -> factory, for one interface. Thread-safe.
+template <typename T, typename Args>
+class Registry {
+ public:
+  using Factory = std::function<absl::StatusOr<std::unique_ptr<T>>(const Args&)>;
+  struct Entry {
+    Factory factory;
+    // Full name of the options message the type reads from its `options`
+    // field ("" = takes none); the config validator checks it.
+    std::string options_type;
+    std::string library;  // who registered it, for error messages
+  };
+
+  // `kind` names the interface in messages: "layer", "cache strategy", ...
+  explicit Registry(std::string kind) : kind_(std::move(kind)) {}
+
+  absl::Status Add(const std::string& name, Entry entry) {
+    absl::MutexLock lock(&mu_);
+    if (absl::Status s = CheckAvailableLocked(name, entry.library); !s.ok()) return s;
+    entries_.emplace(name, std::move(entry));
+    return absl::OkStatus();
+  }
+
+  // OK when `name` may be added by `library`; else the duplicate error.
+  absl::Status CheckAvailable(const std::string& name,
+                              const std::string& library) const {
+    absl::MutexLock lock(&mu_);
+    return CheckAvailableLocked(name, library);
+  }
+
+  // The entry for `name`, or an error that lists the known types.
+  absl::StatusOr<Entry> Find(const std::string& name) const {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(name);
+    if (it == entries_.end()) {
+      return absl::NotFoundError(absl::StrCat(
+          "unknown ", kind_, " type \"", name, "\" (known types: ",
+          absl::StrJoin(NamesLocked(), ", "), ")"));
+    }
+    return it->second;
+  }
+
+  absl::StatusOr<std::unique_ptr<T>> Create(const std::string& name,
+                                            const Args& args) const {
+    absl::StatusOr<Entry> entry = Find(name);
+    if (!entry.ok()) return entry.status();
+    return entry->factory(args);
+  }
+
+  bool Contains(const std::string& name) const {
+    absl::MutexLock lock(&mu_);
+    return entries_.count(name) > 0;
+  }
+
+  std::vector<std::string> Names() const {
+    absl::MutexLock lock(&mu_);
+    return NamesLocked();
+  }
+
+  const std::string& kind() const { return kind_; }
+
+ private:
+  absl::Status CheckAvailableLocked(const std::string& name,
+                                    const std::string& library) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return absl::OkStatus();
+    return absl::AlreadyExistsError(absl::StrCat(
+        kind_, " type \"", name, "\" is registered twice: by ",
+        it->second.library, " and by ", library));
+  }
+
+  std::vector<std::string> NamesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::vector<std::string> names;
+    for (const auto& [name, entry] : entries_) names.push_back(name);
+    return names;  // std::map: sorted
+  }
+
+  const std::string kind_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+};
+
+using LayerRegistry = Registry<Layer, LayerArgs>;
+using CacheStrategyRegistry = Registry<CacheStrategy, CacheStrategyArgs>;
+using MemoryModuleRegistry = Registry<MemoryModule, MemoryModuleArgs>;
+
+// One registry per interface.
+struct Registries {
+  LayerRegistry layers{"layer"};
+  CacheStrategyRegistry cache_strategies{"cache strategy"};
+  MemoryModuleRegistry memory_modules{"memory module"};
+
+  // The process-wide registries, with core's built-in types. Built on first
+  // use by an explicit call, never by static registrars that a linker can drop.
+  static Registries& Global();
+};
+
+// Collects one library's registrations; the loader commits them all or none.
+class PluginRegistrar {
+ public:
+  explicit PluginRegistrar(std::string library) : library_(std::move(library)) {}
+
+  void AddLayer(std::string name, LayerRegistry::Factory factory,
+                std::string options_type = "") {
+    layers_.push_back({std::move(name), {std::move(factory), std::move(options_type), library_}});
+  }
+  void AddCacheStrategy(std::string name, CacheStrategyRegistry::Factory factory,
+                        std::string options_type = "") {
+    cache_strategies_.push_back(
+        {std::move(name), {std::move(factory), std::move(options_type), library_}});
+  }
+  void AddMemoryModule(std::string name, MemoryModuleRegistry::Factory factory,
+                       std::string options_type = "") {
+    memory_modules_.push_back(
+        {std::move(name), {std::move(factory), std::move(options_type), library_}});
+  }
+
+  // Marks the whole registration as failed: nothing of it is committed.
+  void Fail(std::string message) { failures_.push_back(std::move(message)); }
+
+  // Adds everything to `registries` if no type clashes and nothing failed;
+  // otherwise adds nothing and reports every problem.
+  absl::Status CommitTo(Registries& registries) const;
+
+  const std::string& library() const { return library_; }
+  size_t size() const {
+    return layers_.size() + cache_strategies_.size() + memory_modules_.size();
+  }
+
+ private:
+  template <typename R>
+  using Pending = std::vector<std::pair<std::string, typename R::Entry>>;
+
+  std::string library_;
+  Pending<LayerRegistry> layers_;
+  Pending<CacheStrategyRegistry> cache_strategies_;
+  Pending<MemoryModuleRegistry> memory_modules_;
+  std::vector<std::string> failures_;
+};
+
+// Registers the types core itself provides (Dense, ReLU, ..., keep_all).
+void RegisterBuiltins(PluginRegistrar& registrar);
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_REGISTRY_H_

@@ -1,0 +1,30 @@
+#ifndef MNEMO_CORE_TENSOR_H_
+#define MNEMO_CORE_TENSOR_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+namespace mnemo {
+
+// A batch: one sample a row, features along the columns, row-major so that a
+// sample is contiguous (the layout of the data files and of PyTorch tensors).
+using Tensor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Vector = Eigen::Matrix<float, 1, Eigen::Dynamic, Eigen::RowMajor>;
+
+inline size_t TensorBytes(const Tensor& t) {
+  return static_cast<size_t>(t.size()) * sizeof(float);
+}
+
+// A trainable tensor and the gradient accumulated for it.
+struct Parameter {
+  std::string name;  // "weight", "bias", ...; unique within its owner
+  Tensor* value;
+  Tensor* gradient;  // same shape as *value
+};
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_TENSOR_H_
