@@ -1,6 +1,7 @@
 #ifndef MNEMO_CORE_CONFIG_LOADER_H_
 #define MNEMO_CORE_CONFIG_LOADER_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>

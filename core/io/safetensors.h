@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/tensor.h"
 
 namespace mnemo {
@@ -25,6 +26,11 @@ absl::Status WriteSafetensors(const std::string& path, const TensorFile& file);
 // truncation, a header length beyond the file, bad JSON, unknown dtype, a shape
 // that does not match the byte range, ranges out of bounds or overlapping.
 absl::StatusOr<TensorFile> ReadSafetensors(const std::string& path);
+
+// The checks and decoding of ReadSafetensors on the bytes of a file already in
+// memory (for fuzzers and tests); errors start with `name_for_errors`.
+absl::StatusOr<TensorFile> ParseSafetensors(absl::string_view bytes,
+                                            const std::string& name_for_errors);
 
 }  // namespace mnemo
 

@@ -1,0 +1,172 @@
+#include "core/plugin_loader.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/plugin_api.h"
+
+namespace mnemo {
+namespace {
+
+// The handshake reads every field up to and including register_types; a
+// plugin built against an older, shorter struct would make those reads run
+// past its data.
+constexpr size_t kMinStructSize =
+    offsetof(MnemoPluginInfo, register_types) + sizeof(MnemoPluginInfo::register_types);
+
+std::string DlError() {
+  const char* error = dlerror();
+  return error != nullptr ? error : "unknown dynamic loader error";
+}
+
+bool IsFile(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+std::string JoinPath(const std::string& dir, const std::string& path) {
+  if (dir.empty()) return path;
+  if (dir.back() == '/') return dir + path;
+  return absl::StrCat(dir, "/", path);
+}
+
+std::string Getenv(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
+std::string CurrentDirectory() {
+  char buffer[PATH_MAX];
+  if (getcwd(buffer, sizeof(buffer)) == nullptr) return "";
+  return buffer;
+}
+
+}  // namespace
+
+PluginLoader& PluginLoader::Global() {
+  // Never destroyed, like the registries it fills: libraries stay loaded.
+  static PluginLoader* const loader = new PluginLoader(Registries::Global());
+  return *loader;
+}
+
+PluginLoader::PluginLoader(Registries& registries) : registries_(registries) {}
+
+std::vector<LoadedPlugin> PluginLoader::loaded() const {
+  absl::MutexLock lock(&mu_);
+  return loaded_;
+}
+
+absl::StatusOr<LoadedPlugin> PluginLoader::Load(const std::string& path) {
+  char resolved[PATH_MAX];
+  if (realpath(path.c_str(), resolved) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("cannot load plugin \"", path,
+                                            "\": ", std::strerror(errno)));
+  }
+  const std::string canonical = resolved;
+
+  // Held for the whole load: two loads must not interleave their duplicate
+  // checks and commits (see PluginRegistrar::CommitTo).
+  absl::MutexLock lock(&mu_);
+  for (const LoadedPlugin& plugin : loaded_) {
+    if (plugin.path == canonical) return plugin;
+  }
+
+  // Refused or failed libraries are deliberately never dlclose'd: their static
+  // initialisers have run and may have registered things (protobuf
+  // descriptors, absl flags) that point into the library; unloading it would
+  // leave those dangling. A refused library costs only its mapping.
+  void* handle = dlopen(canonical.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot load plugin ", canonical, ": ", DlError()));
+  }
+  dlerror();  // clear, so that a null symbol is told apart from an error
+  void* symbol = dlsym(handle, MNEMO_PLUGIN_ENTRY_POINT);
+  if (symbol == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        canonical, " is not a mnemo plugin: it does not export the symbol \"",
+        MNEMO_PLUGIN_ENTRY_POINT, "\" (", DlError(),
+        "); define it with one MNEMO_PLUGIN(...) call (core/plugin_api.h)"));
+  }
+  using EntryPoint = const MnemoPluginInfo* (*)();
+  const MnemoPluginInfo* info = reinterpret_cast<EntryPoint>(symbol)();
+  if (info == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(canonical, ": ", MNEMO_PLUGIN_ENTRY_POINT, "() returned null"));
+  }
+
+  // The handshake, field by field in struct order, so that only fields the
+  // struct size vouches for are read.
+  if (info->struct_size < kMinStructSize) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        canonical, " has a plugin info of ", info->struct_size,
+        " bytes; this host needs at least ", kMinStructSize,
+        "; rebuild the plugin against this mnemo"));
+  }
+  if (info->abi_major != MNEMO_PLUGIN_ABI_MAJOR) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        canonical, " was built for mnemo plugin ABI ", info->abi_major, ".",
+        info->abi_minor, "; this host speaks ABI ", MNEMO_PLUGIN_ABI_MAJOR, ".",
+        MNEMO_PLUGIN_ABI_MINOR, "; rebuild the plugin against this mnemo"));
+  }
+  const char* fingerprint =
+      info->build_fingerprint != nullptr ? info->build_fingerprint : "(none)";
+  if (std::strcmp(fingerprint, MNEMO_BUILD_FINGERPRINT) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        canonical, " was built with a different toolchain or libraries: plugin \"",
+        fingerprint, "\", host \"", MNEMO_BUILD_FINGERPRINT,
+        "\"; rebuild the plugin against this mnemo"));
+  }
+  if (info->register_types == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(canonical, ": the plugin info has no register_types function"));
+  }
+
+  PluginRegistrar registrar(canonical);
+  info->register_types(&registrar);
+  if (absl::Status status = registrar.CommitTo(registries_); !status.ok()) {
+    return status;
+  }
+  LoadedPlugin plugin;
+  plugin.path = canonical;
+  plugin.name = info->name != nullptr ? info->name : "";
+  plugin.types_registered = static_cast<int>(registrar.size());
+  loaded_.push_back(plugin);
+  return plugin;
+}
+
+absl::StatusOr<std::string> PluginLoader::Resolve(const std::string& path,
+                                                  const std::string& config_dir) {
+  if (path.empty()) return absl::InvalidArgumentError("empty plugin path");
+  if (path.front() == '/') return path;
+
+  // The order is documented in config.proto: beside the config, then the
+  // runfiles of the running tool (under `bazel run` and `bazel test` the
+  // working directory is the runfiles root), then the workspace's bazel-bin.
+  std::vector<std::string> candidates;
+  candidates.push_back(JoinPath(config_dir.empty() ? "." : config_dir, path));
+  if (std::string runfiles = Getenv("RUNFILES_DIR"); !runfiles.empty()) {
+    candidates.push_back(JoinPath(runfiles, "mnemo/" + path));
+  }
+  if (std::string cwd = CurrentDirectory(); !cwd.empty()) {
+    candidates.push_back(JoinPath(cwd, path));
+  }
+  if (std::string srcdir = Getenv("TEST_SRCDIR"); !srcdir.empty()) {
+    candidates.push_back(JoinPath(srcdir, "mnemo/" + path));
+  }
+  if (std::string workspace = Getenv("BUILD_WORKSPACE_DIRECTORY"); !workspace.empty()) {
+    candidates.push_back(JoinPath(workspace, "bazel-bin/" + path));
+  }
+  for (const std::string& candidate : candidates) {
+    if (IsFile(candidate)) return candidate;
+  }
+  return absl::NotFoundError(absl::StrCat("plugin \"", path, "\" not found; tried ",
+                                          absl::StrJoin(candidates, ", ")));
+}
+
+}  // namespace mnemo

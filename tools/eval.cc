@@ -1,0 +1,90 @@
+// Reports the test accuracy of a saved model.
+//
+//   ./bazelw run //tools:eval -- --model=out/fashion_mlp/model.safetensors
+//   ./bazelw run //tools:eval -- --model=M --config=configs/fashion_mlp.pbtxt
+//
+// Without --config, the config stored in the model file at training time is used.
+
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "core/config_loader.h"
+#include "core/data/dataset.h"
+#include "core/model_builder.h"
+#include "core/model_io.h"
+#include "core/trainer.h"
+#include "tools/paths.h"
+
+ABSL_FLAG(std::string, model, "", "saved model (.safetensors); required");
+ABSL_FLAG(std::string, config, "", "experiment config; empty = the one stored in the model");
+ABSL_FLAG(std::string, data_dir, "", "data directory; empty = as the config says");
+ABSL_FLAG(int, batch_size, 1024, "evaluation batch size");
+
+namespace mnemo {
+namespace {
+
+absl::Status Run() {
+  const std::string model_flag = absl::GetFlag(FLAGS_model);
+  if (model_flag.empty()) return absl::InvalidArgumentError("--model is required");
+  absl::StatusOr<std::string> model_path = FindInputFile(model_flag);
+  if (!model_path.ok()) return model_path.status();
+
+  ConfigLoader loader;
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> loaded;
+  if (const std::string flag = absl::GetFlag(FLAGS_config); !flag.empty()) {
+    absl::StatusOr<std::string> config_path = FindInputFile(flag);
+    if (!config_path.ok()) return config_path.status();
+    loaded = loader.LoadFile(*config_path);
+  } else {
+    absl::StatusOr<std::string> text = ReadModelConfigText(*model_path);
+    if (!text.ok()) return text.status();
+    if (text->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          *model_path, " holds no config (metadata \"", kModelConfigKey,
+          "\"); pass --config"));
+    }
+    loaded = loader.LoadText(*text, *model_path + " (stored config)");
+  }
+  if (!loaded.ok()) return loaded.status();
+  config::Experiment& experiment = (*loaded)->mutable_experiment();
+  if (const std::string dir = absl::GetFlag(FLAGS_data_dir); !dir.empty()) {
+    experiment.mutable_data()->set_dir(UserPath(dir));
+  }
+  // Evaluation reads the whole test set, and no training data.
+  experiment.mutable_data()->set_test_limit(0);
+
+  absl::StatusOr<std::unique_ptr<Network>> network =
+      BuildNetwork(**loaded, Registries::Global());
+  if (!network.ok()) return network.status();
+  if (absl::Status s = LoadModel(*model_path, **network); !s.ok()) return s;
+
+  absl::StatusOr<TrainTestData> data = LoadData(experiment.data());
+  if (!data.ok()) return data.status();
+  absl::StatusOr<Evaluation> result =
+      Evaluate(**network, data->test, absl::GetFlag(FLAGS_batch_size));
+  if (!result.ok()) return result.status();
+  absl::PrintF("model         %s\n", *model_path);
+  absl::PrintF("test samples  %d\n", result->samples);
+  absl::PrintF("test loss     %.4f\n", result->loss);
+  absl::PrintF("test accuracy %.4f\n", result->accuracy);
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace mnemo
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Reports the test accuracy of a saved model.\n"
+      "  bazel run //tools:eval -- --model=FILE [--config=FILE]");
+  absl::ParseCommandLine(argc, argv);
+  if (absl::Status status = mnemo::Run(); !status.ok()) {
+    std::fprintf(stderr, "eval: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
