@@ -1,9 +1,20 @@
+#include "core/layers/activations.h"
+#include "core/layers/dense.h"
+#include "core/network.h"
 #include "core/registry.h"
 
 namespace mnemo {
 
 void RegisterBuiltins(PluginRegistrar& registrar) {
-  (void)registrar;
+  registrar.AddLayer("Dense", &Dense::Create);
+  registrar.AddLayer("ReLU", &ReLU::Create);
+  registrar.AddLayer("Sigmoid", &Sigmoid::Create);
+  registrar.AddLayer("Tanh", &Tanh::Create);
+  registrar.AddCacheStrategy(
+      "keep_all",
+      [](const CacheStrategyArgs&) -> absl::StatusOr<std::unique_ptr<CacheStrategy>> {
+        return MakeKeepAllStrategy();
+      });
 }
 
 }  // namespace mnemo

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/config.pb.h"
+#include "core/plugin_loader.h"
 #include "core/registry.h"
 
 namespace mnemo {
@@ -48,6 +49,8 @@ class LoadedConfig {
 // each, as file:line:column: message.
 class ConfigLoader {
  public:
+  // Plugins are loaded through PluginLoader::Global() for the global
+  // registries, and through a loader of this object's own for any other.
   explicit ConfigLoader(Registries& registries = Registries::Global());
 
   absl::StatusOr<std::unique_ptr<LoadedConfig>> LoadFile(const std::string& path);
@@ -57,6 +60,8 @@ class ConfigLoader {
 
  private:
   Registries& registries_;
+  std::unique_ptr<PluginLoader> own_plugin_loader_;  // for non-global registries
+  PluginLoader* plugin_loader_;                       // global or own
 };
 
 }  // namespace mnemo

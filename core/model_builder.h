@@ -15,6 +15,16 @@ namespace mnemo {
 // a layer appends that activation layer; `trainable: false` freezes) from the
 // registries, each initialised from the run's seed, and its cache strategy.
 // Every problem is reported together, each with its file:line:column.
+//
+// Names: a layer without `name` is "<index>_<type in lower case>" ("0_dense"),
+// its activation "<index>_<activation in lower case>" ("0_relu").
+//
+// Backends: `model.backend` "" or "eigen" uses the layer types as written.
+// Any other backend B must have registered at least one layer type named
+// "B/<Type>" (e.g. "onednn/Dense"); each layer then uses "B/<Type>" when it
+// exists and the reference "<Type>" otherwise, so a backend plugin need only
+// provide the layers it accelerates. An unknown backend is an error listing
+// the known ones.
 absl::StatusOr<std::unique_ptr<Network>> BuildNetwork(const LoadedConfig& config,
                                                       const Registries& registries);
 

@@ -49,6 +49,9 @@ class Network {
   std::vector<std::unique_ptr<Layer>> layers_;
   std::unique_ptr<CacheStrategy> strategy_;
   Tensor grad_a_, grad_b_;  // reused between steps: no allocation in steady state
+  // Activation i + 1, kept while the strategy computes activation i, for
+  // strategies whose results are valid only until their next call.
+  Tensor output_copy_;
 };
 
 // core's default strategy: keeps every activation.

@@ -33,9 +33,9 @@ struct EpochMetrics {
 class TrainingObserver {
  public:
   virtual ~TrainingObserver() = default;
-  virtual void OnEpochStart(int epoch, int num_batches) {}
-  virtual void OnBatchEnd(int epoch, int batch, float loss) {}
-  virtual void OnEpochEnd(const EpochMetrics& metrics) {}
+  virtual void OnEpochStart(int /*epoch*/, int /*num_batches*/) {}
+  virtual void OnBatchEnd(int /*epoch*/, int /*batch*/, float /*loss*/) {}
+  virtual void OnEpochEnd(const EpochMetrics& /*metrics*/) {}
 };
 
 // Minibatch training: every epoch reshuffles the training set (unless

@@ -1,0 +1,387 @@
+#include "core/config_loader.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "core/data/dataset.h"
+#include "core/model_builder.h"
+#include "core/options_check.h"
+
+namespace mnemo {
+namespace {
+
+namespace pb = ::google::protobuf;
+
+// Collects the parser's errors as "file:line:column: message", 1-based
+// (protobuf counts both from 0).
+class ErrorList : public pb::io::ErrorCollector {
+ public:
+  ErrorList(std::string path, const std::string& text)
+      : path_(std::move(path)), lines_(absl::StrSplit(text, '\n')) {}
+
+  void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
+    column = StartOfUnknownName(line, column, message);
+    std::string text = message;
+    // The parser's own sentence does not say why a type can be missing.
+    if (absl::StrContains(text, "stored in google.protobuf.Any")) {
+      absl::StrAppend(&text,
+                      " No loaded plugin defines this options type: list the plugin "
+                      "that does in `plugin`, or correct the type name.");
+    }
+    errors_.push_back(line < 0 ? absl::StrCat(path_, ": ", text)
+                               : absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ",
+                                              text));
+  }
+  // Warnings (such as the unknown fields the first step skips on purpose) are
+  // not problems of the file.
+  void AddWarning(int, pb::io::ColumnNumber, const std::string&) override {}
+
+  // The parser reports an unknown field after reading its name; point at the
+  // name itself, where the fix goes. (Only on lines without tabs, which the
+  // parser's columns expand.)
+  int StartOfUnknownName(int line, int column, const std::string& message) const {
+    static const std::string kMarker = "has no field named \"";
+    size_t start = message.find(kMarker);
+    if (start == std::string::npos || line < 0 || line >= static_cast<int>(lines_.size())) {
+      return column;
+    }
+    start += kMarker.size();
+    const std::string name = message.substr(start, message.find('"', start) - start);
+    absl::string_view text = lines_[line];
+    if (name.empty() || column > static_cast<int>(text.size()) ||
+        text.substr(0, column).find('\t') != absl::string_view::npos) {
+      return column;
+    }
+    size_t at = text.substr(0, column).rfind(name);
+    return at == absl::string_view::npos ? column : static_cast<int>(at);
+  }
+
+  absl::Status ToStatus() const {
+    if (errors_.empty()) return absl::InvalidArgumentError(absl::StrCat(path_, ": cannot parse"));
+    return absl::InvalidArgumentError(absl::StrJoin(errors_, "\n"));
+  }
+
+ private:
+  std::string path_;
+  std::vector<absl::string_view> lines_;  // of the text being parsed
+  std::vector<std::string> errors_;
+};
+
+// Step 1 parses the text as a message that has only Experiment's `plugin`
+// field, skipping every other field. Skipping (unlike parsing into
+// Experiment) also steps over `[type.googleapis.com/pkg.Msg] { ... }` whose
+// type no library has defined yet: the text parser must resolve an Any's
+// type to parse it, and fails when it cannot. The message is built at run
+// time in a pool of its own, so it never meets the generated descriptors.
+const pb::Message& PluginListPrototype() {
+  static const pb::Message* const prototype = [] {
+    const pb::FieldDescriptor* plugin =
+        config::Experiment::descriptor()->FindFieldByName("plugin");
+    pb::FileDescriptorProto file;
+    file.set_name("mnemo/config_loader/plugin_list.proto");
+    file.set_package("mnemo.config_loader");
+    file.set_syntax("proto3");
+    pb::DescriptorProto* message = file.add_message_type();
+    message->set_name("PluginList");
+    pb::FieldDescriptorProto* field = message->add_field();
+    field->set_name(plugin->name());
+    field->set_number(plugin->number());
+    field->set_label(pb::FieldDescriptorProto::LABEL_REPEATED);
+    field->set_type(pb::FieldDescriptorProto::TYPE_STRING);
+    auto* pool = new pb::DescriptorPool;  // never destroyed, as the prototype
+    const pb::FileDescriptor* built = pool->BuildFile(file);
+    auto* factory = new pb::DynamicMessageFactory(pool);
+    return factory->GetPrototype(built->message_type(0));
+  }();
+  return *prototype;
+}
+
+struct PluginEntry {
+  std::string path;
+  SourceLocation location;
+};
+
+absl::StatusOr<std::vector<PluginEntry>> ReadPluginList(const std::string& text,
+                                                        const std::string& path) {
+  std::unique_ptr<pb::Message> list(PluginListPrototype().New());
+  ErrorList errors(path, text);
+  pb::TextFormat::ParseInfoTree tree;
+  pb::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(&tree);
+  parser.AllowUnknownField(true);
+  parser.AllowUnknownExtension(true);
+  if (!parser.ParseFromString(text, list.get())) return errors.ToStatus();
+
+  const pb::FieldDescriptor* field = list->GetDescriptor()->field(0);
+  const pb::Reflection* reflection = list->GetReflection();
+  std::vector<PluginEntry> entries;
+  for (int i = 0; i < reflection->FieldSize(*list, field); ++i) {
+    pb::TextFormat::ParseLocation at = tree.GetLocation(field, i);
+    entries.push_back({reflection->GetRepeatedString(*list, field, i),
+                       {at.line + 1, at.column + 1}});
+  }
+  return entries;
+}
+
+// Records where every field written in the text stands, keyed by field path
+// ("model.layer[2].units"). Walks the descriptor rather than the message so
+// that fields written with their default value (`units: 0`) are found too.
+// A repeated field's own path ("model.layer") maps to its first element.
+void RecordLocations(const pb::Descriptor& descriptor,
+                     const pb::TextFormat::ParseInfoTree& tree, const std::string& prefix,
+                     std::map<std::string, SourceLocation>* locations) {
+  for (int f = 0; f < descriptor.field_count(); ++f) {
+    const pb::FieldDescriptor* field = descriptor.field(f);
+    const std::string name = prefix.empty() ? field->name() : prefix + "." + field->name();
+    // Any is a leaf: its expanded contents belong to a plugin's message.
+    const bool nested = field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE &&
+                        field->message_type()->full_name() != "google.protobuf.Any";
+    const int first = field->is_repeated() ? 0 : -1;
+    for (int index = first;; ++index) {
+      pb::TextFormat::ParseLocation at = tree.GetLocation(field, index);
+      if (at.line < 0) break;
+      const std::string path =
+          field->is_repeated() ? absl::StrCat(name, "[", index, "]") : name;
+      (*locations)[path] = {at.line + 1, at.column + 1};
+      if (index == 0) (*locations)[name] = {at.line + 1, at.column + 1};
+      if (nested) {
+        if (const pb::TextFormat::ParseInfoTree* sub = tree.GetTreeForNested(field, index)) {
+          RecordLocations(*field->message_type(), *sub, path, locations);
+        }
+      }
+      if (!field->is_repeated()) break;
+    }
+  }
+}
+
+std::string Dirname(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool IsFile(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Checks everything but the model (which BuildNetwork checks by building it).
+class Validator {
+ public:
+  Validator(const LoadedConfig& config, const Registries& registries)
+      : config_(config), experiment_(config.experiment()), registries_(registries) {}
+
+  std::vector<std::string> Run() {
+    absl::StatusOr<std::unique_ptr<Network>> network = BuildNetwork(config_, registries_);
+    if (!network.ok()) problems_.push_back(std::string(network.status().message()));
+    CheckMemoryModule();
+    CheckData();
+    CheckTrainer();
+    return std::move(problems_);
+  }
+
+ private:
+  void Problem(const std::string& field_path, const std::string& message) {
+    problems_.push_back(config_.Describe(field_path, message));
+  }
+
+  void CheckMemoryModule() {
+    const config::MemoryModule& memory = experiment_.memory_module();
+    if (memory.type().empty()) {
+      if (memory.capacity() != 0 || memory.has_options()) {
+        Problem("memory_module", "memory_module has settings but no type");
+      }
+      return;
+    }
+    absl::StatusOr<MemoryModuleRegistry::Entry> entry =
+        registries_.memory_modules.Find(memory.type());
+    if (!entry.ok()) {
+      Problem("memory_module.type", std::string(entry.status().message()));
+    } else if (std::string problem =
+                   OptionsProblem("memory module", memory.type(), memory.has_options(),
+                                  memory.options(), entry->options_type);
+               !problem.empty()) {
+      Problem("memory_module.options", problem);
+    }
+    if (memory.capacity() < 0) {
+      Problem("memory_module.capacity",
+              absl::StrCat("memory_module.capacity must be >= 0, not ", memory.capacity()));
+    }
+  }
+
+  void CheckData() {
+    const config::Data& data = experiment_.data();
+    if (!data.format().empty() && data.format() != "idx") {
+      Problem("data.format",
+              absl::StrCat("unknown data.format \"", data.format(), "\" (known: idx)"));
+    }
+    if (data.train_limit() < 0) {
+      Problem("data.train_limit",
+              absl::StrCat("data.train_limit must be >= 0, not ", data.train_limit()));
+    }
+    if (data.test_limit() < 0) {
+      Problem("data.test_limit",
+              absl::StrCat("data.test_limit must be >= 0, not ", data.test_limit()));
+    }
+    const std::string dir = data.dir().empty() ? kDefaultDataDir : data.dir();
+    if (!IsDirectory(dir)) {
+      Problem("data.dir", absl::StrCat("data directory \"", dir, "\" does not exist"));
+      return;
+    }
+    // The names LoadData reads, each raw or gzip-compressed.
+    std::vector<std::string> missing;
+    for (const std::string& prefix :
+         {data.train_prefix().empty() ? std::string("train") : data.train_prefix(),
+          data.test_prefix().empty() ? std::string("t10k") : data.test_prefix()}) {
+      for (const char* kind : {"-images-idx3-ubyte", "-labels-idx1-ubyte"}) {
+        const std::string file = absl::StrCat(dir, "/", prefix, kind);
+        if (!IsFile(file) && !IsFile(file + ".gz")) {
+          missing.push_back(absl::StrCat(prefix, kind, "[.gz]"));
+        }
+      }
+    }
+    if (!missing.empty()) {
+      Problem("data.dir", absl::StrCat("data directory \"", dir, "\" is missing files: ",
+                                       absl::StrJoin(missing, ", ")));
+    }
+  }
+
+  void CheckTrainer() {
+    const config::Trainer& trainer = experiment_.trainer();
+    const config::Optimizer& optimizer = trainer.optimizer();
+    if (optimizer.type().empty()) {
+      Problem("trainer.optimizer.type", "trainer.optimizer.type is required (adam or sgd)");
+    } else if (optimizer.type() != "sgd" && optimizer.type() != "adam") {
+      Problem("trainer.optimizer.type",
+              absl::StrCat("unknown optimizer type \"", optimizer.type(),
+                           "\" (known types: adam, sgd)"));
+    }
+    if (!(optimizer.learning_rate() > 0)) {  // also refuses NaN
+      Problem("trainer.optimizer.learning_rate",
+              absl::StrCat("trainer.optimizer.learning_rate must be > 0, not ",
+                           optimizer.learning_rate()));
+    }
+    if (trainer.batch_size() <= 0) {
+      Problem("trainer.batch_size",
+              absl::StrCat("trainer.batch_size must be > 0, not ", trainer.batch_size()));
+    }
+    if (trainer.epochs() <= 0) {
+      Problem("trainer.epochs",
+              absl::StrCat("trainer.epochs must be > 0, not ", trainer.epochs()));
+    }
+    if (trainer.threads() < 0) {
+      Problem("trainer.threads",
+              absl::StrCat("trainer.threads must be >= 0, not ", trainer.threads()));
+    }
+  }
+
+  const LoadedConfig& config_;
+  const config::Experiment& experiment_;
+  const Registries& registries_;
+  std::vector<std::string> problems_;
+};
+
+}  // namespace
+
+SourceLocation LoadedConfig::Locate(const std::string& field_path) const {
+  std::string path = field_path;
+  while (!path.empty()) {
+    if (auto it = locations_.find(path); it != locations_.end()) return it->second;
+    if (path.back() == ']') {
+      path.erase(path.rfind('['));  // "a.b[2]" -> "a.b"
+    } else {
+      size_t dot = path.rfind('.');
+      path.erase(dot == std::string::npos ? 0 : dot);  // "a.b" -> "a"
+    }
+  }
+  return {};
+}
+
+std::string LoadedConfig::Describe(const std::string& field_path,
+                                   const std::string& message) const {
+  SourceLocation at = Locate(field_path);
+  if (at.line <= 0) return absl::StrCat(path_, ": ", message);
+  return absl::StrCat(path_, ":", at.line, ":", at.column, ": ", message);
+}
+
+ConfigLoader::ConfigLoader(Registries& registries) : registries_(registries) {
+  if (&registries == &Registries::Global()) {
+    plugin_loader_ = &PluginLoader::Global();
+  } else {
+    own_plugin_loader_ = std::make_unique<PluginLoader>(registries);
+    plugin_loader_ = own_plugin_loader_.get();
+  }
+}
+
+absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read config file \"", path, "\": ", std::strerror(errno)));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return absl::DataLossError(absl::StrCat("error reading config file \"", path, "\""));
+  }
+  return LoadText(text.str(), path);
+}
+
+absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadText(const std::string& text,
+                                                                     const std::string& path) {
+  // Step 1: the plugins, so that their option messages exist for step 2.
+  absl::StatusOr<std::vector<PluginEntry>> plugins = ReadPluginList(text, path);
+  if (!plugins.ok()) return plugins.status();
+  std::vector<std::string> problems;
+  for (const PluginEntry& plugin : *plugins) {
+    absl::StatusOr<std::string> resolved = PluginLoader::Resolve(plugin.path, Dirname(path));
+    absl::Status status = resolved.status();
+    if (resolved.ok()) status = plugin_loader_->Load(*resolved).status();
+    if (!status.ok()) {
+      problems.push_back(absl::StrCat(path, ":", plugin.location.line, ":",
+                                      plugin.location.column, ": ", status.message()));
+    }
+  }
+  // Step 2 would only fail on the options of the plugins that failed.
+  if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
+
+  // Step 2: the whole file.
+  auto config = std::make_unique<LoadedConfig>();
+  config->path_ = path;
+  ErrorList errors(path, text);
+  pb::TextFormat::ParseInfoTree tree;
+  pb::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(text, &config->experiment_)) return errors.ToStatus();
+  RecordLocations(*config::Experiment::descriptor(), tree, "", &config->locations_);
+
+  problems = Validator(*config, registries_).Run();
+  if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
+  return config;
+}
+
+}  // namespace mnemo

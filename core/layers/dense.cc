@@ -1,0 +1,58 @@
+#include "core/avx512_warning_workaround.h"  // first: see there
+
+#include "core/layers/dense.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/init.h"
+
+namespace mnemo {
+
+Dense::Dense(int input_size, int units)
+    : Layer(input_size, units),
+      weight_(Tensor::Zero(input_size, units)),
+      bias_(Tensor::Zero(1, units)),
+      weight_gradient_(Tensor::Zero(input_size, units)),
+      bias_gradient_(Tensor::Zero(1, units)) {}
+
+absl::StatusOr<std::unique_ptr<Layer>> Dense::Create(const LayerArgs& args) {
+  const int units = args.config.units();
+  if (units <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Dense layer \"", args.config.name(), "\" needs units > 0 (got ", units, ")"));
+  }
+  if (args.input_size <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Dense layer \"", args.config.name(),
+                     "\" needs an input size > 0 (got ", args.input_size, ")"));
+  }
+  auto layer = std::make_unique<Dense>(args.input_size, units);
+  InitializeWeights(args.init, args.seed, &layer->weight_);
+  return layer;
+}
+
+void Dense::Forward(const Tensor& input, const ForwardContext& /*context*/,
+                    Tensor* output) {
+  // Eigen's resize keeps the buffer when the shape is unchanged.
+  output->resize(input.rows(), output_size());
+  // Bias first, then GEMM accumulating into it: one pass over the output
+  // fewer than adding the bias afterwards.
+  output->rowwise() = bias_.row(0);
+  output->noalias() += input * weight_;
+}
+
+void Dense::Backward(const Tensor& input, const Tensor& /*output*/,
+                     const Tensor& grad_output, const ForwardContext& /*context*/,
+                     Tensor* grad_input) {
+  weight_gradient_.noalias() += input.transpose() * grad_output;
+  bias_gradient_.noalias() += grad_output.colwise().sum();
+  if (grad_input != nullptr) {
+    grad_input->resize(grad_output.rows(), input_size());
+    grad_input->noalias() = grad_output * weight_.transpose();
+  }
+}
+
+std::vector<Parameter> Dense::parameters() {
+  return {{"weight", &weight_, &weight_gradient_}, {"bias", &bias_, &bias_gradient_}};
+}
+
+}  // namespace mnemo

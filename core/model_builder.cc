@@ -1,0 +1,239 @@
+#include "core/model_builder.h"
+
+#include <set>
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/init.h"
+#include "core/options_check.h"
+
+namespace mnemo {
+namespace {
+
+constexpr char kDefaultCacheStrategy[] = "keep_all";
+constexpr char kReferenceBackend[] = "eigen";
+constexpr float kDefaultNormalStd = 0.01f;
+
+// Model.init overridden by Layer.init, then the defaults (NORMAL, std 0.01).
+config::Init ResolveInit(const config::Init& model_init, const config::Init& layer_init) {
+  // A layer that names a scheme replaces the model's init; one that only
+  // sets std keeps the model's scheme with that std.
+  config::Init init =
+      layer_init.scheme() != config::Init::SCHEME_UNSPECIFIED ? layer_init : model_init;
+  if (layer_init.std() != 0) init.set_std(layer_init.std());
+  if (init.scheme() == config::Init::SCHEME_UNSPECIFIED) init.set_scheme(config::Init::NORMAL);
+  if (init.scheme() == config::Init::NORMAL && init.std() == 0) {
+    init.set_std(kDefaultNormalStd);
+  }
+  return init;
+}
+
+// Maps config type names to registry names for the model's backend. The
+// reference backend ("" or "eigen") uses the names as written; backend "B"
+// prefers a type registered as "B/<name>" and falls back to "<name>", so a
+// backend plugin may replace only the layers it accelerates.
+class BackendTypes {
+ public:
+  BackendTypes(std::string backend, const LayerRegistry& layers)
+      : backend_(std::move(backend)), layers_(layers) {}
+
+  // Known backends: the reference one and every "B/" prefix in the registry.
+  std::set<std::string> Known() const {
+    std::set<std::string> known = {kReferenceBackend};
+    for (const std::string& name : layers_.Names()) {
+      if (size_t slash = name.find('/'); slash != std::string::npos) {
+        known.insert(name.substr(0, slash));
+      }
+    }
+    return known;
+  }
+
+  bool IsReference() const { return backend_.empty() || backend_ == kReferenceBackend; }
+
+  std::string Map(const std::string& type) const {
+    if (IsReference()) return type;
+    std::string specific = absl::StrCat(backend_, "/", type);
+    return layers_.Contains(specific) ? specific : type;
+  }
+
+ private:
+  std::string backend_;
+  const LayerRegistry& layers_;
+};
+
+class Builder {
+ public:
+  Builder(const LoadedConfig& config, const Registries& registries)
+      : config_(config),
+        model_(config.experiment().model()),
+        registries_(registries),
+        backend_(model_.backend(), registries.layers) {}
+
+  absl::StatusOr<std::unique_ptr<Network>> Build() {
+    CheckBackend();
+    if (model_.input_size() <= 0) {
+      Error("model.input_size", "model.input_size must be > 0 (features per sample)");
+    }
+    if (model_.layer_size() == 0) Error("model", "the model has no layer");
+
+    // The width flowing into the next layer; unknown (-1) once a layer could
+    // not be created, after which layers are only checked, not created.
+    int running = model_.input_size() > 0 ? model_.input_size() : -1;
+    for (int i = 0; i < model_.layer_size(); ++i) running = AddLayer(i, running);
+
+    std::unique_ptr<CacheStrategy> strategy = CreateStrategy();
+    if (!errors_.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors_, "\n"));
+
+    absl::StatusOr<std::unique_ptr<Network>> network =
+        Network::Create(std::move(layers_), std::move(strategy));
+    if (!network.ok()) {
+      // The sizes were checked above, so what is left is the strategy refusing.
+      return absl::InvalidArgumentError(
+          config_.Describe("cache_strategy", std::string(network.status().message())));
+    }
+    return network;
+  }
+
+ private:
+  void Error(const std::string& field_path, const std::string& message) {
+    errors_.push_back(config_.Describe(field_path, message));
+  }
+
+  void CheckBackend() {
+    if (backend_.IsReference()) return;
+    std::set<std::string> known = backend_.Known();
+    if (known.count(model_.backend()) == 0) {
+      Error("model.backend", absl::StrCat("unknown backend \"", model_.backend(),
+                                          "\" (known: ", absl::StrJoin(known, ", "), ")"));
+    }
+  }
+
+  // Creates layer i (and its activation) from an input of width `running`;
+  // returns the width of its output, or -1 when it is unknown.
+  int AddLayer(int i, int running) {
+    const config::Layer& layer = model_.layer(i);
+    const std::string path = absl::StrCat("model.layer[", i, "]");
+    bool ok = CheckType(layer.type(), layer.has_options(), layer.options(),
+                        path + ".type", path + ".options");
+    if (!layer.activation().empty()) {
+      ok &= CheckType(layer.activation(), false, layer.options(), path + ".activation", "");
+    }
+    if (layer.units() < 0) {
+      Error(path + ".units", absl::StrCat("units must be >= 0, not ", layer.units()));
+      ok = false;
+    }
+    if (!ok || running < 0) return -1;
+
+    LayerArgs args{layer, running,
+                   ResolveInit(model_.init(), layer.init()),
+                   DeriveSeed(config_.experiment().trainer().seed(), i)};
+    const bool trainable = !layer.has_trainable() || layer.trainable();
+    std::string name = layer.name().empty()
+                           ? absl::StrCat(i, "_", absl::AsciiStrToLower(layer.type()))
+                           : layer.name();
+    running = Create(path, layer.type(), args, std::move(name), trainable, running);
+    if (running < 0 || layer.activation().empty()) return running;
+
+    // The activation gets a config of its own: a factory may read its type
+    // and name from it, and must not see the main layer's units or options.
+    config::Layer activation;
+    activation.set_type(layer.activation());
+    activation.set_name(absl::StrCat(i, "_", absl::AsciiStrToLower(layer.activation())));
+    if (layer.has_trainable()) activation.set_trainable(layer.trainable());
+    LayerArgs activation_args{activation, running, args.init, args.seed};
+    return Create(path + ".activation", activation.type(), activation_args,
+                  activation.name(), trainable, running);
+  }
+
+  // Type known and options of the type it declared; reports at the fields.
+  bool CheckType(const std::string& type, bool has_options, const google::protobuf::Any& options,
+                 const std::string& type_path, const std::string& options_path) {
+    if (type.empty()) {
+      Error(type_path, "a layer needs a type");
+      return false;
+    }
+    absl::StatusOr<LayerRegistry::Entry> entry = registries_.layers.Find(backend_.Map(type));
+    if (!entry.ok()) {
+      Error(type_path, std::string(entry.status().message()));
+      return false;
+    }
+    std::string problem =
+        OptionsProblem("layer", type, has_options, options, entry->options_type);
+    if (!problem.empty()) {
+      Error(options_path, problem);
+      return false;
+    }
+    return true;
+  }
+
+  int Create(const std::string& path, const std::string& type, const LayerArgs& args,
+             std::string name, bool trainable, int running) {
+    absl::StatusOr<std::unique_ptr<Layer>> created =
+        registries_.layers.Create(backend_.Map(type), args);
+    if (!created.ok()) {
+      Error(path, absl::StrCat(type, ": ", created.status().message()));
+      return -1;
+    }
+    std::unique_ptr<Layer> layer = *std::move(created);
+    if (layer->input_size() != running) {
+      Error(path, absl::StrCat("layer \"", name, "\" (", type, ") takes ",
+                               layer->input_size(), " inputs, but receives ", running,
+                               layers_.empty() ? " (model.input_size)"
+                                               : " from the layer before it"));
+      return -1;
+    }
+    if (!names_.insert(name).second) {
+      Error(path, absl::StrCat("two layers are named \"", name,
+                               "\"; names must be unique (they name the saved tensors)"));
+    }
+    layer->set_name(std::move(name));
+    layer->set_trainable(trainable);
+    running = layer->output_size();
+    layers_.push_back(std::move(layer));
+    return running;
+  }
+
+  std::unique_ptr<CacheStrategy> CreateStrategy() {
+    const config::CacheStrategy& strategy = config_.experiment().cache_strategy();
+    const std::string type = strategy.type().empty() ? kDefaultCacheStrategy : strategy.type();
+    absl::StatusOr<CacheStrategyRegistry::Entry> entry =
+        registries_.cache_strategies.Find(type);
+    if (!entry.ok()) {
+      Error("cache_strategy.type", std::string(entry.status().message()));
+      return nullptr;
+    }
+    std::string problem = OptionsProblem("cache strategy", type, strategy.has_options(),
+                                         strategy.options(), entry->options_type);
+    if (!problem.empty()) {
+      Error("cache_strategy.options", problem);
+      return nullptr;
+    }
+    absl::StatusOr<std::unique_ptr<CacheStrategy>> created =
+        entry->factory(CacheStrategyArgs{strategy});
+    if (!created.ok()) {
+      Error("cache_strategy", absl::StrCat(type, ": ", created.status().message()));
+      return nullptr;
+    }
+    return *std::move(created);
+  }
+
+  const LoadedConfig& config_;
+  const config::Model& model_;
+  const Registries& registries_;
+  const BackendTypes backend_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::set<std::string> names_;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Network>> BuildNetwork(const LoadedConfig& config,
+                                                      const Registries& registries) {
+  return Builder(config, registries).Build();
+}
+
+}  // namespace mnemo

@@ -1,0 +1,131 @@
+#include "core/network.h"
+
+#include <utility>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "core/keep_all_strategy.h"
+
+namespace mnemo {
+namespace {
+
+// "layer 2 (\"2_Dense\")", for messages.
+std::string Describe(int index, const Layer& layer) {
+  return absl::StrCat("layer ", index, " (\"", layer.name(), "\", ", layer.type(), ")");
+}
+
+}  // namespace
+
+Network::Network(std::vector<std::unique_ptr<Layer>> layers,
+                 std::unique_ptr<CacheStrategy> strategy)
+    : layers_(std::move(layers)), strategy_(std::move(strategy)) {}
+
+absl::StatusOr<std::unique_ptr<Network>> Network::Create(
+    std::vector<std::unique_ptr<Layer>> layers, std::unique_ptr<CacheStrategy> strategy) {
+  if (layers.empty()) {
+    return absl::InvalidArgumentError("a network needs at least one layer");
+  }
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (layers[i] == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("layer ", i, " is null"));
+    }
+  }
+  for (size_t i = 0; i + 1 < layers.size(); ++i) {
+    const Layer& a = *layers[i];
+    const Layer& b = *layers[i + 1];
+    if (a.output_size() != b.input_size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Describe(static_cast<int>(i), a), " outputs ", a.output_size(),
+          " features but ", Describe(static_cast<int>(i + 1), b), " takes ",
+          b.input_size()));
+    }
+  }
+  if (strategy == nullptr) strategy = MakeKeepAllStrategy();
+
+  std::vector<Layer*> raw;
+  raw.reserve(layers.size());
+  for (const auto& layer : layers) raw.push_back(layer.get());
+  if (absl::Status status = strategy->Attach(raw); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("the cache strategy refused the network: ",
+                                                    status.message()));
+  }
+  // The strategy keeps pointers to the layers, which moving the vector of
+  // unique_ptrs into the network leaves in place.
+  return absl::WrapUnique(new Network(std::move(layers), std::move(strategy)));
+}
+
+absl::StatusOr<const Tensor*> Network::Forward(const Tensor& input,
+                                               const ForwardContext& context) {
+  if (input.cols() != input_size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the network takes ", input_size(), " features per sample, got ",
+                     input.cols()));
+  }
+  return strategy_->Forward(input, context);
+}
+
+absl::Status Network::Backward(const Tensor& grad_output,
+                               const ForwardContext& context) {
+  const int num = num_layers();
+  // Activations come back in the order the strategy contract fixes: L, L-1,
+  // ..., 0, each valid only until the next call in general. Layer i needs
+  // activations i and i+1 at once, so activation i+1 is copied before
+  // activation i is asked for, unless the strategy is keep_all, whose results
+  // all stay valid.
+  const bool stable = dynamic_cast<const KeepAllStrategy*>(strategy_.get()) != nullptr;
+
+  // The strategy's memory is released whatever happens; parameter gradients
+  // of the layers already passed stay accumulated on error.
+  absl::Status status = [&]() -> absl::Status {
+    absl::StatusOr<const Tensor*> last = strategy_->Activation(num);
+    if (!last.ok()) return last.status();
+    const Tensor* output = *last;
+    if (grad_output.rows() != output->rows() || grad_output.cols() != output->cols()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the output gradient is ", grad_output.rows(), "x", grad_output.cols(),
+          " but the network's output is ", output->rows(), "x", output->cols()));
+    }
+    const Tensor* grad = &grad_output;
+    for (int i = num - 1; i >= 0; --i) {
+      if (!stable) {
+        output_copy_ = *output;
+        output = &output_copy_;
+      }
+      absl::StatusOr<const Tensor*> input = strategy_->Activation(i);
+      if (!input.ok()) return input.status();
+      // Ping-pong: the layer reads one buffer and writes the other.
+      Tensor* grad_input = i == 0 ? nullptr : (grad == &grad_a_ ? &grad_b_ : &grad_a_);
+      layers_[i]->Backward(**input, *output, *grad, context, grad_input);
+      grad = grad_input;
+      output = *input;
+    }
+    return absl::OkStatus();
+  }();
+  strategy_->EndPass();
+  return status;
+}
+
+void Network::ZeroGradients() {
+  for (const auto& layer : layers_) {
+    for (const Parameter& parameter : layer->parameters()) parameter.gradient->setZero();
+  }
+}
+
+// Parameter names are the layers' own ("weight", "bias"): callers that need
+// them unique across the network prefix the layer's name.
+std::vector<Parameter> Network::TrainableParameters() {
+  std::vector<Parameter> parameters;
+  for (const auto& layer : layers_) {
+    if (!layer->trainable()) continue;
+    for (Parameter& parameter : layer->parameters()) {
+      parameters.push_back(std::move(parameter));
+    }
+  }
+  return parameters;
+}
+
+int Network::input_size() const { return layers_.front()->input_size(); }
+
+int Network::output_size() const { return layers_.back()->output_size(); }
+
+}  // namespace mnemo

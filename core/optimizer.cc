@@ -1,0 +1,261 @@
+#include "core/avx512_warning_workaround.h"  // first: see there
+
+#include "core/optimizer.h"
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace mnemo {
+namespace {
+
+// Per-parameter state, created the first time a parameter is stepped: kSlots
+// tensors, the first kShaped shaped like the parameter (moments), the rest
+// 1x1 (counters). Keyed by the parameter's tensor, so two layers that share a
+// name still get their own state; an optimizer therefore serves one network.
+template <int kSlots, int kShaped = kSlots>
+class ParameterStates {
+ public:
+  struct State {
+    std::string key_prefix;  // "<layer name>.<parameter name>."
+    Tensor slots[kSlots];
+  };
+
+  State& Get(const Layer& layer, const Parameter& parameter) {
+    auto it = index_.find(parameter.value);
+    if (it == index_.end()) {
+      it = index_.emplace(parameter.value, states_.size()).first;
+      states_.push_back(std::make_unique<State>());
+      State& state = *states_.back();
+      state.key_prefix = absl::StrCat(layer.name(), ".", parameter.name, ".");
+      for (int s = kShaped; s < kSlots; ++s) state.slots[s].setZero(1, 1);
+    }
+    State& state = *states_[it->second];
+    for (int s = 0; s < kShaped; ++s) {
+      Tensor& slot = state.slots[s];
+      // Zero-filled when new; a parameter that changed shape starts over.
+      if (slot.rows() != parameter.value->rows() ||
+          slot.cols() != parameter.value->cols()) {
+        slot.setZero(parameter.value->rows(), parameter.value->cols());
+      }
+    }
+    return state;
+  }
+
+  // Every slot as "<layer name>.<parameter name>.<slot name>", in the order
+  // the parameters were first stepped.
+  std::vector<std::pair<std::string, Tensor*>> Export(
+      const char* const (&slot_names)[kSlots]) {
+    std::vector<std::pair<std::string, Tensor*>> out;
+    for (const auto& state : states_) {
+      for (int s = 0; s < kSlots; ++s) {
+        out.emplace_back(absl::StrCat(state->key_prefix, slot_names[s]),
+                         &state->slots[s]);
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::unordered_map<const Tensor*, size_t> index_;
+  std::vector<std::unique_ptr<State>> states_;  // stable addresses for State()
+};
+
+// Calls `update(layer, parameter)` for every parameter of every trainable
+// layer, then marks the layer's parameters as changed.
+template <typename Update>
+void ForEachTrainableParameter(Network& network, Update update) {
+  for (int i = 0; i < network.num_layers(); ++i) {
+    Layer& layer = network.layer(i);
+    if (!layer.trainable()) continue;
+    // One small vector per layer and step: negligible beside the update.
+    const std::vector<Parameter> parameters = layer.parameters();
+    if (parameters.empty()) continue;
+    for (const Parameter& parameter : parameters) update(layer, parameter);
+    layer.MarkParametersUpdated();
+  }
+}
+
+// PyTorch's torch.optim.SGD with dampening 0:
+//   g = grad + weight_decay * p
+//   v = momentum * v + g                  (v starts at 0, so v1 = g1)
+//   p -= lr * (nesterov ? g + momentum * v : v)
+class Sgd : public Optimizer {
+ public:
+  Sgd(float learning_rate, float momentum, bool nesterov, float weight_decay)
+      : lr_(learning_rate),
+        momentum_(momentum),
+        nesterov_(nesterov),
+        weight_decay_(weight_decay) {}
+
+  void Step(Network& network) override {
+    ForEachTrainableParameter(network, [&](const Layer& layer, const Parameter& p) {
+      auto value = p.value->array();
+      const auto grad = p.gradient->array() + weight_decay_ * value;
+      if (momentum_ == 0.0f) {
+        value -= lr_ * grad;
+        return;
+      }
+      auto velocity = states_.Get(layer, p).slots[0].array();
+      velocity = momentum_ * velocity + grad;
+      if (nesterov_) {
+        value -= lr_ * (grad + momentum_ * velocity);
+      } else {
+        value -= lr_ * velocity;
+      }
+    });
+  }
+
+  std::vector<std::pair<std::string, Tensor*>> State() override {
+    static const char* const kNames[1] = {"momentum"};
+    return states_.Export(kNames);
+  }
+
+ private:
+  const float lr_;
+  const float momentum_;
+  const bool nesterov_;
+  const float weight_decay_;
+  ParameterStates<1> states_;
+};
+
+// PyTorch's torch.optim.Adam (L2 weight decay added to the gradient, not
+// AdamW; no amsgrad), with a step count per parameter as PyTorch keeps it:
+//   g = grad + weight_decay * p
+//   m = beta1 * m + (1 - beta1) * g
+//   v = beta2 * v + (1 - beta2) * g^2
+//   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+class Adam : public Optimizer {
+ public:
+  Adam(float learning_rate, float beta1, float beta2, float epsilon,
+       float weight_decay)
+      : lr_(learning_rate),
+        beta1_(beta1),
+        beta2_(beta2),
+        epsilon_(epsilon),
+        weight_decay_(weight_decay) {}
+
+  void Step(Network& network) override {
+    ForEachTrainableParameter(network, [&](const Layer& layer, const Parameter& p) {
+      auto& state = states_.Get(layer, p);
+      // The step count is a 1x1 tensor so that snapshots carry it with the
+      // moments. A float counts exactly to 2^24 steps; by then both bias
+      // corrections are 1 to float precision for any beta < 1 - 1e-6.
+      Tensor& step_tensor = state.slots[2];
+      const double step = static_cast<double>(step_tensor(0, 0)) + 1.0;
+      step_tensor(0, 0) = static_cast<float>(step);
+      // Scalars in double, as PyTorch computes them in Python.
+      const double bias_correction1 = 1.0 - std::pow(static_cast<double>(beta1_), step);
+      const double bias_correction2 = 1.0 - std::pow(static_cast<double>(beta2_), step);
+      const float step_size = static_cast<float>(lr_ / bias_correction1);
+      const float sqrt_bias_correction2 = static_cast<float>(std::sqrt(bias_correction2));
+
+      auto value = p.value->array();
+      const auto grad = p.gradient->array() + weight_decay_ * value;
+      auto m = state.slots[0].array();
+      auto v = state.slots[1].array();
+      m = beta1_ * m + (1.0f - beta1_) * grad;
+      v = beta2_ * v + (1.0f - beta2_) * grad.square();
+      value -= step_size * m / (v.sqrt() / sqrt_bias_correction2 + epsilon_);
+    });
+  }
+
+  std::vector<std::pair<std::string, Tensor*>> State() override {
+    static const char* const kNames[3] = {"exp_avg", "exp_avg_sq", "step"};
+    return states_.Export(kNames);
+  }
+
+ private:
+  const float lr_;
+  const float beta1_;
+  const float beta2_;
+  const float epsilon_;
+  const float weight_decay_;
+  ParameterStates<3, 2> states_;  // exp_avg, exp_avg_sq; step
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Optimizer>> CreateOptimizer(
+    const config::Optimizer& config) {
+  constexpr char kPrefix[] = "trainer.optimizer.";
+  std::vector<std::string> problems;
+  auto check = [&](bool ok, const char* field, absl::string_view requirement,
+                   auto value) {
+    if (!ok) {
+      problems.push_back(
+          absl::StrCat(kPrefix, field, " ", requirement, " (got ", value, ")"));
+    }
+  };
+
+  const std::string& type = config.type();
+  const bool is_sgd = type == "sgd";
+  const bool is_adam = type == "adam";
+  if (type.empty()) {
+    problems.push_back(absl::StrCat(kPrefix, "type is required (known types: adam, sgd)"));
+  } else if (!is_sgd && !is_adam) {
+    problems.push_back(absl::StrCat(kPrefix, "type \"", type,
+                                    "\" is unknown (known types: adam, sgd)"));
+  }
+  // std::isfinite also refuses NaN, which every comparison below would let by.
+  check(config.learning_rate() > 0 && std::isfinite(config.learning_rate()),
+        "learning_rate", "must be > 0", config.learning_rate());
+  check(config.weight_decay() >= 0 && std::isfinite(config.weight_decay()),
+        "weight_decay", "must be >= 0", config.weight_decay());
+  check(config.momentum() >= 0 && config.momentum() < 1, "momentum",
+        "must be in [0, 1)", config.momentum());
+  check(config.beta1() >= 0 && config.beta1() < 1, "beta1", "must be in [0, 1)",
+        config.beta1());
+  check(config.beta2() >= 0 && config.beta2() < 1, "beta2", "must be in [0, 1)",
+        config.beta2());
+  check(config.epsilon() >= 0 && std::isfinite(config.epsilon()), "epsilon",
+        "must be > 0", config.epsilon());
+  if (config.nesterov() && !(config.momentum() > 0)) {
+    problems.push_back(absl::StrCat(kPrefix, "nesterov requires momentum > 0 (got ",
+                                    config.momentum(), ")"));
+  }
+  // A field the chosen type ignores is almost always a mistake (momentum
+  // written for Adam, betas for SGD): refuse it rather than train silently
+  // without it.
+  if (is_adam) {
+    if (config.momentum() != 0) {
+      problems.push_back(absl::StrCat(kPrefix, "momentum applies to sgd only; ",
+                                      "adam uses beta1"));
+    }
+    if (config.nesterov()) {
+      problems.push_back(absl::StrCat(kPrefix, "nesterov applies to sgd only"));
+    }
+  }
+  if (is_sgd) {
+    for (const auto& [field, value] :
+         {std::pair<const char*, float>{"beta1", config.beta1()},
+          {"beta2", config.beta2()},
+          {"epsilon", config.epsilon()}}) {
+      if (value != 0) {
+        problems.push_back(absl::StrCat(kPrefix, field, " applies to adam only"));
+      }
+    }
+  }
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
+  }
+
+  if (is_sgd) {
+    return std::make_unique<Sgd>(config.learning_rate(), config.momentum(),
+                                 config.nesterov(), config.weight_decay());
+  }
+  // Zero means unset: PyTorch's defaults.
+  const float beta1 = config.beta1() == 0 ? 0.9f : config.beta1();
+  const float beta2 = config.beta2() == 0 ? 0.999f : config.beta2();
+  const float epsilon = config.epsilon() == 0 ? 1e-8f : config.epsilon();
+  return std::make_unique<Adam>(config.learning_rate(), beta1, beta2, epsilon,
+                                config.weight_decay());
+}
+
+}  // namespace mnemo

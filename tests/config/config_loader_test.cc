@@ -1,0 +1,440 @@
+// Reading experiment configs: parse errors with their place, validation that
+// reports every problem at once, and the network the builder makes.
+
+#include "core/config_loader.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/model_builder.h"
+#include "core/registry.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/plugins/test_args.h"
+#include "tests/plugins/test_layers.h"
+
+namespace mnemo {
+namespace {
+
+using ::mnemo::testing::TestArg;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kPath[] = "test.pbtxt";
+
+// "test.pbtxt:LINE:COLUMN: " of the first occurrence of `needle` in `text`,
+// counted independently of the loader (1-based; the texts have no tabs).
+std::string At(const std::string& text, const std::string& needle) {
+  size_t offset = text.find(needle);
+  EXPECT_NE(offset, std::string::npos) << needle;
+  int line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return absl::StrCat(kPath, ":", line, ":", offset - line_start + 1, ": ");
+}
+
+std::vector<std::string> Lines(const absl::Status& status) {
+  return absl::StrSplit(std::string(status.message()), '\n');
+}
+
+std::string TempDir() {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return dir != nullptr ? dir : "/tmp";
+}
+
+// A trainer section that passes validation, for configs about something else.
+constexpr char kTrainer[] =
+    "trainer { optimizer { type: \"sgd\" learning_rate: 0.1 } batch_size: 8 epochs: 1 }\n";
+
+// Registries of the test's own: core's built-ins and a few test types.
+class ConfigLoaderTest : public ::testing::Test {
+ protected:
+  ConfigLoaderTest() {
+    PluginRegistrar builtins("builtins");
+    RegisterBuiltins(builtins);
+    builtins.AddLayer("Fixed16", testing::FixedInputFactory("Fixed16", 16));
+    builtins.AddLayer("fake/Dense", testing::PassThroughFactory("fake/Dense"));
+    EXPECT_TRUE(builtins.CommitTo(registries_).ok());
+  }
+
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> Load(const std::string& text) {
+    return loader_.LoadText(text, kPath);
+  }
+
+  Registries registries_;
+  ConfigLoader loader_{registries_};
+};
+
+TEST(SeedConfigTest, LoadsWithTheGlobalRegistriesAndBuilds) {
+  const std::string path = TestArg("fashion_config");
+  ConfigLoader loader;
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = loader.LoadFile(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  const config::Experiment& experiment = (*config)->experiment();
+  EXPECT_EQ(experiment.model().input_size(), 784);
+  ASSERT_EQ(experiment.model().layer_size(), 2);
+  EXPECT_EQ((*config)->path(), path);
+
+  // Locations point into the real file.
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string units = "units: 10";
+  const size_t offset = text.str().find(units);
+  ASSERT_NE(offset, std::string::npos);
+  const std::string before = text.str().substr(0, offset);
+  const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+  const int column = static_cast<int>(offset - before.rfind('\n'));
+  SourceLocation at = (*config)->Locate("model.layer[1].units");
+  EXPECT_EQ(at.line, line);
+  EXPECT_EQ(at.column, column);
+
+  absl::StatusOr<std::unique_ptr<Network>> network =
+      BuildNetwork(**config, Registries::Global());
+  ASSERT_TRUE(network.ok()) << network.status();
+  ASSERT_EQ((*network)->num_layers(), 3);
+  EXPECT_EQ((*network)->layer(0).name(), "0_dense");
+  EXPECT_EQ((*network)->layer(1).name(), "0_relu");
+  EXPECT_EQ((*network)->layer(2).name(), "1_dense");
+  EXPECT_EQ((*network)->input_size(), 784);
+  EXPECT_EQ((*network)->output_size(), 10);
+}
+
+TEST_F(ConfigLoaderTest, SyntaxErrorHasLineAndColumn) {
+  const std::string text = "model {\n  input_size: 784\n  layer { type: \"Dense\" units: = 3 }\n}\n";
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), StartsWith(At(text, "= 3")));
+}
+
+TEST_F(ConfigLoaderTest, SyntaxErrorInsideAnUnloadedOptionsTypeHasLineAndColumn) {
+  const std::string text =
+      "model {\n"
+      "  layer {\n"
+      "    options { [type.googleapis.com/mnemo.plugins.absent.Options] { x: } }\n"
+      "  }\n"
+      "}\n";
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), StartsWith(At(text, "} }")));
+}
+
+TEST_F(ConfigLoaderTest, UnknownFieldNameHasLineAndColumn) {
+  const std::string text = std::string("model {\n  input_sise: 784\n}\n") + kTrainer;
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(text, "input_sise") +
+                "Message type \"mnemo.config.Model\" has no field named \"input_sise\".");
+}
+
+TEST_F(ConfigLoaderTest, UnknownLayerTypeListsTheKnownTypes) {
+  const std::string text =
+      std::string("model {\n  input_size: 4\n  layer { type: \"Dens\" units: 3 }\n}\n") +
+      kTrainer;
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(text, "type: \"Dens\"") +
+                "unknown layer type \"Dens\" (known types: Dense, Fixed16, ReLU, Sigmoid, "
+                "Tanh, fake/Dense)");
+}
+
+TEST_F(ConfigLoaderTest, EveryProblemIsReportedTogetherOnItsOwnLine) {
+  const std::string text =
+      "model {\n"
+      "  input_size: 784\n"
+      "  layer { type: \"Dense\" units: 16 activation: \"Relu\" }\n"
+      "  layer { type: \"Dense\" units: -2 }\n"
+      "}\n"
+      "cache_strategy { type: \"keep_some\" }\n"
+      "memory_module { type: \"episodic\" capacity: 10 }\n"
+      "data { format: \"csv\" dir: \"/nonexistent/fashion\" }\n"
+      "trainer {\n"
+      "  optimizer { type: \"rmsprop\" learning_rate: 0 }\n"
+      "  batch_size: 0\n"
+      "  epochs: -1\n"
+      "}\n";
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(
+      Lines(config.status()),
+      ElementsAre(
+          At(text, "activation") + "unknown layer type \"Relu\" (known types: Dense, "
+                                   "Fixed16, ReLU, Sigmoid, Tanh, fake/Dense)",
+          At(text, "units: -2") + "units must be >= 0, not -2",
+          At(text, "type: \"keep_some\"") +
+              "unknown cache strategy type \"keep_some\" (known types: keep_all)",
+          At(text, "type: \"episodic\"") +
+              "unknown memory module type \"episodic\" (known types: )",
+          At(text, "format") + "unknown data.format \"csv\" (known: idx)",
+          At(text, "dir:") + "data directory \"/nonexistent/fashion\" does not exist",
+          At(text, "type: \"rmsprop\"") +
+              "unknown optimizer type \"rmsprop\" (known types: adam, sgd)",
+          At(text, "learning_rate") + "trainer.optimizer.learning_rate must be > 0, not 0",
+          At(text, "batch_size") + "trainer.batch_size must be > 0, not 0",
+          At(text, "epochs") + "trainer.epochs must be > 0, not -1"));
+}
+
+TEST_F(ConfigLoaderTest, MissingRequiredFieldsPointAtTheMessageThatLacksThem) {
+  const std::string text =
+      "model {\n  layer { type: \"Dense\" units: 4 }\n}\ntrainer {\n  optimizer { type: \"adam\" }\n}\n";
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(Lines(config.status()),
+              ElementsAre(At(text, "model") + "model.input_size must be > 0 (features per sample)",
+                          At(text, "optimizer") +
+                              "trainer.optimizer.learning_rate must be > 0, not 0",
+                          At(text, "trainer") + "trainer.batch_size must be > 0, not 0",
+                          At(text, "trainer") + "trainer.epochs must be > 0, not 0"));
+}
+
+TEST_F(ConfigLoaderTest, AnEmptyFileLacksEverything) {
+  auto config = Load("");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(Lines(config.status()),
+              ElementsAre("test.pbtxt: model.input_size must be > 0 (features per sample)",
+                          "test.pbtxt: the model has no layer",
+                          "test.pbtxt: trainer.optimizer.type is required (adam or sgd)",
+                          "test.pbtxt: trainer.optimizer.learning_rate must be > 0, not 0",
+                          "test.pbtxt: trainer.batch_size must be > 0, not 0",
+                          "test.pbtxt: trainer.epochs must be > 0, not 0"));
+}
+
+TEST_F(ConfigLoaderTest, SizesThatDoNotChainAreReportedAtTheLayer) {
+  const std::string text = std::string(
+                               "model {\n"
+                               "  input_size: 784\n"
+                               "  layer { type: \"Dense\" units: 32 }\n"
+                               "  layer { type: \"Fixed16\" }\n"
+                               "}\n") +
+                           kTrainer;
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(text, "layer { type: \"Fixed16\"") +
+                "layer \"1_fixed16\" (Fixed16) takes 16 inputs, but receives 32 from the "
+                "layer before it");
+
+  const std::string first = std::string("model {\n  input_size: 10\n  layer { type: \"Fixed16\" }\n}\n") + kTrainer;
+  config = Load(first);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(first, "layer") +
+                "layer \"0_fixed16\" (Fixed16) takes 16 inputs, but receives 10 "
+                "(model.input_size)");
+}
+
+TEST_F(ConfigLoaderTest, OptionsOfATypeNoLibraryDefinesAreAClearError) {
+  const std::string text =
+      "model {\n"
+      "  input_size: 4\n"
+      "  layer {\n"
+      "    type: \"Dense\"\n"
+      "    options { [type.googleapis.com/mnemo.plugins.absent.Options] { x: 1 } }\n"
+      "  }\n"
+      "}\n";
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  const std::string message(config.status().message());
+  EXPECT_THAT(message, StartsWith(absl::StrCat(kPath, ":5:")));
+  EXPECT_THAT(message,
+              AllOf(HasSubstr("type.googleapis.com/mnemo.plugins.absent.Options"),
+                    HasSubstr("list the plugin that does in `plugin`")));
+}
+
+TEST_F(ConfigLoaderTest, OptionsOnATypeThatTakesNoneAreAnError) {
+  const std::string text = std::string(
+                               "model {\n"
+                               "  input_size: 4\n"
+                               "  layer {\n"
+                               "    type: \"Dense\" units: 2\n"
+                               "    options { [type.googleapis.com/mnemo.config.Init] { std: 1 } }\n"
+                               "  }\n"
+                               "}\n") +
+                           kTrainer;
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(text, "options") +
+                "layer type \"Dense\" takes no options, but options of type mnemo.config.Init "
+                "were given");
+}
+
+TEST_F(ConfigLoaderTest, DataDirectoryWithoutTheFilesNamesTheMissingOnes) {
+  const std::string dir = TempDir() + "/partial_data";
+  mkdir(dir.c_str(), 0755);
+  std::ofstream(dir + "/train-images-idx3-ubyte.gz") << "";
+  std::ofstream(dir + "/train-labels-idx1-ubyte") << "";
+  const std::string text = absl::StrCat(
+      "model { input_size: 4 layer { type: \"Dense\" units: 2 } }\n", "data { dir: \"", dir,
+      "\" }\n", kTrainer);
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(text, "dir:") + "data directory \"" + dir +
+                "\" is missing files: t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]");
+}
+
+TEST_F(ConfigLoaderTest, UnreadableFileIsNamed) {
+  auto config = loader_.LoadFile("/no/such/experiment.pbtxt");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              AllOf(HasSubstr("\"/no/such/experiment.pbtxt\""),
+                    HasSubstr("No such file or directory")));
+}
+
+TEST_F(ConfigLoaderTest, LoadFileReportsTheFilesPath) {
+  const std::string path = TempDir() + "/bad.pbtxt";
+  std::ofstream(path) << "model {\n  input_size: 4\n}\ntrainer { batch_size: \"x\" }\n";
+  auto config = loader_.LoadFile(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), StartsWith(path + ":4:23: "));
+}
+
+TEST_F(ConfigLoaderTest, PluginThatCannotBeFoundIsReportedAtItsEntry) {
+  const std::string text = std::string("# header\nplugin: \"plugins/none/libnone.so\"\n") +
+                           "model { input_size: 4 layer { type: \"Dense\" units: 2 } }\n" +
+                           kTrainer;
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              AllOf(StartsWith(At(text, "plugin")),
+                    HasSubstr("plugin \"plugins/none/libnone.so\" not found; tried ./plugins/none/libnone.so")));
+}
+
+TEST_F(ConfigLoaderTest, LocateFallsBackToTheEnclosingMessage) {
+  const std::string text = std::string(
+                               "model {\n"
+                               "  input_size: 4\n"
+                               "  layer { type: \"Dense\" units: 0 }\n"
+                               "  layer {\n"
+                               "    type: \"Dense\"\n"
+                               "    units: 2\n"
+                               "  }\n"
+                               "}\n") +
+                           kTrainer;
+  // units: 0 is refused by Dense, reported at the layer: but the text is read.
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              StartsWith(At(text, "layer { type: \"Dense\" units: 0") + "Dense: "));
+
+  auto fixed = Load(std::string(text).replace(text.find("units: 0"), 8, "units: 3"));
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  const LoadedConfig& c = **fixed;
+  EXPECT_EQ(c.Locate("model.layer[1].units").line, 6);
+  EXPECT_EQ(c.Locate("model.layer[1].units").column, 5);
+  EXPECT_EQ(c.Locate("model.layer[1]").line, 4);
+  EXPECT_EQ(c.Locate("model.layer[1].name").line, 4);  // not written: the layer
+  EXPECT_EQ(c.Locate("model.layer").line, 3);
+  EXPECT_EQ(c.Locate("trainer.optimizer.learning_rate").column, 35);
+  EXPECT_EQ(c.Locate("output.dir").line, 0);
+  EXPECT_EQ(c.Describe("output.dir", "m"), "test.pbtxt: m");
+  EXPECT_EQ(c.Describe("model.input_size", "m"), "test.pbtxt:2:3: m");
+}
+
+TEST_F(ConfigLoaderTest, BuilderNamesFreezesAndSeedsLayers) {
+  const std::string text = std::string(
+                               "model {\n"
+                               "  input_size: 300\n"
+                               "  init { scheme: NORMAL std: 0.5 }\n"
+                               "  layer { type: \"Dense\" units: 200 activation: \"Tanh\" trainable: false }\n"
+                               "  layer { name: \"head\" type: \"Dense\" units: 300 init { std: 0.02 } }\n"
+                               "}\n") +
+                           kTrainer;
+  auto config = Load(text);
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto network = BuildNetwork(**config, registries_);
+  ASSERT_TRUE(network.ok()) << network.status();
+  ASSERT_EQ((*network)->num_layers(), 3);
+  Network& n = **network;
+  EXPECT_EQ(n.layer(0).name(), "0_dense");
+  EXPECT_EQ(n.layer(1).name(), "0_tanh");
+  EXPECT_EQ(n.layer(2).name(), "head");
+  EXPECT_FALSE(n.layer(0).trainable());
+  EXPECT_FALSE(n.layer(1).trainable());
+  EXPECT_TRUE(n.layer(2).trainable());
+
+  // Model init (std 0.5) for layer 0, the layer's own std (0.02) for layer 1.
+  auto std_of = [](const Tensor& t) {
+    const double mean = t.mean();
+    return std::sqrt((t.array() - mean).square().mean());
+  };
+  EXPECT_NEAR(std_of(*n.layer(0).parameters()[0].value), 0.5, 0.01);
+  EXPECT_NEAR(std_of(*n.layer(2).parameters()[0].value), 0.02, 0.001);
+
+  // The same config builds the same weights: every layer is seeded from the run's seed.
+  auto again = BuildNetwork(**config, registries_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*(*again)->layer(0).parameters()[0].value, *n.layer(0).parameters()[0].value);
+}
+
+TEST_F(ConfigLoaderTest, DuplicateLayerNamesAreAnError) {
+  const std::string text = std::string(
+                               "model {\n"
+                               "  input_size: 4\n"
+                               "  layer { type: \"Dense\" units: 4 name: \"x\" }\n"
+                               "  layer { type: \"Dense\" units: 4 name: \"x\" }\n"
+                               "}\n") +
+                           kTrainer;
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(text, "layer { type: \"Dense\" units: 4 name: \"x\" }\n}") +
+                "two layers are named \"x\"; names must be unique (they name the saved "
+                "tensors)");
+}
+
+TEST_F(ConfigLoaderTest, BackendPrefersItsOwnTypesAndFallsBackToTheReference) {
+  const std::string text = std::string(
+                               "model {\n"
+                               "  input_size: 4\n"
+                               "  backend: \"fake\"\n"
+                               "  layer { type: \"Dense\" units: 4 activation: \"ReLU\" }\n"
+                               "}\n") +
+                           kTrainer;
+  auto config = Load(text);
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto network = BuildNetwork(**config, registries_);
+  ASSERT_TRUE(network.ok()) << network.status();
+  EXPECT_STREQ((*network)->layer(0).type(), "fake/Dense");
+  EXPECT_STREQ((*network)->layer(1).type(), "ReLU");
+
+  const std::string unknown = std::string(
+                                  "model {\n"
+                                  "  input_size: 4\n"
+                                  "  backend: \"onednn\"\n"
+                                  "  layer { type: \"Dense\" units: 4 }\n"
+                                  "}\n") +
+                              kTrainer;
+  config = Load(unknown);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(unknown, "backend") + "unknown backend \"onednn\" (known: eigen, fake)");
+}
+
+}  // namespace
+}  // namespace mnemo
+
+int main(int argc, char** argv) {
+  mnemo::testing::ParseTestArgs(&argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

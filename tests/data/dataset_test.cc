@@ -1,0 +1,143 @@
+// LoadData: defaults, file names, formats and limits, on small IDX files.
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/config.pb.h"
+#include "core/data/dataset.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace mnemo {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string TestDir() {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir =
+      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/",
+                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  ::mkdir(dir.c_str(), 0777);
+  return dir;
+}
+
+void AppendBigEndian32(uint32_t n, std::string* out) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(n >> shift));
+}
+
+void WriteFile(const std::string& path, const std::string& contents) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// Writes `<dir>/<prefix>-{images-idx3,labels-idx1}-ubyte`: 1 x 1 images whose
+// only pixel is the sample's label.
+void WriteSplit(const std::string& dir, const std::string& prefix,
+                const std::vector<uint8_t>& labels) {
+  std::string images, label_file;
+  for (const uint32_t n : {0x803u, static_cast<uint32_t>(labels.size()), 1u, 1u}) {
+    AppendBigEndian32(n, &images);
+  }
+  images.append(labels.begin(), labels.end());
+  for (const uint32_t n : {0x801u, static_cast<uint32_t>(labels.size())}) {
+    AppendBigEndian32(n, &label_file);
+  }
+  label_file.append(labels.begin(), labels.end());
+  WriteFile(dir + "/" + prefix + "-images-idx3-ubyte", images);
+  WriteFile(dir + "/" + prefix + "-labels-idx1-ubyte", label_file);
+}
+
+TEST(LoadDataTest, ReadsTheDefaultPrefixesFromTheConfiguredDirectory) {
+  const std::string dir = TestDir();
+  WriteSplit(dir, "train", {1, 2, 3, 4});
+  WriteSplit(dir, "t10k", {5, 6});
+  config::Data config;
+  config.set_dir(dir);
+  absl::StatusOr<TrainTestData> data = LoadData(config);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_THAT(data->train.labels, ElementsAre(1, 2, 3, 4));
+  EXPECT_THAT(data->test.labels, ElementsAre(5, 6));
+  EXPECT_FLOAT_EQ(data->test.features(1, 0), 6.0f / 255.0f);
+}
+
+TEST(LoadDataTest, AppliesPrefixesFormatAndLimits) {
+  const std::string dir = TestDir();
+  WriteSplit(dir, "mine", {1, 2, 3, 4});
+  WriteSplit(dir, "theirs", {5, 6, 7});
+  config::Data config;
+  config.set_format("idx");
+  config.set_dir(dir + "/");
+  config.set_train_prefix("mine");
+  config.set_test_prefix("theirs");
+  config.set_train_limit(3);
+  config.set_test_limit(1);
+  absl::StatusOr<TrainTestData> data = LoadData(config);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_THAT(data->train.labels, ElementsAre(1, 2, 3));
+  EXPECT_THAT(data->test.labels, ElementsAre(5));
+}
+
+TEST(LoadDataTest, PrefersTheGzipFile) {
+  const std::string dir = TestDir();
+  WriteSplit(dir, "train", {1});
+  WriteSplit(dir, "t10k", {2});
+  // A broken .gz proves which file is read.
+  WriteFile(dir + "/t10k-images-idx3-ubyte.gz", "not gzip at all");
+  config::Data config;
+  config.set_dir(dir);
+  absl::StatusOr<TrainTestData> data = LoadData(config);
+  EXPECT_THAT(std::string(data.status().message()),
+              HasSubstr(dir + "/t10k-images-idx3-ubyte.gz: wrong magic number"));
+}
+
+TEST(LoadDataTest, AMissingFileListsThePathsTried) {
+  const std::string dir = TestDir();
+  WriteSplit(dir, "train", {1});
+  config::Data config;
+  config.set_dir(dir);
+  absl::StatusOr<TrainTestData> data = LoadData(config);
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(data.status().message(),
+            absl::StrCat("no t10k-images-idx3-ubyte file in ", dir, "; tried: ", dir,
+                         "/t10k-images-idx3-ubyte.gz, ", dir, "/t10k-images-idx3-ubyte"));
+}
+
+TEST(LoadDataTest, AMissingFileInTheDefaultDirectoryHintsAtThePackage) {
+  config::Data config;
+  config.set_train_prefix("no-such-prefix");
+  absl::StatusOr<TrainTestData> data = LoadData(config);
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(data.status().message()),
+              HasSubstr("install Debian's dataset-fashion-mnist (./bazelw does)"));
+
+  config.set_dir(TestDir());
+  EXPECT_THAT(std::string(LoadData(config).status().message()),
+              Not(HasSubstr("dataset-fashion-mnist")));
+}
+
+TEST(LoadDataTest, RefusesAnUnknownFormatListingTheKnownOnes) {
+  config::Data config;
+  config.set_format("cifar10");
+  EXPECT_EQ(LoadData(config).status().message(),
+            "unknown data format \"cifar10\"; known formats: idx");
+}
+
+TEST(LoadDataTest, RefusesNegativeLimits) {
+  config::Data config;
+  config.set_test_limit(-5);
+  EXPECT_EQ(LoadData(config).status().message(),
+            "data.test_limit is -5; it must be 0 (all samples) or more");
+}
+
+}  // namespace
+}  // namespace mnemo

@@ -1,0 +1,36 @@
+// core registers its built-in types by an explicit call, not static registrars.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "core/registry.h"
+
+namespace mnemo {
+namespace {
+
+TEST(BuiltinsTest, RegistersCoreLayersAndKeepAll) {
+  Registries& registries = Registries::Global();
+  for (const char* type : {"Dense", "ReLU", "Sigmoid", "Tanh"}) {
+    absl::StatusOr<LayerRegistry::Entry> entry = registries.layers.Find(type);
+    ASSERT_TRUE(entry.ok()) << type << ": " << entry.status();
+    EXPECT_EQ(entry->options_type, "") << type;
+  }
+  absl::StatusOr<CacheStrategyRegistry::Entry> keep_all =
+      registries.cache_strategies.Find("keep_all");
+  ASSERT_TRUE(keep_all.ok()) << keep_all.status();
+  EXPECT_EQ(keep_all->options_type, "");
+}
+
+TEST(BuiltinsTest, RegistersTheSameTypesIntoAFreshRegistry) {
+  Registries fresh;
+  PluginRegistrar registrar("test");
+  RegisterBuiltins(registrar);
+  EXPECT_EQ(registrar.size(), 5u);
+  ASSERT_TRUE(registrar.CommitTo(fresh).ok());
+  EXPECT_EQ(fresh.layers.Names(),
+            (std::vector<std::string>{"Dense", "ReLU", "Sigmoid", "Tanh"}));
+  EXPECT_EQ(fresh.cache_strategies.Names(), (std::vector<std::string>{"keep_all"}));
+}
+
+}  // namespace
+}  // namespace mnemo

@@ -1,0 +1,332 @@
+// Network: forward and backward equal the hand-composed layers, gradients
+// accumulate, shapes are checked, and keep_all accounts for its memory.
+#include "core/avx512_warning_workaround.h"  // first: see there
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/cache_strategy.h"
+#include "core/config.pb.h"
+#include "core/layers/activations.h"
+#include "core/layers/dense.h"
+#include "core/network.h"
+#include "core/registry.h"
+#include "tests/numerics/test_tensors.h"
+
+namespace mnemo {
+namespace {
+
+using ::mnemo::testing::TestRng;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+constexpr int kBatch = 6;
+
+enum class Activation { kReLU, kTanh };
+
+// Dense(5 -> 4) "d0", ReLU or Tanh "r1", Dense(4 -> 3) "d2", with random
+// parameters.
+struct ThreeLayers {
+  std::vector<std::unique_ptr<Layer>> layers;
+  Dense* d0;
+  Dense* d2;
+  Activation activation;
+};
+
+ThreeLayers MakeThreeLayers(uint32_t seed, Activation activation = Activation::kReLU) {
+  TestRng rng(seed);
+  ThreeLayers t;
+  t.activation = activation;
+  auto d0 = std::make_unique<Dense>(5, 4);
+  std::unique_ptr<Layer> r1;
+  if (activation == Activation::kReLU) {
+    r1 = std::make_unique<ReLU>(4);
+  } else {
+    r1 = std::make_unique<Tanh>(4);
+  }
+  auto d2 = std::make_unique<Dense>(4, 3);
+  d0->set_name("d0");
+  r1->set_name("r1");
+  d2->set_name("d2");
+  for (Dense* d : {d0.get(), d2.get()}) {
+    d->weight() = rng.Random(d->input_size(), d->output_size());
+    d->bias() = rng.Random(1, d->output_size());
+  }
+  t.d0 = d0.get();
+  t.d2 = d2.get();
+  t.layers.push_back(std::move(d0));
+  t.layers.push_back(std::move(r1));
+  t.layers.push_back(std::move(d2));
+  return t;
+}
+
+// The same network composed by hand in double.
+struct Reference {
+  Matrix z0, h, y;                  // forward
+  Matrix grad_w0, grad_b0, grad_w2, grad_b2;  // backward
+};
+
+Reference Compose(const ThreeLayers& t, const Tensor& input, const Tensor& grad_output) {
+  const Dense& d0 = *t.d0;
+  const Dense& d2 = *t.d2;
+  const bool relu = t.activation == Activation::kReLU;
+  const Matrix w0 = d0.weight().cast<double>();
+  const Matrix b0 = d0.bias().cast<double>();
+  const Matrix w2 = d2.weight().cast<double>();
+  const Matrix b2 = d2.bias().cast<double>();
+  const Matrix x = input.cast<double>();
+  const Matrix g = grad_output.cast<double>();
+  Reference r;
+  r.z0 = (x * w0).rowwise() + b0.row(0);
+  r.h = relu ? Matrix(r.z0.cwiseMax(0.0)) : Matrix(r.z0.array().tanh().matrix());
+  r.y = (r.h * w2).rowwise() + b2.row(0);
+  r.grad_w2 = r.h.transpose() * g;
+  r.grad_b2 = g.colwise().sum();
+  const Matrix grad_h = g * w2.transpose();
+  const Matrix grad_z0 =
+      relu ? Matrix((r.z0.array() > 0).select(grad_h, 0.0))
+           : Matrix(grad_h.array() * (1 - r.h.array().square()));
+  r.grad_w0 = x.transpose() * grad_z0;
+  r.grad_b0 = grad_z0.colwise().sum();
+  return r;
+}
+
+void ExpectClose(const Tensor& actual, const Matrix& expected, const char* what) {
+  ASSERT_EQ(actual.rows(), expected.rows()) << what;
+  ASSERT_EQ(actual.cols(), expected.cols()) << what;
+  EXPECT_LT((actual.cast<double>() - expected).cwiseAbs().maxCoeff(), 1e-5) << what;
+}
+
+std::unique_ptr<Network> Build(std::vector<std::unique_ptr<Layer>> layers,
+                               std::unique_ptr<CacheStrategy> strategy = nullptr) {
+  absl::StatusOr<std::unique_ptr<Network>> network =
+      Network::Create(std::move(layers), std::move(strategy));
+  EXPECT_TRUE(network.ok()) << network.status();
+  return network.ok() ? std::move(*network) : nullptr;
+}
+
+TEST(NetworkTest, ForwardAndBackwardEqualHandComposition) {
+  ThreeLayers t = MakeThreeLayers(1);
+  Dense* d0 = t.d0;
+  Dense* d2 = t.d2;
+  std::unique_ptr<Network> network = Build(std::move(t.layers));
+  ASSERT_NE(network, nullptr);
+  EXPECT_EQ(network->input_size(), 5);
+  EXPECT_EQ(network->output_size(), 3);
+  EXPECT_EQ(network->num_layers(), 3);
+
+  TestRng rng(2);
+  const Tensor input = rng.Random(kBatch, 5);
+  const Tensor grad_output = rng.Random(kBatch, 3);
+  const Reference expected = Compose(t, input, grad_output);
+
+  absl::StatusOr<const Tensor*> output = network->Forward(input, ForwardContext{});
+  ASSERT_TRUE(output.ok()) << output.status();
+  ExpectClose(**output, expected.y, "output");
+
+  ASSERT_TRUE(network->Backward(grad_output, ForwardContext{}).ok());
+  ExpectClose(d0->weight_gradient(), expected.grad_w0, "d0.weight");
+  ExpectClose(d0->bias_gradient(), expected.grad_b0, "d0.bias");
+  ExpectClose(d2->weight_gradient(), expected.grad_w2, "d2.weight");
+  ExpectClose(d2->bias_gradient(), expected.grad_b2, "d2.bias");
+  // ReLU must have masked something, or the test would not check it.
+  EXPECT_TRUE((expected.z0.array() < 0).any());
+}
+
+TEST(NetworkTest, GradientsAccumulateUntilZeroed) {
+  ThreeLayers t = MakeThreeLayers(3);
+  Dense* d0 = t.d0;
+  Dense* d2 = t.d2;
+  std::unique_ptr<Network> network = Build(std::move(t.layers));
+  TestRng rng(4);
+  const Tensor input = rng.Random(kBatch, 5);
+  const Tensor grad_output = rng.Random(kBatch, 3);
+  const Reference once = Compose(t, input, grad_output);
+
+  for (int pass = 0; pass < 2; ++pass) {
+    ASSERT_TRUE(network->Forward(input, ForwardContext{}).ok());
+    ASSERT_TRUE(network->Backward(grad_output, ForwardContext{}).ok());
+  }
+  ExpectClose(d0->weight_gradient(), 2 * once.grad_w0, "d0.weight");
+  ExpectClose(d0->bias_gradient(), 2 * once.grad_b0, "d0.bias");
+  ExpectClose(d2->weight_gradient(), 2 * once.grad_w2, "d2.weight");
+  ExpectClose(d2->bias_gradient(), 2 * once.grad_b2, "d2.bias");
+
+  network->ZeroGradients();
+  EXPECT_TRUE(d0->weight_gradient().isZero(0.0f));
+  EXPECT_TRUE(d2->bias_gradient().isZero(0.0f));
+}
+
+TEST(NetworkTest, RefusesLayersThatDoNotChain) {
+  std::vector<std::unique_ptr<Layer>> layers;
+  layers.push_back(std::make_unique<Dense>(5, 4));
+  layers.push_back(std::make_unique<ReLU>(3));
+  layers[0]->set_name("in");
+  layers[1]->set_name("act");
+  absl::StatusOr<std::unique_ptr<Network>> network = Network::Create(std::move(layers));
+  ASSERT_FALSE(network.ok());
+  EXPECT_EQ(network.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(network.status().message(),
+              AllOf(HasSubstr("layer 0"), HasSubstr("\"in\""), HasSubstr("outputs 4"),
+                    HasSubstr("layer 1"), HasSubstr("\"act\""), HasSubstr("takes 3")));
+}
+
+TEST(NetworkTest, RefusesNoLayers) {
+  EXPECT_FALSE(Network::Create({}).ok());
+}
+
+TEST(NetworkTest, ChecksInputAndGradientShapes) {
+  std::unique_ptr<Network> network = Build(MakeThreeLayers(5).layers);
+  absl::StatusOr<const Tensor*> output =
+      network->Forward(Tensor::Zero(kBatch, 6), ForwardContext{});
+  ASSERT_FALSE(output.ok());
+  EXPECT_THAT(output.status().message(), AllOf(HasSubstr("5"), HasSubstr("got 6")));
+
+  ASSERT_TRUE(network->Forward(Tensor::Zero(kBatch, 5), ForwardContext{}).ok());
+  absl::Status status = network->Backward(Tensor::Zero(kBatch, 4), ForwardContext{});
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), AllOf(HasSubstr("6x4"), HasSubstr("6x3")));
+}
+
+TEST(NetworkTest, BackwardNeedsAForward) {
+  std::unique_ptr<Network> network = Build(MakeThreeLayers(6).layers);
+  EXPECT_FALSE(network->Backward(Tensor::Zero(kBatch, 3), ForwardContext{}).ok());
+  const Tensor input = Tensor::Zero(kBatch, 5);
+  ASSERT_TRUE(network->Forward(input, ForwardContext{}).ok());
+  ASSERT_TRUE(network->Backward(Tensor::Zero(kBatch, 3), ForwardContext{}).ok());
+  // One Forward, one Backward: the pass is over.
+  EXPECT_FALSE(network->Backward(Tensor::Zero(kBatch, 3), ForwardContext{}).ok());
+}
+
+TEST(NetworkTest, TrainableParametersSkipFrozenLayers) {
+  ThreeLayers t = MakeThreeLayers(7);
+  t.d0->set_trainable(false);
+  Dense* d2 = t.d2;
+  std::unique_ptr<Network> network = Build(std::move(t.layers));
+  const std::vector<Parameter> parameters = network->TrainableParameters();
+  ASSERT_EQ(parameters.size(), 2u);
+  EXPECT_EQ(parameters[0].name, "weight");
+  EXPECT_EQ(parameters[0].value, &d2->weight());
+  EXPECT_EQ(parameters[1].name, "bias");
+  EXPECT_EQ(parameters[1].value, &d2->bias());
+}
+
+TEST(KeepAllTest, StatsCountEveryActivationIncludingTheInput) {
+  std::unique_ptr<Network> network = Build(MakeThreeLayers(8).layers);
+  const Tensor input = Tensor::Ones(kBatch, 5);
+  absl::StatusOr<const Tensor*> output = network->Forward(input, ForwardContext{});
+  ASSERT_TRUE(output.ok());
+  // Activations 0..3 are 5, 4, 4 and 3 wide.
+  const size_t all = kBatch * (5 + 4 + 4 + 3) * sizeof(float);
+  CacheStats stats = network->strategy().stats();
+  EXPECT_EQ(stats.bytes_held, all);
+  EXPECT_EQ(stats.peak_bytes_held, all);
+  EXPECT_EQ(stats.recomputed_forwards, 0u);
+
+  ASSERT_TRUE(network->Backward(Tensor::Ones(kBatch, 3), ForwardContext{}).ok());
+  stats = network->strategy().stats();
+  // The caller's input is let go; keep_all's own tensors stay for reuse.
+  EXPECT_EQ(stats.bytes_held, all - kBatch * 5 * sizeof(float));
+  EXPECT_EQ(stats.peak_bytes_held, all);
+
+  // A smaller batch: less held, the peak remembered.
+  const Tensor small = Tensor::Ones(2, 5);
+  ASSERT_TRUE(network->Forward(small, ForwardContext{}).ok());
+  stats = network->strategy().stats();
+  EXPECT_EQ(stats.bytes_held, 2 * (5 + 4 + 4 + 3) * sizeof(float));
+  EXPECT_EQ(stats.peak_bytes_held, all);
+}
+
+TEST(KeepAllTest, ReusesActivationStorageAcrossSteps) {
+  std::unique_ptr<Network> network = Build(MakeThreeLayers(9).layers);
+  const Tensor input = Tensor::Ones(kBatch, 5);
+  absl::StatusOr<const Tensor*> first = network->Forward(input, ForwardContext{});
+  ASSERT_TRUE(first.ok());
+  const float* storage = (*first)->data();
+  ASSERT_TRUE(network->Backward(Tensor::Ones(kBatch, 3), ForwardContext{}).ok());
+  absl::StatusOr<const Tensor*> second = network->Forward(input, ForwardContext{});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, *first);
+  EXPECT_EQ((*second)->data(), storage);
+}
+
+TEST(KeepAllTest, IsRegistered) {
+  config::CacheStrategy config;
+  absl::StatusOr<std::unique_ptr<CacheStrategy>> strategy =
+      Registries::Global().cache_strategies.Create("keep_all", CacheStrategyArgs{config});
+  ASSERT_TRUE(strategy.ok()) << strategy.status();
+  std::unique_ptr<Network> network = Build(MakeThreeLayers(10).layers, std::move(*strategy));
+  ASSERT_NE(network, nullptr);
+  const Tensor input = Tensor::Ones(kBatch, 5);
+  ASSERT_TRUE(network->Forward(input, ForwardContext{}).ok());
+  EXPECT_EQ(network->strategy().stats().bytes_held, kBatch * 16 * sizeof(float));
+}
+
+// A strategy that keeps nothing: each Activation(i) recomputes from the input
+// into one tensor, so every result overwrites the previous one, as the
+// general contract ("valid until the next call") allows.
+class RecomputeIntoOneTensor : public CacheStrategy {
+ public:
+  absl::StatusOr<const Tensor*> Forward(const Tensor& input,
+                                        const ForwardContext& context) override {
+    input_ = &input;
+    context_ = context;
+    return Activation(static_cast<int>(layers().size()));
+  }
+  absl::StatusOr<const Tensor*> Activation(int i) override {
+    if (input_ == nullptr) return absl::FailedPreconditionError("no pass");
+    result_ = *input_;
+    for (int k = 0; k < i; ++k) {
+      layers()[k]->Forward(result_, context_, &scratch_);
+      result_.swap(scratch_);
+      ++recomputed_;
+    }
+    return &result_;
+  }
+  void EndPass() override { input_ = nullptr; }
+  CacheStats stats() const override {
+    CacheStats stats;
+    stats.recomputed_forwards = recomputed_;
+    return stats;
+  }
+
+ private:
+  const Tensor* input_ = nullptr;
+  ForwardContext context_;
+  Tensor result_, scratch_;
+  uint64_t recomputed_ = 0;
+};
+
+// Tanh in the middle: its backward reads its output, which a network that did
+// not copy would find overwritten by its input. (ReLU's mask would not tell.)
+TEST(NetworkTest, CorrectWithStrategiesWhoseResultsDoNotStayValid) {
+  ThreeLayers t = MakeThreeLayers(11, Activation::kTanh);
+  Dense* d0 = t.d0;
+  Dense* d2 = t.d2;
+  std::unique_ptr<Network> network =
+      Build(std::move(t.layers), std::make_unique<RecomputeIntoOneTensor>());
+  ASSERT_NE(network, nullptr);
+  TestRng rng(12);
+  const Tensor input = rng.Random(kBatch, 5);
+  const Tensor grad_output = rng.Random(kBatch, 3);
+  const Reference expected = Compose(t, input, grad_output);
+
+  absl::StatusOr<const Tensor*> output = network->Forward(input, ForwardContext{});
+  ASSERT_TRUE(output.ok());
+  ExpectClose(**output, expected.y, "output");
+  ASSERT_TRUE(network->Backward(grad_output, ForwardContext{}).ok());
+  EXPECT_GT(network->strategy().stats().recomputed_forwards, 0u);
+  ExpectClose(d0->weight_gradient(), expected.grad_w0, "d0.weight");
+  ExpectClose(d0->bias_gradient(), expected.grad_b0, "d0.bias");
+  ExpectClose(d2->weight_gradient(), expected.grad_w2, "d2.weight");
+  ExpectClose(d2->bias_gradient(), expected.grad_b2, "d2.bias");
+}
+
+}  // namespace
+}  // namespace mnemo

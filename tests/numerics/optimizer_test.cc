@@ -1,0 +1,313 @@
+// SGD (plain, momentum, Nesterov, weight decay) and Adam against steps worked
+// out by hand with PyTorch's formulas; frozen layers; config validation.
+#include "core/avx512_warning_workaround.h"  // first: see there
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/config.pb.h"
+#include "core/layers/activations.h"
+#include "core/layers/dense.h"
+#include "core/network.h"
+#include "core/optimizer.h"
+
+namespace mnemo {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A network of one Dense(1 -> 1) named "only" whose weight and bias both
+// start at 1, so each follows the same scalar trajectory.
+std::unique_ptr<Network> ScalarNetwork() {
+  auto dense = std::make_unique<Dense>(1, 1);
+  dense->set_name("only");
+  dense->weight().setConstant(1.0f);
+  dense->bias().setConstant(1.0f);
+  std::vector<std::unique_ptr<Layer>> layers;
+  layers.push_back(std::move(dense));
+  absl::StatusOr<std::unique_ptr<Network>> network = Network::Create(std::move(layers));
+  EXPECT_TRUE(network.ok()) << network.status();
+  return std::move(*network);
+}
+
+std::unique_ptr<Optimizer> MakeOptimizer(const config::Optimizer& config) {
+  absl::StatusOr<std::unique_ptr<Optimizer>> optimizer = CreateOptimizer(config);
+  EXPECT_TRUE(optimizer.ok()) << optimizer.status();
+  return optimizer.ok() ? std::move(*optimizer) : nullptr;
+}
+
+// Steps `config` with gradients 0.5, -1, 0.25 and checks the parameter after
+// each step.
+void ExpectTrajectory(const config::Optimizer& config, const std::vector<double>& expected) {
+  std::unique_ptr<Network> network = ScalarNetwork();
+  std::unique_ptr<Optimizer> optimizer = MakeOptimizer(config);
+  ASSERT_NE(optimizer, nullptr);
+  const std::vector<float> gradients = {0.5f, -1.0f, 0.25f};
+  ASSERT_EQ(expected.size(), gradients.size());
+  for (size_t step = 0; step < gradients.size(); ++step) {
+    for (const Parameter& p : network->TrainableParameters()) {
+      p.gradient->setConstant(gradients[step]);
+    }
+    optimizer->Step(*network);
+    for (const Parameter& p : network->TrainableParameters()) {
+      EXPECT_NEAR((*p.value)(0, 0), expected[step], 1e-6)
+          << p.name << " after step " << step + 1;
+    }
+  }
+}
+
+config::Optimizer Sgd(float lr, float momentum = 0, bool nesterov = false,
+                      float weight_decay = 0) {
+  config::Optimizer config;
+  config.set_type("sgd");
+  config.set_learning_rate(lr);
+  config.set_momentum(momentum);
+  config.set_nesterov(nesterov);
+  config.set_weight_decay(weight_decay);
+  return config;
+}
+
+TEST(SgdTest, Plain) {
+  // p -= 0.1 g
+  ExpectTrajectory(Sgd(0.1f), {0.95, 1.05, 1.025});
+}
+
+TEST(SgdTest, WeightDecayAddsL2ToTheGradient) {
+  // g' = g + 0.1 p: 0.5 + 0.1 = 0.6 -> 0.94; -1 + 0.094 -> 1.0306; ...
+  ExpectTrajectory(Sgd(0.1f, 0, false, 0.1f), {0.94, 1.0306, 0.995294});
+}
+
+TEST(SgdTest, Momentum) {
+  // v = 0.9 v + g: 0.5, -0.55, -0.245; p -= 0.1 v
+  ExpectTrajectory(Sgd(0.1f, 0.9f), {0.95, 1.005, 1.0295});
+}
+
+TEST(SgdTest, Nesterov) {
+  // p -= 0.1 (g + 0.9 v): 1 - 0.1 (0.5 + 0.45) = 0.905; ...
+  ExpectTrajectory(Sgd(0.1f, 0.9f, true), {0.905, 1.0545, 1.05155});
+}
+
+TEST(SgdTest, MomentumWithWeightDecay) {
+  ExpectTrajectory(Sgd(0.1f, 0.9f, false, 0.01f), {0.949, 1.002151, 1.023984749});
+}
+
+TEST(AdamTest, DefaultsFollowPyTorch) {
+  config::Optimizer config;
+  config.set_type("adam");
+  config.set_learning_rate(0.01f);
+  // The first step moves each parameter by lr against the gradient's sign
+  // (m^ / sqrt(v^) = g / |g|): 1 -> 0.99.
+  ExpectTrajectory(config, {0.9900000002, 0.9936610354240566, 0.9950279420338977});
+}
+
+TEST(AdamTest, ExplicitBetasEpsilonAndWeightDecay) {
+  config::Optimizer config;
+  config.set_type("adam");
+  config.set_learning_rate(0.01f);
+  config.set_beta1(0.5f);
+  config.set_beta2(0.9f);
+  config.set_epsilon(1e-3f);
+  config.set_weight_decay(0.1f);
+  ExpectTrajectory(config, {0.9900166389351082, 0.995192074619473, 0.9947616798724513});
+}
+
+// Dense(2->3) -> ReLU -> frozen Dense(3->1).
+struct TwoDense {
+  std::unique_ptr<Network> network;
+  Dense* first;
+  ReLU* relu;
+  Dense* second;
+};
+
+TwoDense MakeTwoDense() {
+  TwoDense t;
+  auto first = std::make_unique<Dense>(2, 3);
+  auto relu = std::make_unique<ReLU>(3);
+  auto second = std::make_unique<Dense>(3, 1);
+  first->set_name("first");
+  relu->set_name("act");
+  second->set_name("second");
+  second->set_trainable(false);
+  t.first = first.get();
+  t.relu = relu.get();
+  t.second = second.get();
+  for (Dense* d : {t.first, t.second}) {
+    for (const Parameter& p : d->parameters()) {
+      p.value->setConstant(0.5f);
+      p.gradient->setConstant(1.0f);
+    }
+  }
+  std::vector<std::unique_ptr<Layer>> layers;
+  layers.push_back(std::move(first));
+  layers.push_back(std::move(relu));
+  layers.push_back(std::move(second));
+  t.network = std::move(*Network::Create(std::move(layers)));
+  return t;
+}
+
+TEST(OptimizerTest, FrozenLayerIsUntouchedAndVersionsBumpOnlyWhenUpdated) {
+  for (const config::Optimizer& config :
+       {Sgd(0.1f), Sgd(0.1f, 0.9f, true, 0.1f), [] {
+          config::Optimizer c;
+          c.set_type("adam");
+          c.set_learning_rate(0.1f);
+          return c;
+        }()}) {
+    TwoDense t = MakeTwoDense();
+    std::unique_ptr<Optimizer> optimizer = MakeOptimizer(config);
+    ASSERT_NE(optimizer, nullptr);
+    const uint64_t first_version = t.first->parameter_version();
+    const uint64_t relu_version = t.relu->parameter_version();
+    const uint64_t second_version = t.second->parameter_version();
+
+    optimizer->Step(*t.network);
+
+    EXPECT_TRUE((t.first->weight().array() < 0.5f).all()) << config.DebugString();
+    EXPECT_TRUE((t.first->bias().array() < 0.5f).all()) << config.DebugString();
+    EXPECT_NE(t.first->parameter_version(), first_version);
+    EXPECT_EQ(t.relu->parameter_version(), relu_version);
+    EXPECT_TRUE((t.second->weight().array() == 0.5f).all()) << config.DebugString();
+    EXPECT_TRUE((t.second->bias().array() == 0.5f).all()) << config.DebugString();
+    EXPECT_EQ(t.second->parameter_version(), second_version);
+
+    // Every step is a new version.
+    const uint64_t after_one = t.first->parameter_version();
+    optimizer->Step(*t.network);
+    EXPECT_NE(t.first->parameter_version(), after_one);
+
+    // No state for the frozen layer.
+    for (const auto& [key, tensor] : optimizer->State()) {
+      EXPECT_THAT(key, Not(HasSubstr("second"))) << key;
+    }
+  }
+}
+
+TEST(OptimizerTest, StateIsKeyedByLayerParameterAndSlot) {
+  TwoDense t = MakeTwoDense();
+  std::unique_ptr<Optimizer> plain = MakeOptimizer(Sgd(0.1f));
+  plain->Step(*t.network);
+  EXPECT_TRUE(plain->State().empty());  // plain SGD keeps nothing
+
+  std::unique_ptr<Optimizer> momentum = MakeOptimizer(Sgd(0.1f, 0.5f));
+  momentum->Step(*t.network);
+  std::map<std::string, Tensor*> state;
+  for (const auto& [key, tensor] : momentum->State()) state[key] = tensor;
+  ASSERT_EQ(state.size(), 2u);
+  ASSERT_TRUE(state.count("first.weight.momentum"));
+  ASSERT_TRUE(state.count("first.bias.momentum"));
+  // v1 = g = 1.
+  EXPECT_TRUE((state["first.weight.momentum"]->array() == 1.0f).all());
+  EXPECT_EQ(state["first.weight.momentum"]->rows(), 2);
+  EXPECT_EQ(state["first.weight.momentum"]->cols(), 3);
+
+  config::Optimizer adam_config;
+  adam_config.set_type("adam");
+  adam_config.set_learning_rate(0.1f);
+  std::unique_ptr<Optimizer> adam = MakeOptimizer(adam_config);
+  adam->Step(*t.network);
+  adam->Step(*t.network);
+  state.clear();
+  for (const auto& [key, tensor] : adam->State()) state[key] = tensor;
+  ASSERT_EQ(state.size(), 6u);
+  for (const char* parameter : {"first.weight.", "first.bias."}) {
+    const std::string prefix = parameter;
+    ASSERT_TRUE(state.count(prefix + "exp_avg")) << prefix;
+    ASSERT_TRUE(state.count(prefix + "exp_avg_sq")) << prefix;
+    ASSERT_TRUE(state.count(prefix + "step")) << prefix;
+    EXPECT_EQ((*state[prefix + "step"])(0, 0), 2.0f);
+    // Constant gradient 1: m = 1 - 0.9^2, v = 1 - 0.999^2.
+    EXPECT_NEAR((*state[prefix + "exp_avg"])(0, 0), 0.19f, 1e-6f);
+    EXPECT_NEAR((*state[prefix + "exp_avg_sq"])(0, 0), 0.001999f, 1e-7f);
+  }
+}
+
+// Each invalid config is refused with a message naming the field.
+TEST(CreateOptimizerTest, RejectsInvalidConfigs) {
+  struct Case {
+    config::Optimizer config;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  auto add = [&](auto edit, std::string message) {
+    config::Optimizer config = Sgd(0.1f);
+    edit(config);
+    cases.push_back({config, std::move(message)});
+  };
+  add([](config::Optimizer& c) { c.set_learning_rate(0); },
+      "trainer.optimizer.learning_rate must be > 0 (got 0)");
+  add([](config::Optimizer& c) { c.set_learning_rate(-1); },
+      "trainer.optimizer.learning_rate must be > 0 (got -1)");
+  add([](config::Optimizer& c) { c.set_type("rmsprop"); },
+      "trainer.optimizer.type \"rmsprop\" is unknown (known types: adam, sgd)");
+  add([](config::Optimizer& c) { c.clear_type(); }, "trainer.optimizer.type is required");
+  add([](config::Optimizer& c) { c.set_momentum(1); },
+      "trainer.optimizer.momentum must be in [0, 1) (got 1)");
+  add([](config::Optimizer& c) { c.set_momentum(-0.5f); },
+      "trainer.optimizer.momentum must be in [0, 1)");
+  add([](config::Optimizer& c) { c.set_nesterov(true); },
+      "trainer.optimizer.nesterov requires momentum > 0");
+  add([](config::Optimizer& c) { c.set_weight_decay(-0.1f); },
+      "trainer.optimizer.weight_decay must be >= 0");
+  add([](config::Optimizer& c) { c.set_beta1(0.9f); },
+      "trainer.optimizer.beta1 applies to adam only");
+  add(
+      [](config::Optimizer& c) {
+        c.set_type("adam");
+        c.set_beta1(1.0f);
+      },
+      "trainer.optimizer.beta1 must be in [0, 1) (got 1)");
+  add(
+      [](config::Optimizer& c) {
+        c.set_type("adam");
+        c.set_beta2(-0.1f);
+      },
+      "trainer.optimizer.beta2 must be in [0, 1)");
+  add(
+      [](config::Optimizer& c) {
+        c.set_type("adam");
+        c.set_epsilon(-1);
+      },
+      "trainer.optimizer.epsilon must be > 0");
+  add(
+      [](config::Optimizer& c) {
+        c.set_type("adam");
+        c.set_momentum(0.9f);
+      },
+      "trainer.optimizer.momentum applies to sgd only");
+
+  for (const Case& c : cases) {
+    absl::StatusOr<std::unique_ptr<Optimizer>> optimizer = CreateOptimizer(c.config);
+    ASSERT_FALSE(optimizer.ok()) << c.config.DebugString();
+    EXPECT_EQ(optimizer.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(optimizer.status().message(), HasSubstr(c.message));
+  }
+}
+
+TEST(CreateOptimizerTest, ReportsEveryProblemAtOnce) {
+  config::Optimizer config = Sgd(0, 2.0f, false, -1);
+  absl::StatusOr<std::unique_ptr<Optimizer>> optimizer = CreateOptimizer(config);
+  ASSERT_FALSE(optimizer.ok());
+  EXPECT_THAT(optimizer.status().message(), HasSubstr("learning_rate"));
+  EXPECT_THAT(optimizer.status().message(), HasSubstr("momentum"));
+  EXPECT_THAT(optimizer.status().message(), HasSubstr("weight_decay"));
+}
+
+TEST(CreateOptimizerTest, AcceptsValidConfigs) {
+  EXPECT_TRUE(CreateOptimizer(Sgd(0.1f)).ok());
+  EXPECT_TRUE(CreateOptimizer(Sgd(0.1f, 0.9f, true, 1e-4f)).ok());
+  config::Optimizer adam;
+  adam.set_type("adam");
+  adam.set_learning_rate(1e-3f);
+  adam.set_weight_decay(1e-4f);
+  EXPECT_TRUE(CreateOptimizer(adam).ok());
+}
+
+}  // namespace
+}  // namespace mnemo

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every real plugin exports its entry point and nothing else (so plugins
+# cannot clash), and defines none of core's config.proto code (which must live
+# in libmnemo_core.so alone, or protobuf aborts on the second registration).
+# Usage: plugin_exports_test.sh PLUGIN.so...
+set -euo pipefail
+
+status=0
+for plugin in "$@"; do
+  exports="$(nm -D --defined-only "$plugin" | awk '{print $3}' |
+             grep -v -x -e mnemo_plugin_info -e __bss_start -e _edata -e _end || true)"
+  if [[ -n "$exports" ]]; then
+    echo "FAIL: $plugin exports more than mnemo_plugin_info (link it with exports.lds):"
+    echo "$exports" | sed 's/^/  /'
+    status=1
+  fi
+  if ! nm -D --defined-only "$plugin" | grep -q -w mnemo_plugin_info; then
+    echo "FAIL: $plugin does not export mnemo_plugin_info (call MNEMO_PLUGIN once)"
+    status=1
+  fi
+  config="$(nm -C --defined-only "$plugin" | grep 'mnemo::config::' || true)"
+  if [[ -n "$config" ]]; then
+    echo "FAIL: $plugin contains core's config.proto code (depend on //core only):"
+    echo "$config" | head -5 | sed 's/^/  /'
+    status=1
+  fi
+  if ! readelf -d "$plugin" | grep -q 'NEEDED.*\[libmnemo_core.so\]'; then
+    echo "FAIL: $plugin does not link libmnemo_core.so dynamically"
+    status=1
+  fi
+  [[ $status -eq 0 ]] && echo "ok: $plugin"
+done
+exit $status

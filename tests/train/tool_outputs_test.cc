@@ -1,0 +1,100 @@
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tools/progress.h"
+#include "tools/run_outputs.h"
+#include "tools/svg_plot.h"
+
+namespace mnemo {
+namespace {
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+std::vector<EpochMetrics> History() {
+  std::vector<EpochMetrics> history;
+  for (int e = 1; e <= 3; ++e) {
+    EpochMetrics m;
+    m.epoch = e;
+    m.train_loss = 1.0 / e;
+    m.test_loss = 1.1 / e;
+    m.train_accuracy = 0.7 + 0.05 * e;
+    m.test_accuracy = 0.68 + 0.05 * e;
+    m.train_seconds = 0.5;
+    m.samples_per_second = 120000;
+    history.push_back(m);
+  }
+  return history;
+}
+
+TEST(SvgPlotTest, DrawsEverySeriesWithALegendAndSkipsNonFiniteValues) {
+  Chart chart{"loss <&>", "epoch", "value", {1, 2, 3}, {{"train", {3, 2, 1}},
+                                                         {"test", {3, NAN, 2}}}};
+  const std::string svg = RenderSvg({chart, chart});
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  EXPECT_EQ(Count(svg, "<polyline"), 4u);
+  EXPECT_EQ(Count(svg, "<circle"), 2 * (3 + 2));  // the NaN point is not drawn
+  EXPECT_NE(svg.find("loss &lt;&amp;&gt;"), std::string::npos);
+  EXPECT_EQ(svg.find("nan"), std::string::npos);
+}
+
+TEST(RunOutputsTest, WritesCsvJsonAndPlot) {
+  const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/run/nested";
+  ASSERT_TRUE(PrepareOutputDirectory(dir).ok());
+  ASSERT_TRUE(WriteMetrics(dir, "configs/x.pbtxt", History()).ok());
+  ASSERT_TRUE(WriteTrainingPlot(dir + "/training.svg", "x", History()).ok());
+
+  const std::string csv = ReadAll(dir + "/metrics.csv");
+  EXPECT_EQ(Count(csv, "\n"), 4u);
+  EXPECT_NE(csv.find("2,0.500000,0.800000,0.550000,0.780000,0.5000,120000.0"),
+            std::string::npos)
+      << csv;
+  const std::string json = ReadAll(dir + "/metrics.json");
+  EXPECT_NE(json.find("\"config\": \"configs/x.pbtxt\""), std::string::npos);
+  EXPECT_EQ(Count(json, "\"epoch\":"), 3u);
+  EXPECT_EQ(Count(ReadAll(dir + "/training.svg"), "<polyline"), 4u);
+}
+
+TEST(RunOutputsTest, UnusableOutputDirectoryIsReportedBeforeTraining) {
+  const std::string file = std::string(getenv("TEST_TMPDIR")) + "/a_file";
+  std::ofstream(file) << "x";
+  absl::Status status = PrepareOutputDirectory(file + "/sub");
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("output directory unusable"), std::string::npos) << status;
+}
+
+TEST(ProgressBarTest, PlainLinesAtEachQuarterWhenNotATerminal) {
+  std::FILE* out = std::tmpfile();
+  ASSERT_NE(out, nullptr);
+  ProgressBar bar(out);
+  ASSERT_FALSE(bar.interactive());
+  bar.Start("epoch 1/1", 8);
+  for (int i = 1; i <= 8; ++i) bar.Update(i, "loss 0.5");
+  bar.Finish();
+  std::rewind(out);
+  std::string text;
+  char buffer[256];
+  while (std::fgets(buffer, sizeof(buffer), out)) text += buffer;
+  std::fclose(out);
+  EXPECT_EQ(text,
+            "epoch 1/1: 2/8 loss 0.5\nepoch 1/1: 4/8 loss 0.5\n"
+            "epoch 1/1: 6/8 loss 0.5\nepoch 1/1: 8/8 loss 0.5\n");
+}
+
+}  // namespace
+}  // namespace mnemo
