@@ -109,6 +109,22 @@ std::string RenderPanel(const Chart& chart, double x0) {
                         "text-anchor=\"middle\" font-size=\"12\">%s</text>\n",
                         x0 + 16, kTop + h / 2, Escape(chart.y_label));
 
+  // The legend goes in the right-hand corner the lines stay away from: top
+  // for falling curves (loss), bottom for rising ones (accuracy).
+  double right_sum = 0;
+  int right_count = 0;
+  for (const PlotSeries& series : chart.series) {
+    for (size_t i = 0; i < series.y.size() && i < chart.x.size(); ++i) {
+      if (std::isfinite(series.y[i]) && px(chart.x[i]) > px(xr.lo) + w * 0.6) {
+        right_sum += (series.y[i] - yr.lo) / (yr.hi - yr.lo);
+        ++right_count;
+      }
+    }
+  }
+  const bool legend_at_bottom = right_count > 0 && right_sum / right_count > 0.5;
+  const double legend_top =
+      legend_at_bottom ? kTop + h - 10 - 16 * chart.series.size() : kTop + 4;
+
   for (size_t s = 0; s < chart.series.size(); ++s) {
     const PlotSeries& series = chart.series[s];
     const char* color = kColors[s % (sizeof(kColors) / sizeof(kColors[0]))];
@@ -123,7 +139,7 @@ std::string RenderPanel(const Chart& chart, double x0) {
                           "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" "
                           "stroke-width=\"2\"/>\n",
                           points, color);
-    const double ly = kTop + 14 + 16 * s;
+    const double ly = legend_top + 10 + 16 * s;
     absl::StrAppendFormat(&svg,
                           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                           "stroke=\"%s\" stroke-width=\"2\"/>\n<text x=\"%.1f\" "

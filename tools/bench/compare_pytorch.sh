@@ -36,7 +36,7 @@ for ((r = 1; r <= rounds; r++)); do
   ms=$("$bench" --benchmark_min_time=2 --benchmark_format=csv 2>/dev/null |
        awk -F, '/BM_SeedMlpTrainEpoch/ {print $3}')
   # One PyTorch epoch: the second of two (the first warms up allocators).
-  s=$(python3 "$script" 2 | awk 'NR == 2 {print $2}')
+  s=$(/usr/bin/python3 "$script" 2 | awk 'NR == 2 {print $2}')
   ours+=("$(awk -v ms="$ms" 'BEGIN {printf "%.4f", ms / 1000}')")
   theirs+=("$s")
   printf 'round %d: mnemo %.3f s/epoch, pytorch %.3f s/epoch, ratio %.2f\n' \
