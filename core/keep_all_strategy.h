@@ -21,7 +21,8 @@ namespace mnemo {
 //
 // Unlike the general CacheStrategy contract (valid until the next call),
 // every pointer Forward and Activation return stays valid until the next
-// Forward or Attach; the network relies on that to skip copying.
+// Forward or Attach; the network relies on that to skip copying, so a
+// subclass must keep this guarantee.
 class KeepAllStrategy : public CacheStrategy {
  public:
   absl::Status Attach(const std::vector<Layer*>& layers) override;

@@ -30,6 +30,9 @@ float SoftmaxCrossEntropy::Compute(const Tensor& logits,
     const int32_t label = labels[r];
     assert(label >= 0 && label < classes);
     const auto row = logits.row(r);
+    // Read before the gradient row is written, so that grad_logits may be
+    // &logits (the gradient then replaces the logits in place).
+    const float label_logit = row(label);
     Eigen::Index arg_max = 0;
     const float max = row.maxCoeff(&arg_max);
     if (correct != nullptr && arg_max == label) ++*correct;
@@ -48,7 +51,7 @@ float SoftmaxCrossEntropy::Compute(const Tensor& logits,
       sum_exp = (row.array() - max).exp().sum();
     }
     total += static_cast<double>(max) + std::log(static_cast<double>(sum_exp)) -
-             static_cast<double>(row(label));
+             static_cast<double>(label_logit);
   }
   return static_cast<float>(total / static_cast<double>(batch));
 }

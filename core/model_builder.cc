@@ -112,8 +112,16 @@ class Builder {
   }
 
   // Creates layer i (and its activation) from an input of width `running`;
-  // returns the width of its output, or -1 when it is unknown.
+  // returns the width of its output, or -1 when it is unknown. A layer that
+  // could not be created still declares its width in `units`: the layers after
+  // it are checked against that, so one mistake does not hide the next.
   int AddLayer(int i, int running) {
+    const int width = TryAddLayer(i, running);
+    if (width < 0 && model_.layer(i).units() > 0) return model_.layer(i).units();
+    return width;
+  }
+
+  int TryAddLayer(int i, int running) {
     const config::Layer& layer = model_.layer(i);
     const std::string path = absl::StrCat("model.layer[", i, "]");
     bool ok = CheckType(layer.type(), layer.has_options(), layer.options(),

@@ -9,7 +9,7 @@
 namespace mnemo {
 namespace {
 
-// "layer 2 (\"2_Dense\")", for messages.
+// `layer 2 ("2_Dense", Dense)`, for messages.
 std::string Describe(int index, const Layer& layer) {
   return absl::StrCat("layer ", index, " (\"", layer.name(), "\", ", layer.type(), ")");
 }

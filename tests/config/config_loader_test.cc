@@ -155,6 +155,20 @@ TEST_F(ConfigLoaderTest, UnknownLayerTypeListsTheKnownTypes) {
                 "Tanh, fake/Dense)");
 }
 
+TEST_F(ConfigLoaderTest, ALayerThatFailsDoesNotHideTheMistakesAfterIt) {
+  // The first layer's type is wrong, but it declares 256 units: the second is
+  // still built from that width, and its own mistake is reported too.
+  const std::string text =
+      std::string("model {\n  input_size: 4\n  layer { type: \"Dens\" units: 256 }\n"
+                  "  layer { type: \"Dense\" units: 0 }\n}\n") +
+      kTrainer;
+  auto config = Load(text);
+  ASSERT_FALSE(config.ok());
+  const std::string message(config.status().message());
+  EXPECT_THAT(message, HasSubstr(At(text, "type: \"Dens\"") + "unknown layer type"));
+  EXPECT_THAT(message, HasSubstr("needs units > 0 (got 0)")) << message;
+}
+
 TEST_F(ConfigLoaderTest, EveryProblemIsReportedTogetherOnItsOwnLine) {
   const std::string text =
       "model {\n"

@@ -89,6 +89,22 @@ TEST(SoftmaxCrossEntropyTest, GradientMatchesFiniteDifferences) {
   }
 }
 
+TEST(SoftmaxCrossEntropyTest, GradientMayReplaceTheLogitsInPlace) {
+  TestRng rng(4);
+  const Tensor logits = rng.Random(3, 8, -4.0f, 4.0f);
+  const std::vector<int32_t> labels = {7, 0, 3};
+  Tensor grad;
+  int correct = 0;
+  const float loss = SoftmaxCrossEntropy::Compute(logits, labels, &grad, &correct);
+  Tensor in_place = logits;
+  int correct_in_place = 0;
+  const float loss_in_place =
+      SoftmaxCrossEntropy::Compute(in_place, labels, &in_place, &correct_in_place);
+  EXPECT_EQ(loss_in_place, loss);
+  EXPECT_EQ(correct_in_place, correct);
+  EXPECT_EQ(in_place, grad);
+}
+
 TEST(SoftmaxCrossEntropyTest, StableForHugeLogits) {
   Tensor logits(3, 3);
   logits << 1e4f, 0.0f, -1e4f,  //
