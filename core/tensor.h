@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/avx512_warning_workaround.h"  // before Eigen: see there
+
 #include <Eigen/Core>
 
 namespace mnemo {
