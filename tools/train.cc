@@ -89,7 +89,7 @@ class ConsoleObserver : public TrainingObserver {
     loss_sum_ = 0;
     start_ = std::chrono::steady_clock::now();
   }
-  void OnBatchEnd(int epoch, int batch, float loss) override {
+  void OnBatchEnd(int /*epoch*/, int batch, float loss) override {
     loss_sum_ += loss;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

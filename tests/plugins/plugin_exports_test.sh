@@ -6,15 +6,19 @@
 set -euo pipefail
 
 status=0
+# Each tool's output is read whole before it is searched: `tool | grep -q`
+# under pipefail fails at random when grep exits first and tool gets SIGPIPE.
 for plugin in "$@"; do
-  exports="$(nm -D --defined-only "$plugin" | awk '{print $3}' |
+  dynamic="$(nm -D --defined-only "$plugin")"
+  needed="$(readelf -d "$plugin")"
+  exports="$(awk '{print $3}' <<<"$dynamic" |
              grep -v -x -e mnemo_plugin_info -e __bss_start -e _edata -e _end || true)"
   if [[ -n "$exports" ]]; then
     echo "FAIL: $plugin exports more than mnemo_plugin_info (link it with exports.lds):"
     echo "$exports" | sed 's/^/  /'
     status=1
   fi
-  if ! nm -D --defined-only "$plugin" | grep -q -w mnemo_plugin_info; then
+  if ! grep -q -w mnemo_plugin_info <<<"$dynamic"; then
     echo "FAIL: $plugin does not export mnemo_plugin_info (call MNEMO_PLUGIN once)"
     status=1
   fi
@@ -24,7 +28,7 @@ for plugin in "$@"; do
     echo "$config" | head -5 | sed 's/^/  /'
     status=1
   fi
-  if ! readelf -d "$plugin" | grep -q 'NEEDED.*\[libmnemo_core.so\]'; then
+  if ! grep -q 'NEEDED.*\[libmnemo_core.so\]' <<<"$needed"; then
     echo "FAIL: $plugin does not link libmnemo_core.so dynamically"
     status=1
   fi

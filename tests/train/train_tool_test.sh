@@ -14,7 +14,8 @@ for f in model.safetensors metrics.csv metrics.json training.svg; do
 done
 grep -q '^epoch  3/3 ' "$TEST_TMPDIR/train.log"
 [[ $(wc -l < "$out/metrics.csv") -eq 4 ]]
-ls -A "$out" | grep -q '\.tmp' && { echo "temporary files left in $out"; exit 1; }
+leftovers="$(find "$out" -name '*.tmp*')"
+[[ -z "$leftovers" ]] || { echo "temporary files left: $leftovers"; exit 1; }
 
 "$eval_tool" --model="$out/model.safetensors" > "$TEST_TMPDIR/eval.log"
 cat "$TEST_TMPDIR/eval.log"

@@ -19,7 +19,8 @@ script="$here/pytorch_seed_mlp.py"
 
 need=()
 for pkg in python3-torch libopenblas0-pthread; do
-  dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^ii' || need+=("$pkg")
+  state="$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)"
+  [[ "$state" == ii* ]] || need+=("$pkg")
 done
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
