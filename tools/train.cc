@@ -144,6 +144,7 @@ absl::Status Run() {
     absl::StrAppend(&layers, i ? " -> " : "", layer.type(), "(", layer.output_size(), ")");
   }
   absl::PrintF("model   %d -> %s\n", (*network)->input_size(), layers);
+  std::fflush(stdout);  // before the progress lines on stderr
 
   absl::StatusOr<std::unique_ptr<Optimizer>> optimizer =
       CreateOptimizer(experiment.trainer().optimizer());
