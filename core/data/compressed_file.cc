@@ -1,9 +1,5 @@
 #include "core/data/compressed_file.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -15,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/io/read_file.h"
 
 namespace mnemo {
 namespace {
@@ -28,30 +25,6 @@ constexpr size_t kMaxDeflateRatio = 1032;
 bool IsGzip(absl::string_view bytes) {
   return bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x1f &&
          static_cast<uint8_t>(bytes[1]) == 0x8b;
-}
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
-  std::string contents;
-  struct stat info;
-  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
-    contents.reserve(static_cast<size_t>(info.st_size));
-  }
-  char buffer[1 << 16];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return absl::ErrnoToStatus(error, absl::StrCat(path, ": cannot read"));
-    }
-    contents.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return contents;
 }
 
 // The uncompressed size the gzip trailer (last 4 bytes, modulo 2^32) claims,
@@ -129,7 +102,7 @@ absl::StatusOr<std::string> Gunzip(absl::string_view compressed,
 }
 
 absl::StatusOr<std::string> ReadFileDecompressed(const std::string& path) {
-  absl::StatusOr<std::string> bytes = ReadWholeFile(path);
+  absl::StatusOr<std::string> bytes = ReadFileToString(path);
   if (!bytes.ok() || !IsGzip(*bytes)) return bytes;
   return Gunzip(*bytes, path);
 }

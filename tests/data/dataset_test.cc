@@ -13,6 +13,7 @@
 #include "core/data/dataset.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/test_files.h"
 
 namespace mnemo {
 namespace {
@@ -20,25 +21,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string TestDir() {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string dir =
-      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/",
-                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  ::mkdir(dir.c_str(), 0777);
-  return dir;
-}
-
-void AppendBigEndian32(uint32_t n, std::string* out) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(n >> shift));
-}
-
-void WriteFile(const std::string& path, const std::string& contents) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
 
 // Writes `<dir>/<prefix>-{images-idx3,labels-idx1}-ubyte`: 1 x 1 images whose
 // only pixel is the sample's label.

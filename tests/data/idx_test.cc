@@ -14,6 +14,7 @@
 #include "core/data/dataset.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/test_files.h"
 
 namespace mnemo {
 namespace {
@@ -21,19 +22,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-std::string TestDir() {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string dir =
-      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/",
-                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  ::mkdir(dir.c_str(), 0777);
-  return dir;
-}
-
-void AppendBigEndian32(uint32_t n, std::string* out) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(n >> shift));
-}
 
 std::string ImageFile(uint32_t count, uint32_t rows, uint32_t cols,
                       const std::vector<uint8_t>& pixels, uint32_t magic = 0x803) {
