@@ -292,10 +292,6 @@ class Validator {
       Problem("trainer.epochs",
               absl::StrCat("trainer.epochs must be > 0, not ", trainer.epochs()));
     }
-    if (trainer.threads() < 0) {
-      Problem("trainer.threads",
-              absl::StrCat("trainer.threads must be >= 0, not ", trainer.threads()));
-    }
   }
 
   const LoadedConfig& config_;
