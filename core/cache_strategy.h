@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -15,17 +17,25 @@ namespace mnemo {
 
 // What a strategy reports; tools print it.
 struct CacheStats {
-  size_t bytes_held = 0;       // activation bytes held now
-  size_t peak_bytes_held = 0;  // the most held at once since the last reset
+  size_t bytes_held = 0;       // activation bytes held now (the input included)
+  size_t peak_bytes_held = 0;  // the most held at once so far
   uint64_t recomputed_forwards = 0;  // layer forwards recomputed, last step
+  // Figures of the strategy's own ("hits", "evictions", ...), printed as they are.
+  std::vector<std::pair<std::string, double>> counters;
 };
 
 // Decides which activations the network keeps during the forward pass and how
 // the backward pass gets the ones it did not keep.
 //
 // Activation i is the input of layer i: activation 0 is the batch, activation
-// L (for L layers) is the network's output. The network calls Forward once,
-// then Activation(i) for i = L, L-1, ..., 0 in that order, then EndPass.
+// L (for L layers) is the network's output.
+//
+// A training step is: Forward; Activation(L); then for each layer i from the
+// top down, Activation(i + 1) and Activation(i) (its output and input), after
+// which the network runs layer i's backward; then EndPass. The network stops
+// at the lowest trainable layer: below it no gradient is needed. Evaluation
+// is Forward then EndPass, with context.training false, so a strategy can
+// keep nothing for it.
 class CacheStrategy {
  public:
   virtual ~CacheStrategy() = default;
@@ -43,7 +53,8 @@ class CacheStrategy {
                                                 const ForwardContext& context) = 0;
 
   // Activation i (0 <= i <= L) of the last Forward, recomputing it from kept
-  // activations if it was not kept. Valid until the next call.
+  // activations if it was not kept. The two latest results (a layer's output
+  // and input) stay valid together, until the call after next.
   virtual absl::StatusOr<const Tensor*> Activation(int i) = 0;
 
   // The backward pass is over: release what is no longer needed.

@@ -18,11 +18,8 @@ namespace mnemo {
 // outlive the pass (until EndPass). The other activations live in tensors
 // reused from step to step, so a steady-state step does not allocate; they
 // stay allocated after EndPass and count as held.
-//
-// Unlike the general CacheStrategy contract (valid until the next call),
-// every pointer Forward and Activation return stays valid until the next
-// Forward or Attach; the network relies on that to skip copying, so a
-// subclass must keep this guarantee.
+// Every pointer Forward and Activation return stays valid until the next
+// Forward or Attach (more than the contract asks).
 class KeepAllStrategy : public CacheStrategy {
  public:
   absl::Status Attach(const std::vector<Layer*>& layers) override;

@@ -220,7 +220,8 @@ class Builder {
       return nullptr;
     }
     absl::StatusOr<std::unique_ptr<CacheStrategy>> created =
-        entry->factory(CacheStrategyArgs{strategy});
+        entry->factory(CacheStrategyArgs{strategy, config_.experiment().trainer().batch_size(),
+                                         &registries_});
     if (!created.ok()) {
       Error("cache_strategy", absl::StrCat(type, ": ", created.status().message()));
       return nullptr;

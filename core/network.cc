@@ -4,7 +4,7 @@
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
-#include "core/keep_all_strategy.h"
+#include "core/keep_all_strategy.h"  // MakeKeepAllStrategy
 
 namespace mnemo {
 namespace {
@@ -67,37 +67,33 @@ absl::StatusOr<const Tensor*> Network::Forward(const Tensor& input,
 absl::Status Network::Backward(const Tensor& grad_output,
                                const ForwardContext& context) {
   const int num = num_layers();
-  // Activations come back in the order the strategy contract fixes: L, L-1,
-  // ..., 0, each valid only until the next call in general. Layer i needs
-  // activations i and i+1 at once, so activation i+1 is copied before
-  // activation i is asked for, unless the strategy is keep_all, whose results
-  // all stay valid.
-  const bool stable = dynamic_cast<const KeepAllStrategy*>(strategy_.get()) != nullptr;
+  // Below the lowest trainable layer nothing needs a gradient: a frozen
+  // backbone costs no backward at all.
+  int lowest = 0;
+  while (lowest < num && !layers_[lowest]->trainable()) ++lowest;
 
   // The strategy's memory is released whatever happens; parameter gradients
   // of the layers already passed stay accumulated on error.
   absl::Status status = [&]() -> absl::Status {
     absl::StatusOr<const Tensor*> last = strategy_->Activation(num);
     if (!last.ok()) return last.status();
-    const Tensor* output = *last;
-    if (grad_output.rows() != output->rows() || grad_output.cols() != output->cols()) {
+    if (grad_output.rows() != (*last)->rows() || grad_output.cols() != (*last)->cols()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "the output gradient is ", grad_output.rows(), "x", grad_output.cols(),
-          " but the network's output is ", output->rows(), "x", output->cols()));
+          " but the network's output is ", (*last)->rows(), "x", (*last)->cols()));
     }
     const Tensor* grad = &grad_output;
-    for (int i = num - 1; i >= 0; --i) {
-      if (!stable) {
-        output_copy_ = *output;
-        output = &output_copy_;
-      }
+    for (int i = num - 1; i >= lowest; --i) {
+      // The contract keeps these two valid together (core/cache_strategy.h).
+      absl::StatusOr<const Tensor*> output = strategy_->Activation(i + 1);
+      if (!output.ok()) return output.status();
       absl::StatusOr<const Tensor*> input = strategy_->Activation(i);
       if (!input.ok()) return input.status();
       // Ping-pong: the layer reads one buffer and writes the other.
-      Tensor* grad_input = i == 0 ? nullptr : (grad == &grad_a_ ? &grad_b_ : &grad_a_);
-      layers_[i]->Backward(**input, *output, *grad, context, grad_input);
+      Tensor* grad_input =
+          i == lowest ? nullptr : (grad == &grad_a_ ? &grad_b_ : &grad_a_);
+      layers_[i]->Backward(**input, **output, *grad, context, grad_input);
       grad = grad_input;
-      output = *input;
     }
     return absl::OkStatus();
   }();

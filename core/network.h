@@ -25,8 +25,9 @@ class Network {
   absl::StatusOr<const Tensor*> Forward(const Tensor& input,
                                         const ForwardContext& context);
 
-  // Backpropagates dLoss/dOutput of the last Forward through every layer,
-  // adding to the parameter gradients, then lets the strategy release memory.
+  // Backpropagates dLoss/dOutput of the last Forward down to the lowest
+  // trainable layer (frozen layers below it need no gradient), adding to the
+  // parameter gradients, then lets the strategy release memory.
   absl::Status Backward(const Tensor& grad_output, const ForwardContext& context);
 
   // Zeroes every parameter gradient.
@@ -51,7 +52,6 @@ class Network {
   Tensor grad_a_, grad_b_;  // reused between steps: no allocation in steady state
   // Activation i + 1, kept while the strategy computes activation i, for
   // strategies whose results are valid only until their next call.
-  Tensor output_copy_;
 };
 
 // core's default strategy: keeps every activation.

@@ -30,8 +30,16 @@ struct LayerArgs {
   uint64_t seed;      // derived from the run's seed and the layer's index
 };
 
+struct Registries;
+
 struct CacheStrategyArgs {
   const config::CacheStrategy& config;
+  // Rows of a training batch (trainer.batch_size), so that options that
+  // depend on it (a memory budget) can be checked when the config is read;
+  // 0 when unknown. Batches of other sizes may still come.
+  int batch_size = 0;
+  // For strategies that wrap another one (a memo around checkpointing).
+  const Registries* registries = nullptr;
 };
 
 struct MemoryModuleArgs {

@@ -2,6 +2,7 @@
 // accumulate, shapes are checked, and keep_all accounts for its memory.
 #include "core/avx512_warning_workaround.h"  // first: see there
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -269,9 +270,9 @@ TEST(KeepAllTest, IsRegistered) {
 }
 
 // A strategy that keeps nothing: each Activation(i) recomputes from the input
-// into one tensor, so every result overwrites the previous one, as the
-// general contract ("valid until the next call") allows.
-class RecomputeIntoOneTensor : public CacheStrategy {
+// into one of two tensors in turn, so each result overwrites the one before
+// the previous, as the contract (the two latest stay valid) allows.
+class RecomputeIntoTwoTensors : public CacheStrategy {
  public:
   absl::StatusOr<const Tensor*> Forward(const Tensor& input,
                                         const ForwardContext& context) override {
@@ -281,15 +282,18 @@ class RecomputeIntoOneTensor : public CacheStrategy {
   }
   absl::StatusOr<const Tensor*> Activation(int i) override {
     if (input_ == nullptr) return absl::FailedPreconditionError("no pass");
-    result_ = *input_;
+    lowest_requested_ = std::min(lowest_requested_, i);
+    Tensor& result = results_[calls_++ % 2];
+    result = *input_;
     for (int k = 0; k < i; ++k) {
-      layers()[k]->Forward(result_, context_, &scratch_);
-      result_.swap(scratch_);
+      layers()[k]->Forward(result, context_, &scratch_);
+      result.swap(scratch_);
       ++recomputed_;
     }
-    return &result_;
+    return &result;
   }
   void EndPass() override { input_ = nullptr; }
+  int lowest_requested() const { return lowest_requested_; }
   CacheStats stats() const override {
     CacheStats stats;
     stats.recomputed_forwards = recomputed_;
@@ -299,18 +303,21 @@ class RecomputeIntoOneTensor : public CacheStrategy {
  private:
   const Tensor* input_ = nullptr;
   ForwardContext context_;
-  Tensor result_, scratch_;
+  Tensor results_[2], scratch_;
+  uint64_t calls_ = 0;
   uint64_t recomputed_ = 0;
+  int lowest_requested_ = 1 << 30;
 };
 
-// Tanh in the middle: its backward reads its output, which a network that did
-// not copy would find overwritten by its input. (ReLU's mask would not tell.)
+// Tanh in the middle: its backward reads its output, which a network that
+// asked for activations out of order would find overwritten. (ReLU's mask
+// would not tell.)
 TEST(NetworkTest, CorrectWithStrategiesWhoseResultsDoNotStayValid) {
   ThreeLayers t = MakeThreeLayers(11, Activation::kTanh);
   Dense* d0 = t.d0;
   Dense* d2 = t.d2;
   std::unique_ptr<Network> network =
-      Build(std::move(t.layers), std::make_unique<RecomputeIntoOneTensor>());
+      Build(std::move(t.layers), std::make_unique<RecomputeIntoTwoTensors>());
   ASSERT_NE(network, nullptr);
   TestRng rng(12);
   const Tensor input = rng.Random(kBatch, 5);
@@ -326,6 +333,29 @@ TEST(NetworkTest, CorrectWithStrategiesWhoseResultsDoNotStayValid) {
   ExpectClose(d0->bias_gradient(), expected.grad_b0, "d0.bias");
   ExpectClose(d2->weight_gradient(), expected.grad_w2, "d2.weight");
   ExpectClose(d2->bias_gradient(), expected.grad_b2, "d2.bias");
+}
+
+// A frozen first layer needs no gradient: the network neither runs its
+// backward nor asks the strategy for the activations below it.
+TEST(NetworkTest, StopsAtTheLowestTrainableLayer) {
+  ThreeLayers t = MakeThreeLayers(13, Activation::kTanh);
+  Dense* d0 = t.d0;
+  Dense* d2 = t.d2;
+  d0->set_trainable(false);
+  auto strategy = std::make_unique<RecomputeIntoTwoTensors>();
+  RecomputeIntoTwoTensors* raw = strategy.get();
+  std::unique_ptr<Network> network = Build(std::move(t.layers), std::move(strategy));
+  ASSERT_NE(network, nullptr);
+  TestRng rng(14);
+  const Tensor input = rng.Random(kBatch, 5);
+  const Tensor grad_output = rng.Random(kBatch, 3);
+  const Reference expected = Compose(t, input, grad_output);
+  network->ZeroGradients();
+  ASSERT_TRUE(network->Forward(input, ForwardContext{}).ok());
+  ASSERT_TRUE(network->Backward(grad_output, ForwardContext{}).ok());
+  EXPECT_EQ(raw->lowest_requested(), 1);
+  EXPECT_TRUE(d0->weight_gradient().isZero(0));
+  ExpectClose(d2->weight_gradient(), expected.grad_w2, "d2.weight");
 }
 
 }  // namespace
