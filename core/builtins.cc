@@ -1,5 +1,6 @@
 #include "core/layers/activations.h"
 #include "core/layers/dense.h"
+#include "core/layers/dropout.h"
 #include "core/network.h"
 #include "core/registry.h"
 
@@ -10,6 +11,7 @@ void RegisterBuiltins(PluginRegistrar& registrar) {
   registrar.AddLayer("ReLU", &ReLU::Create);
   registrar.AddLayer("Sigmoid", &Sigmoid::Create);
   registrar.AddLayer("Tanh", &Tanh::Create);
+  registrar.AddLayer("Dropout", &Dropout::Create);
   registrar.AddCacheStrategy(
       "keep_all",
       [](const CacheStrategyArgs&) -> absl::StatusOr<std::unique_ptr<CacheStrategy>> {

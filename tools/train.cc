@@ -27,6 +27,7 @@
 #include "tools/paths.h"
 #include "tools/progress.h"
 #include "tools/run_outputs.h"
+#include "tools/strategy_stats.h"
 
 ABSL_FLAG(std::string, config, "configs/fashion_mlp.pbtxt", "experiment config (.pbtxt)");
 ABSL_FLAG(int, epochs, 0, "epochs to train; 0 = as the config says");
@@ -79,10 +80,12 @@ std::string Stem(const std::string& path) {
   return name.substr(0, name.find_last_of('.'));
 }
 
-// Progress bar within an epoch, a table row after it.
+// Progress bar within an epoch, a table row and the cache strategy's figures
+// after it.
 class ConsoleObserver : public TrainingObserver {
  public:
-  ConsoleObserver(int epochs, int batch_size) : epochs_(epochs), batch_size_(batch_size) {}
+  ConsoleObserver(int epochs, int batch_size, const CacheStrategy& strategy)
+      : epochs_(epochs), batch_size_(batch_size), strategy_(strategy) {}
 
   void OnEpochStart(int epoch, int num_batches) override {
     bar_.Start(absl::StrFormat("epoch %d/%d", epoch, epochs_), num_batches);
@@ -103,6 +106,7 @@ class ConsoleObserver : public TrainingObserver {
         "(%.0f samples/s)\n",
         m.epoch, epochs_, m.train_loss, m.train_accuracy, m.test_accuracy,
         m.train_seconds, m.samples_per_second);
+    absl::PrintF("        %s\n", FormatCacheStats(strategy_.stats()));
     std::fflush(stdout);
   }
 
@@ -110,6 +114,7 @@ class ConsoleObserver : public TrainingObserver {
   ProgressBar bar_;
   int epochs_;
   int batch_size_;
+  const CacheStrategy& strategy_;
   double loss_sum_ = 0;
   std::chrono::steady_clock::time_point start_;
 };
@@ -153,7 +158,8 @@ absl::Status Run() {
       Trainer::Create(experiment.trainer(), network->get(), optimizer->get());
   if (!trainer.ok()) return trainer.status();
 
-  ConsoleObserver observer(experiment.trainer().epochs(), experiment.trainer().batch_size());
+  ConsoleObserver observer(experiment.trainer().epochs(), experiment.trainer().batch_size(),
+                           (*network)->strategy());
   absl::StatusOr<std::vector<EpochMetrics>> history =
       trainer->Fit(data->train, data->test, &observer);
   if (!history.ok()) return history.status();

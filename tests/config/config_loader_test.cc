@@ -151,8 +151,8 @@ TEST_F(ConfigLoaderTest, UnknownLayerTypeListsTheKnownTypes) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(),
             At(text, "type: \"Dens\"") +
-                "unknown layer type \"Dens\" (known types: Dense, Fixed16, ReLU, Sigmoid, "
-                "Tanh, fake/Dense)");
+                "unknown layer type \"Dens\" (known types: Dense, Dropout, Fixed16, ReLU, "
+                "Sigmoid, Tanh, fake/Dense)");
 }
 
 TEST_F(ConfigLoaderTest, ALayerThatFailsDoesNotHideTheMistakesAfterIt) {
@@ -191,7 +191,7 @@ TEST_F(ConfigLoaderTest, EveryProblemIsReportedTogetherOnItsOwnLine) {
       Lines(config.status()),
       ElementsAre(
           At(text, "activation") + "unknown layer type \"Relu\" (known types: Dense, "
-                                   "Fixed16, ReLU, Sigmoid, Tanh, fake/Dense)",
+                                   "Dropout, Fixed16, ReLU, Sigmoid, Tanh, fake/Dense)",
           At(text, "units: -2") + "units must be >= 0, not -2",
           At(text, "type: \"keep_some\"") +
               "unknown cache strategy type \"keep_some\" (known types: keep_all)",

@@ -10,7 +10,7 @@ namespace {
 
 TEST(BuiltinsTest, RegistersCoreLayersAndKeepAll) {
   Registries& registries = Registries::Global();
-  for (const char* type : {"Dense", "ReLU", "Sigmoid", "Tanh"}) {
+  for (const char* type : {"Dense", "Dropout", "ReLU", "Sigmoid", "Tanh"}) {
     absl::StatusOr<LayerRegistry::Entry> entry = registries.layers.Find(type);
     ASSERT_TRUE(entry.ok()) << type << ": " << entry.status();
     EXPECT_EQ(entry->options_type, "") << type;
@@ -25,10 +25,10 @@ TEST(BuiltinsTest, RegistersTheSameTypesIntoAFreshRegistry) {
   Registries fresh;
   PluginRegistrar registrar("test");
   RegisterBuiltins(registrar);
-  EXPECT_EQ(registrar.size(), 5u);
+  EXPECT_EQ(registrar.size(), 6u);
   ASSERT_TRUE(registrar.CommitTo(fresh).ok());
   EXPECT_EQ(fresh.layers.Names(),
-            (std::vector<std::string>{"Dense", "ReLU", "Sigmoid", "Tanh"}));
+            (std::vector<std::string>{"Dense", "Dropout", "ReLU", "Sigmoid", "Tanh"}));
   EXPECT_EQ(fresh.cache_strategies.Names(), (std::vector<std::string>{"keep_all"}));
 }
 
