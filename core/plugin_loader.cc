@@ -40,6 +40,14 @@ std::string Getenv(const char* name) {
   return value != nullptr ? value : "";
 }
 
+// The running program's own path (/proc/self/exe), or "" where it cannot be read.
+std::string ExecutablePath() {
+  char buffer[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
+  if (n <= 0) return "";
+  return std::string(buffer, static_cast<size_t>(n));
+}
+
 std::string CurrentDirectory() {
   char buffer[PATH_MAX];
   if (getcwd(buffer, sizeof(buffer)) == nullptr) return "";
@@ -147,7 +155,8 @@ absl::StatusOr<std::string> PluginLoader::Resolve(const std::string& path,
 
   // The order is documented in config.proto: beside the config, then the
   // runfiles of the running tool (under `bazel run` and `bazel test` the
-  // working directory is the runfiles root), then the workspace's bazel-bin.
+  // working directory is the runfiles root; a tool started by hand finds its
+  // runfiles beside its executable), then the workspace's bazel-bin.
   std::vector<std::string> candidates;
   candidates.push_back(JoinPath(config_dir.empty() ? "." : config_dir, path));
   if (std::string runfiles = Getenv("RUNFILES_DIR"); !runfiles.empty()) {
@@ -159,8 +168,13 @@ absl::StatusOr<std::string> PluginLoader::Resolve(const std::string& path,
   if (std::string srcdir = Getenv("TEST_SRCDIR"); !srcdir.empty()) {
     candidates.push_back(JoinPath(srcdir, "mnemo/" + path));
   }
+  if (std::string executable = ExecutablePath(); !executable.empty()) {
+    candidates.push_back(JoinPath(executable + ".runfiles", "mnemo/" + path));
+  }
   if (std::string workspace = Getenv("BUILD_WORKSPACE_DIRECTORY"); !workspace.empty()) {
     candidates.push_back(JoinPath(workspace, "bazel-bin/" + path));
+  } else if (std::string cwd = CurrentDirectory(); !cwd.empty()) {
+    candidates.push_back(JoinPath(cwd, "bazel-bin/" + path));  // run from the workspace
   }
   for (const std::string& candidate : candidates) {
     if (IsFile(candidate)) return candidate;

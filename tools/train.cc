@@ -24,6 +24,7 @@
 #include "core/optimizer.h"
 #include "core/trainer.h"
 #include "google/protobuf/text_format.h"
+#include "tools/model_summary.h"
 #include "tools/paths.h"
 #include "tools/progress.h"
 #include "tools/run_outputs.h"
@@ -143,12 +144,7 @@ absl::Status Run() {
   absl::StatusOr<std::unique_ptr<Network>> network =
       BuildNetwork(**loaded, Registries::Global());
   if (!network.ok()) return network.status();
-  std::string layers;
-  for (int i = 0; i < (*network)->num_layers(); ++i) {
-    const Layer& layer = (*network)->layer(i);
-    absl::StrAppend(&layers, i ? " -> " : "", layer.type(), "(", layer.output_size(), ")");
-  }
-  absl::PrintF("model   %d -> %s\n", (*network)->input_size(), layers);
+  absl::PrintF("model   %s\n", DescribeNetwork(**network));
   std::fflush(stdout);  // before the progress lines on stderr
 
   absl::StatusOr<std::unique_ptr<Optimizer>> optimizer =

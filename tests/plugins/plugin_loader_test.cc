@@ -199,6 +199,26 @@ TEST(PluginResolveTest, RelativePathIsFoundInTheRunfiles) {
   EXPECT_EQ(Canonical(*resolved), Canonical(TestArg("good_plugin")));
 }
 
+TEST(PluginResolveTest, ToolStartedByHandFindsItsRunfilesBesideItsExecutable) {
+  // As `bazel-bin/tools/train --config=...` from any directory: no runfiles
+  // variables, another working directory.
+  const std::string expected = Canonical(TestArg("good_plugin"));
+  char previous[PATH_MAX];
+  ASSERT_NE(getcwd(previous, sizeof(previous)), nullptr);
+  const std::string runfiles_dir = std::getenv("RUNFILES_DIR") ? std::getenv("RUNFILES_DIR") : "";
+  const std::string test_srcdir = std::getenv("TEST_SRCDIR") ? std::getenv("TEST_SRCDIR") : "";
+  unsetenv("RUNFILES_DIR");
+  unsetenv("TEST_SRCDIR");
+  ASSERT_EQ(chdir("/"), 0);
+  absl::StatusOr<std::string> resolved =
+      PluginLoader::Resolve(TestArg("good_plugin"), "/nonexistent/configs");
+  ASSERT_EQ(chdir(previous), 0);
+  if (!runfiles_dir.empty()) setenv("RUNFILES_DIR", runfiles_dir.c_str(), 1);
+  if (!test_srcdir.empty()) setenv("TEST_SRCDIR", test_srcdir.c_str(), 1);
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(Canonical(*resolved), expected);
+}
+
 TEST(PluginResolveTest, NotFoundListsEveryPlaceTried) {
   absl::StatusOr<std::string> resolved =
       PluginLoader::Resolve("plugins/nope/libnope.so", "/some/configs");

@@ -5,6 +5,9 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "core/config_loader.h"
+#include "core/model_builder.h"
+#include "tools/model_summary.h"
 #include "tools/progress.h"
 #include "tools/run_outputs.h"
 #include "tools/svg_plot.h"
@@ -94,6 +97,23 @@ TEST(ProgressBarTest, PlainLinesAtEachQuarterWhenNotATerminal) {
   EXPECT_EQ(text,
             "epoch 1/1: 2/8 loss 0.5\nepoch 1/1: 4/8 loss 0.5\n"
             "epoch 1/1: 6/8 loss 0.5\nepoch 1/1: 8/8 loss 0.5\n");
+}
+
+TEST(ModelSummaryTest, FoldsRepeatedBlocksAndMarksFrozenLayers) {
+  std::string text = "model {\n  input_size: 8\n";
+  for (int i = 0; i < 4; ++i) text += "  layer { type: \"Dense\" units: 6 activation: \"ReLU\" }\n";
+  text +=
+      "  layer { type: \"Dense\" units: 5 activation: \"Tanh\" trainable: false }\n"
+      "  layer { type: \"Dense\" units: 3 }\n}\n"
+      "trainer { optimizer { type: \"sgd\" learning_rate: 0.1 } batch_size: 4 epochs: 1 }\n";
+  ConfigLoader loader;
+  auto config = loader.LoadText(text, "summary.pbtxt");
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto network = BuildNetwork(**config, Registries::Global());
+  ASSERT_TRUE(network.ok()) << network.status();
+  EXPECT_EQ(DescribeNetwork(**network),
+            "8 -> 4 x (Dense(6) -> ReLU(6)) -> Dense(5, frozen) -> Tanh(5, frozen) -> "
+            "Dense(3)");
 }
 
 }  // namespace

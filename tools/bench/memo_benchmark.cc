@@ -33,6 +33,7 @@
 #include "core/model_builder.h"
 #include "core/optimizer.h"
 #include "core/trainer.h"
+#include "tools/model_summary.h"
 #include "tools/paths.h"
 #include "tools/strategy_stats.h"
 
@@ -172,13 +173,7 @@ absl::Status Run() {
   absl::PrintF("frozen backbone, %d training and %d test samples; %s vs %s\n",
                data->train.size(), data->test.size(), without.config->path(),
                with.config->path());
-  std::string layers;
-  for (int i = 0; i < with.network->num_layers(); ++i) {
-    const Layer& layer = with.network->layer(i);
-    absl::StrAppend(&layers, i ? " -> " : "", layer.type(), "(", layer.output_size(),
-                    layer.trainable() ? "" : ", frozen", ")");
-  }
-  absl::PrintF("model   %d -> %s\n\n", with.network->input_size(), layers);
+  absl::PrintF("model   %s\n\n", DescribeNetwork(*with.network));
   absl::PrintF("%5s  %12s  %12s  %7s  %11s  %11s  %9s  %9s\n", "epoch", "keep_all s",
                "memo s", "ratio", "eval kept s", "eval memo s", "acc kept", "acc memo");
   std::fflush(stdout);
