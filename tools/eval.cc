@@ -9,8 +9,6 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "core/config_loader.h"
 #include "core/data/dataset.h"
@@ -18,6 +16,7 @@
 #include "core/model_io.h"
 #include "core/trainer.h"
 #include "tools/paths.h"
+#include "tools/tool_main.h"
 
 ABSL_FLAG(std::string, model, "", "saved model (.safetensors); required");
 ABSL_FLAG(std::string, config, "", "experiment config; empty = the one stored in the model");
@@ -78,13 +77,8 @@ absl::Status Run() {
 }  // namespace mnemo
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Reports the test accuracy of a saved model.\n"
-      "  bazel run //tools:eval -- --model=FILE [--config=FILE]");
-  absl::ParseCommandLine(argc, argv);
-  if (absl::Status status = mnemo::Run(); !status.ok()) {
-    std::fprintf(stderr, "eval: %s\n", std::string(status.message()).c_str());
-    return 1;
-  }
-  return 0;
+  return mnemo::RunTool(argc, argv, "eval",
+                        "Reports the test accuracy of a saved model.\n"
+                        "  bazel run //tools:eval -- --model=FILE [--config=FILE]",
+                        &mnemo::Run);
 }

@@ -21,8 +21,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -35,6 +33,7 @@
 #include "core/trainer.h"
 #include "tools/paths.h"
 #include "tools/strategy_stats.h"
+#include "tools/tool_main.h"
 
 ABSL_FLAG(std::string, config, "configs/frozen_backbone_memo.pbtxt", "experiment config");
 ABSL_FLAG(std::vector<std::string>, learning_rates, {},
@@ -248,14 +247,10 @@ absl::Status Run() {
 }  // namespace mnemo
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  return mnemo::RunTool(
+      argc, argv, "sweep",
       "Trains a config's head once per learning rate and head size, in one process.\n"
       "  bazel run //tools:sweep -- --config=FILE --learning_rates=0.05,0.1 "
-      "[--head_sizes=0,64] [--epochs=N]");
-  absl::ParseCommandLine(argc, argv);
-  if (absl::Status status = mnemo::Run(); !status.ok()) {
-    std::fprintf(stderr, "sweep: %s\n", std::string(status.message()).c_str());
-    return 1;
-  }
-  return 0;
+      "[--head_sizes=0,64] [--epochs=N]",
+      &mnemo::Run);
 }

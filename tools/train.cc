@@ -12,8 +12,6 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -29,6 +27,7 @@
 #include "tools/progress.h"
 #include "tools/run_outputs.h"
 #include "tools/strategy_stats.h"
+#include "tools/tool_main.h"
 
 ABSL_FLAG(std::string, config, "configs/fashion_mlp.pbtxt", "experiment config (.pbtxt)");
 ABSL_FLAG(int, epochs, 0, "epochs to train; 0 = as the config says");
@@ -183,13 +182,8 @@ absl::Status Run() {
 }  // namespace mnemo
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Trains an MLP as an experiment config says.\n"
-      "  bazel run //tools:train -- [--config=FILE] [--epochs=N] [--out=DIR] ...");
-  absl::ParseCommandLine(argc, argv);
-  if (absl::Status status = mnemo::Run(); !status.ok()) {
-    std::fprintf(stderr, "train: %s\n", std::string(status.message()).c_str());
-    return 1;
-  }
-  return 0;
+  return mnemo::RunTool(argc, argv, "train",
+                        "Trains an MLP as an experiment config says.\n"
+                        "  bazel run //tools:train -- [--config=FILE] [--epochs=N] [--out=DIR] ...",
+                        &mnemo::Run);
 }

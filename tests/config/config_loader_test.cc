@@ -446,9 +446,3 @@ TEST_F(ConfigLoaderTest, BackendPrefersItsOwnTypesAndFallsBackToTheReference) {
 
 }  // namespace
 }  // namespace mnemo
-
-int main(int argc, char** argv) {
-  mnemo::testing::ParseTestArgs(&argc, argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}

@@ -103,9 +103,3 @@ TEST(PluginOptionsTest, MissingOptionsAreTheFactorysErrorAtTheLayer) {
 
 }  // namespace
 }  // namespace mnemo
-
-int main(int argc, char** argv) {
-  mnemo::testing::ParseTestArgs(&argc, argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}

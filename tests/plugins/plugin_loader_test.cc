@@ -289,9 +289,3 @@ TEST(AllPluginsTest, LoadIntoOneProcessWithOneCoreAndOneDescriptorPool) {
 
 }  // namespace
 }  // namespace mnemo
-
-int main(int argc, char** argv) {
-  mnemo::testing::ParseTestArgs(&argc, argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}

@@ -23,8 +23,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -36,6 +34,7 @@
 #include "tools/model_summary.h"
 #include "tools/paths.h"
 #include "tools/strategy_stats.h"
+#include "tools/tool_main.h"
 
 ABSL_FLAG(int, epochs, 5, "epochs to train each config");
 ABSL_FLAG(std::string, without, "configs/frozen_backbone.pbtxt", "the config without the memo");
@@ -230,13 +229,8 @@ absl::Status Run() {
 }  // namespace mnemo
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Frozen-backbone training with and without the memo, side by side.\n"
-      "  bazel run //tools/bench:memo_benchmark -- [--epochs=N]");
-  absl::ParseCommandLine(argc, argv);
-  if (absl::Status status = mnemo::Run(); !status.ok()) {
-    std::fprintf(stderr, "memo_benchmark: %s\n", std::string(status.message()).c_str());
-    return 1;
-  }
-  return 0;
+  return mnemo::RunTool(argc, argv, "memo_benchmark",
+                        "Frozen-backbone training with and without the memo, side by side.\n"
+                        "  bazel run //tools/bench:memo_benchmark -- [--epochs=N]",
+                        &mnemo::Run);
 }

@@ -158,9 +158,3 @@ TEST(MemoCheckpointTest, TheInnersOptionsAreCheckedByItsOwnFactory) {
 
 }  // namespace
 }  // namespace mnemo
-
-int main(int argc, char** argv) {
-  mnemo::testing::ParseTestArgs(&argc, argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}

@@ -171,9 +171,3 @@ TEST(MemoConfigTest, TheShippedConfigCoversTheBackbone) {
 
 }  // namespace
 }  // namespace mnemo
-
-int main(int argc, char** argv) {
-  mnemo::testing::ParseTestArgs(&argc, argv);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
