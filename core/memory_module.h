@@ -38,6 +38,14 @@ class MemoryModule {
   virtual int size() const = 0;  // items stored now
   virtual void Clear() = 0;
 
+  // The memory contrastive loss of a batch (mean over the samples that have a
+  // same-class item in memory): pulls features towards stored items of their
+  // class and away from the others. Writes dLoss/dFeatures into
+  // *grad_features (resized; zero rows for samples without a positive) and
+  // adds the gradients of parameters(). An empty memory gives 0.
+  virtual absl::StatusOr<float> Loss(const Tensor& features, absl::Span<const int> labels,
+                                     Tensor* grad_features) = 0;
+
   // Learnable tensors (empty for non-parametric memories).
   virtual std::vector<Parameter> parameters() { return {}; }
 

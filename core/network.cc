@@ -64,13 +64,15 @@ absl::StatusOr<const Tensor*> Network::Forward(const Tensor& input,
   return strategy_->Forward(input, context);
 }
 
-absl::Status Network::Backward(const Tensor& grad_output,
-                               const ForwardContext& context) {
+absl::Status Network::Backward(const Tensor& grad_output, const ForwardContext& context,
+                               Tensor* grad_input_out) {
   const int num = num_layers();
-  // Below the lowest trainable layer nothing needs a gradient: a frozen
-  // backbone costs no backward at all.
+  // Below the lowest trainable layer nothing needs a gradient (a frozen
+  // backbone costs no backward at all), unless the caller wants dLoss/dInput.
   int lowest = 0;
-  while (lowest < num && !layers_[lowest]->trainable()) ++lowest;
+  if (grad_input_out == nullptr) {
+    while (lowest < num && !layers_[lowest]->trainable()) ++lowest;
+  }
 
   // The strategy's memory is released whatever happens; parameter gradients
   // of the layers already passed stay accumulated on error.
@@ -90,8 +92,8 @@ absl::Status Network::Backward(const Tensor& grad_output,
       absl::StatusOr<const Tensor*> input = strategy_->Activation(i);
       if (!input.ok()) return input.status();
       // Ping-pong: the layer reads one buffer and writes the other.
-      Tensor* grad_input =
-          i == lowest ? nullptr : (grad == &grad_a_ ? &grad_b_ : &grad_a_);
+      Tensor* grad_input = i == lowest ? grad_input_out
+                                       : (grad == &grad_a_ ? &grad_b_ : &grad_a_);
       layers_[i]->Backward(**input, **output, *grad, context, grad_input);
       grad = grad_input;
     }
@@ -99,6 +101,11 @@ absl::Status Network::Backward(const Tensor& grad_output,
   }();
   strategy_->EndPass();
   return status;
+}
+
+std::vector<std::unique_ptr<Layer>> Network::ReleaseLayers() {
+  strategy_->EndPass();
+  return std::move(layers_);
 }
 
 void Network::ZeroGradients() {

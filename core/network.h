@@ -28,7 +28,15 @@ class Network {
   // Backpropagates dLoss/dOutput of the last Forward down to the lowest
   // trainable layer (frozen layers below it need no gradient), adding to the
   // parameter gradients, then lets the strategy release memory.
-  absl::Status Backward(const Tensor& grad_output, const ForwardContext& context);
+  //
+  // With `grad_input` the backward pass goes through every layer and writes
+  // dLoss/dInput there (a backbone under a head needs it).
+  absl::Status Backward(const Tensor& grad_output, const ForwardContext& context,
+                        Tensor* grad_input = nullptr);
+
+  // Takes the layers out (the network is empty afterwards), e.g. to split a
+  // built model into a backbone and a head with Create.
+  std::vector<std::unique_ptr<Layer>> ReleaseLayers();
 
   // Zeroes every parameter gradient.
   void ZeroGradients();
