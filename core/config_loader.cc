@@ -1,25 +1,27 @@
 #include "core/config_loader.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-#include <utility>
-
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "core/classifier/feature_split.h"
 #include "core/data/dataset.h"
+#include "core/memory/memory_settings.h"
 #include "core/model_builder.h"
 #include "core/options_check.h"
 
@@ -45,8 +47,7 @@ class ErrorList : public pb::io::ErrorCollector {
                       "that does in `plugin`, or correct the type name.");
     }
     errors_.push_back(line < 0 ? absl::StrCat(path_, ": ", text)
-                               : absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ",
-                                              text));
+                               : absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ", text));
   }
   // Warnings (such as the unknown fields the first step skips on purpose) are
   // not problems of the file.
@@ -91,8 +92,7 @@ class ErrorList : public pb::io::ErrorCollector {
 // time in a pool of its own, so it never meets the generated descriptors.
 const pb::Message& PluginListPrototype() {
   static const pb::Message* const prototype = [] {
-    const pb::FieldDescriptor* plugin =
-        config::Experiment::descriptor()->FindFieldByName("plugin");
+    const pb::FieldDescriptor* plugin = config::Experiment::descriptor()->FindFieldByName("plugin");
     pb::FileDescriptorProto file;
     file.set_name("mnemo/config_loader/plugin_list.proto");
     file.set_package("mnemo.config_loader");
@@ -134,8 +134,8 @@ absl::StatusOr<std::vector<PluginEntry>> ReadPluginList(const std::string& text,
   std::vector<PluginEntry> entries;
   for (int i = 0; i < reflection->FieldSize(*list, field); ++i) {
     pb::TextFormat::ParseLocation at = tree.GetLocation(field, i);
-    entries.push_back({reflection->GetRepeatedString(*list, field, i),
-                       {at.line + 1, at.column + 1}});
+    entries.push_back(
+        {reflection->GetRepeatedString(*list, field, i), {at.line + 1, at.column + 1}});
   }
   return entries;
 }
@@ -144,9 +144,8 @@ absl::StatusOr<std::vector<PluginEntry>> ReadPluginList(const std::string& text,
 // ("model.layer[2].units"). Walks the descriptor rather than the message so
 // that fields written with their default value (`units: 0`) are found too.
 // A repeated field's own path ("model.layer") maps to its first element.
-void RecordLocations(const pb::Descriptor& descriptor,
-                     const pb::TextFormat::ParseInfoTree& tree, const std::string& prefix,
-                     std::map<std::string, SourceLocation>* locations) {
+void RecordLocations(const pb::Descriptor& descriptor, const pb::TextFormat::ParseInfoTree& tree,
+                     const std::string& prefix, std::map<std::string, SourceLocation>* locations) {
   for (int f = 0; f < descriptor.field_count(); ++f) {
     const pb::FieldDescriptor* field = descriptor.field(f);
     const std::string name = prefix.empty() ? field->name() : prefix + "." + field->name();
@@ -157,8 +156,7 @@ void RecordLocations(const pb::Descriptor& descriptor,
     for (int index = first;; ++index) {
       pb::TextFormat::ParseLocation at = tree.GetLocation(field, index);
       if (at.line < 0) break;
-      const std::string path =
-          field->is_repeated() ? absl::StrCat(name, "[", index, "]") : name;
+      const std::string path = field->is_repeated() ? absl::StrCat(name, "[", index, "]") : name;
       (*locations)[path] = {at.line + 1, at.column + 1};
       if (index == 0) (*locations)[name] = {at.line + 1, at.column + 1};
       if (nested) {
@@ -211,7 +209,7 @@ class Validator {
   void CheckMemoryModule() {
     const config::MemoryModule& memory = experiment_.memory_module();
     if (memory.type().empty()) {
-      if (memory.capacity() != 0 || memory.has_options()) {
+      if (memory.ByteSizeLong() != 0) {
         Problem("memory_module", "memory_module has settings but no type");
       }
       return;
@@ -226,17 +224,20 @@ class Validator {
                !problem.empty()) {
       Problem("memory_module.options", problem);
     }
-    if (memory.capacity() < 0) {
-      Problem("memory_module.capacity",
-              absl::StrCat("memory_module.capacity must be >= 0, not ", memory.capacity()));
+    for (const memory::MemorySettingsProblem& problem : memory::CheckMemorySettings(memory)) {
+      Problem(problem.field, problem.message);
+    }
+    if (absl::StatusOr<int> split = FeatureSplitIndex(config_); !split.ok()) {
+      problems_.push_back(std::string(split.status().message()));
     }
   }
 
   void CheckData() {
     const config::Data& data = experiment_.data();
-    if (!data.format().empty() && data.format() != "idx") {
-      Problem("data.format",
-              absl::StrCat("unknown data.format \"", data.format(), "\" (known: idx)"));
+    const bool cifar10 = data.format() == kCifar10Format;
+    if (!data.format().empty() && data.format() != kIdxFormat && !cifar10) {
+      Problem("data.format", absl::StrCat("unknown data.format \"", data.format(),
+                                          "\" (known: ", kCifar10Format, ", ", kIdxFormat, ")"));
     }
     if (data.train_limit() < 0) {
       Problem("data.train_limit",
@@ -245,6 +246,10 @@ class Validator {
     if (data.test_limit() < 0) {
       Problem("data.test_limit",
               absl::StrCat("data.test_limit must be >= 0, not ", data.test_limit()));
+    }
+    if (cifar10) {
+      CheckCifar10Data(data);
+      return;
     }
     const std::string dir = data.dir().empty() ? kDefaultDataDir : data.dir();
     if (!IsDirectory(dir)) {
@@ -264,8 +269,41 @@ class Validator {
       }
     }
     if (!missing.empty()) {
-      Problem("data.dir", absl::StrCat("data directory \"", dir, "\" is missing files: ",
-                                       absl::StrJoin(missing, ", ")));
+      Problem("data.dir", absl::StrCat("data directory \"", dir,
+                                       "\" is missing files: ", absl::StrJoin(missing, ", ")));
+    }
+  }
+
+  // CIFAR-10 has fixed file names and no default directory.
+  void CheckCifar10Data(const config::Data& data) {
+    for (const auto& [field, value] : {std::pair{"train_prefix", data.train_prefix()},
+                                       std::pair{"test_prefix", data.test_prefix()}}) {
+      if (!value.empty()) {
+        Problem(absl::StrCat("data.", field),
+                absl::StrCat("data.", field, " applies to format \"idx\" only; ",
+                             "cifar10 reads data_batch_1..5.bin and test_batch.bin"));
+      }
+    }
+    if (data.dir().empty()) {
+      Problem("data",
+              "data.dir is required with data.format \"cifar10\" (the directory of "
+              "data_batch_1.bin ... data_batch_5.bin and test_batch.bin)");
+      return;
+    }
+    if (!IsDirectory(data.dir())) {
+      Problem("data.dir", absl::StrCat("data directory \"", data.dir(), "\" does not exist"));
+      return;
+    }
+    std::vector<std::string> names = Cifar10TrainFiles();
+    names.push_back(kCifar10TestFile);
+    std::vector<std::string> missing;
+    for (const std::string& name : names) {
+      const std::string file = absl::StrCat(data.dir(), "/", name);
+      if (!IsFile(file) && !IsFile(file + ".gz")) missing.push_back(name + "[.gz]");
+    }
+    if (!missing.empty()) {
+      Problem("data.dir", absl::StrCat("data directory \"", data.dir(),
+                                       "\" is missing files: ", absl::StrJoin(missing, ", ")));
     }
   }
 
@@ -275,9 +313,8 @@ class Validator {
     if (optimizer.type().empty()) {
       Problem("trainer.optimizer.type", "trainer.optimizer.type is required (adam or sgd)");
     } else if (optimizer.type() != "sgd" && optimizer.type() != "adam") {
-      Problem("trainer.optimizer.type",
-              absl::StrCat("unknown optimizer type \"", optimizer.type(),
-                           "\" (known types: adam, sgd)"));
+      Problem("trainer.optimizer.type", absl::StrCat("unknown optimizer type \"", optimizer.type(),
+                                                     "\" (known types: adam, sgd)"));
     }
     if (!(optimizer.learning_rate() > 0)) {  // also refuses NaN
       Problem("trainer.optimizer.learning_rate",
@@ -289,8 +326,7 @@ class Validator {
               absl::StrCat("trainer.batch_size must be > 0, not ", trainer.batch_size()));
     }
     if (trainer.epochs() <= 0) {
-      Problem("trainer.epochs",
-              absl::StrCat("trainer.epochs must be > 0, not ", trainer.epochs()));
+      Problem("trainer.epochs", absl::StrCat("trainer.epochs must be > 0, not ", trainer.epochs()));
     }
   }
 
@@ -357,8 +393,8 @@ absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadText(const std::
     absl::Status status = resolved.status();
     if (resolved.ok()) status = plugin_loader_->Load(*resolved).status();
     if (!status.ok()) {
-      problems.push_back(absl::StrCat(path, ":", plugin.location.line, ":",
-                                      plugin.location.column, ": ", status.message()));
+      problems.push_back(absl::StrCat(path, ":", plugin.location.line, ":", plugin.location.column,
+                                      ": ", status.message()));
     }
   }
   // Step 2 would only fail on the options of the plugins that failed.

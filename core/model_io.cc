@@ -3,6 +3,7 @@
 #include <map>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/io/safetensors.h"
@@ -15,12 +16,14 @@ std::string ShapeString(const Tensor& t) {
 }
 
 // Every parameter of every layer (frozen ones too: they are part of the model).
-std::map<std::string, Tensor*> NamedParameters(Network& network) {
+std::map<std::string, Tensor*> NamedParameters(const std::vector<Network*>& networks) {
   std::map<std::string, Tensor*> named;
-  for (int i = 0; i < network.num_layers(); ++i) {
-    Layer& layer = network.layer(i);
-    for (const Parameter& p : layer.parameters()) {
-      named[absl::StrCat(layer.name(), ".", p.name)] = p.value;
+  for (Network* network : networks) {
+    for (int i = 0; i < network->num_layers(); ++i) {
+      Layer& layer = network->layer(i);
+      for (const Parameter& p : layer.parameters()) {
+        named[absl::StrCat(layer.name(), ".", p.name)] = p.value;
+      }
     }
   }
   return named;
@@ -30,9 +33,21 @@ std::map<std::string, Tensor*> NamedParameters(Network& network) {
 
 absl::Status SaveModel(const std::string& path, Network& network,
                        const std::string& config_text) {
+  return SaveModel(path, std::vector<Network*>{&network}, config_text, {});
+}
+
+absl::Status SaveModel(const std::string& path, const std::vector<Network*>& networks,
+                       const std::string& config_text,
+                       const std::map<std::string, Tensor>& extra_tensors) {
   TensorFile file;
-  for (const auto& [name, value] : NamedParameters(network)) {
+  for (const auto& [name, value] : NamedParameters(networks)) {
     file.tensors.emplace(name, *value);
+  }
+  for (const auto& [name, tensor] : extra_tensors) {
+    if (!file.tensors.emplace(name, tensor).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot save ", path, ": tensor \"", name, "\" is both a layer's and an extra one"));
+    }
   }
   file.metadata[kModelFormatKey] = kModelFormatVersion;
   file.metadata[kModelConfigKey] = config_text;
@@ -40,10 +55,17 @@ absl::Status SaveModel(const std::string& path, Network& network,
 }
 
 absl::Status LoadModel(const std::string& path, Network& network) {
+  return LoadModel(path, std::vector<Network*>{&network}, "").status();
+}
+
+absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
+                                                        const std::vector<Network*>& networks,
+                                                        const std::string& extra_prefix) {
   absl::StatusOr<TensorFile> file = ReadSafetensors(path);
   if (!file.ok()) return file.status();
 
-  std::map<std::string, Tensor*> named = NamedParameters(network);
+  std::map<std::string, Tensor*> named = NamedParameters(networks);
+  std::map<std::string, Tensor> extras;
   std::vector<std::string> problems;
   for (const auto& [name, target] : named) {
     auto it = file->tensors.find(name);
@@ -56,8 +78,11 @@ absl::Status LoadModel(const std::string& path, Network& network) {
                                       ShapeString(*target)));
     }
   }
-  for (const auto& [name, tensor] : file->tensors) {
-    if (named.count(name) == 0) {
+  for (auto& [name, tensor] : file->tensors) {
+    if (named.count(name) != 0) continue;
+    if (!extra_prefix.empty() && absl::StartsWith(name, extra_prefix)) {
+      extras.emplace(name, std::move(tensor));
+    } else {
       problems.push_back(absl::StrCat("tensor \"", name, "\" is not in the model"));
     }
   }
@@ -67,8 +92,10 @@ absl::Status LoadModel(const std::string& path, Network& network) {
   }
   // Checked everything first, so a refusal leaves the network untouched.
   for (auto& [name, target] : named) *target = file->tensors.at(name);
-  for (int i = 0; i < network.num_layers(); ++i) network.layer(i).MarkParametersUpdated();
-  return absl::OkStatus();
+  for (Network* network : networks) {
+    for (int i = 0; i < network->num_layers(); ++i) network->layer(i).MarkParametersUpdated();
+  }
+  return extras;
 }
 
 absl::StatusOr<std::string> ReadModelConfigText(const std::string& path) {

@@ -1,7 +1,9 @@
 #ifndef MNEMO_CORE_MODEL_IO_H_
 #define MNEMO_CORE_MODEL_IO_H_
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -25,6 +27,22 @@ absl::Status SaveModel(const std::string& path, Network& network,
 // damaged, lacks a tensor the network has, has one it does not, or has a shape
 // that differs, naming the tensor and both shapes.
 absl::Status LoadModel(const std::string& path, Network& network);
+
+// SaveModel for a model whose layers are spread over several networks (a
+// backbone and its head; layer names unique across them), with tensors that
+// belong to no layer beside them, written under their own names (a memory's
+// contents, "memory.keys", ...). One file, written atomically.
+absl::Status SaveModel(const std::string& path, const std::vector<Network*>& networks,
+                       const std::string& config_text,
+                       const std::map<std::string, Tensor>& extra_tensors);
+
+// LoadModel for several networks: the tensors whose names start with
+// `extra_prefix` belong to no layer and are returned (names as saved); every
+// other tensor must match the networks' parameters as LoadModel requires.
+// Changes nothing when it refuses.
+absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
+                                                        const std::vector<Network*>& networks,
+                                                        const std::string& extra_prefix);
 
 // The config text stored in a saved model ("" when there is none).
 absl::StatusOr<std::string> ReadModelConfigText(const std::string& path);

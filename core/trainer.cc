@@ -168,6 +168,19 @@ absl::StatusOr<std::vector<EpochMetrics>> Trainer::Fit(const Dataset& train,
   return history;
 }
 
+void EpochOrder(const config::Trainer& config, int epoch, int n, std::vector<int32_t>* order) {
+  order->resize(n);
+  std::iota(order->begin(), order->end(), 0);
+  if (!config.has_shuffle() || config.shuffle()) {
+    Shuffle(DeriveSeed(config.seed(), kShuffleStream + epoch), order);
+  }
+}
+
+void GatherBatch(const Dataset& data, const int32_t* indices, int count, Tensor* batch,
+                 std::vector<int32_t>* labels) {
+  Gather(data, indices, count, batch, labels);
+}
+
 absl::StatusOr<Evaluation> Evaluate(Network& network, const Dataset& data,
                                     int batch_size) {
   if (absl::Status s = CheckShapes(network, data, "evaluation"); !s.ok()) return s;

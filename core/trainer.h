@@ -73,6 +73,17 @@ class Trainer {
   Tensor grad_logits_;
 };
 
+// The order in which Trainer visits `n` training samples in `epoch`
+// (1-based): a permutation drawn from config.seed, or 0 to n - 1 when
+// config.shuffle is false. For other training loops that should shuffle as
+// Trainer does.
+void EpochOrder(const config::Trainer& config, int epoch, int n, std::vector<int32_t>* order);
+
+// Copies the rows `indices` of `data` into `batch` (resized only when its
+// shape changes) and their labels into `labels`.
+void GatherBatch(const Dataset& data, const int32_t* indices, int count, Tensor* batch,
+                 std::vector<int32_t>* labels);
+
 // Loss and accuracy of `network` on `data`, in batches of `batch_size`.
 absl::StatusOr<Evaluation> Evaluate(Network& network, const Dataset& data,
                                     int batch_size);

@@ -15,8 +15,6 @@
 namespace mnemo {
 namespace {
 
-constexpr char kIdxFormat[] = "idx";
-
 // The first of `<dir>/<base>.gz` and `<dir>/<base>` that exists. The gzip name
 // comes first because that is how Debian ships the data.
 absl::StatusOr<std::string> FindFile(const std::string& dir, const std::string& base) {
@@ -46,12 +44,56 @@ absl::StatusOr<Dataset> LoadSplit(const std::string& dir, const std::string& pre
   return ReadIdx(*images, *labels, limit);
 }
 
+absl::StatusOr<Dataset> LoadCifar10Split(const std::string& dir,
+                                         const std::vector<std::string>& names, int limit) {
+  std::vector<std::string> paths;
+  for (const std::string& name : names) {
+    absl::StatusOr<std::string> path = FindFile(dir, name);
+    if (!path.ok()) return path.status();
+    paths.push_back(*std::move(path));
+  }
+  return ReadCifar10(paths, limit);
+}
+
+absl::StatusOr<TrainTestData> LoadCifar10(const config::Data& config) {
+  if (config.dir().empty()) {
+    return absl::InvalidArgumentError(
+        "data.dir is required with data.format \"cifar10\": the directory of "
+        "data_batch_1.bin ... data_batch_5.bin and test_batch.bin");
+  }
+  for (const auto& [name, value] : {std::pair{"train_prefix", config.train_prefix()},
+                                    std::pair{"test_prefix", config.test_prefix()}}) {
+    if (!value.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "data.", name, " applies to format \"idx\" only; cifar10's files have fixed names"));
+    }
+  }
+  TrainTestData data;
+  absl::StatusOr<Dataset> train =
+      LoadCifar10Split(config.dir(), Cifar10TrainFiles(), config.train_limit());
+  if (!train.ok()) return train.status();
+  data.train = *std::move(train);
+  absl::StatusOr<Dataset> test =
+      LoadCifar10Split(config.dir(), {kCifar10TestFile}, config.test_limit());
+  if (!test.ok()) return test.status();
+  data.test = *std::move(test);
+  return data;
+}
+
 }  // namespace
 
+std::vector<std::string> Cifar10TrainFiles() {
+  std::vector<std::string> names;
+  for (int i = 1; i <= 5; ++i) names.push_back(absl::StrCat("data_batch_", i, ".bin"));
+  return names;
+}
+
 absl::StatusOr<TrainTestData> LoadData(const config::Data& config) {
-  if (!config.format().empty() && config.format() != kIdxFormat) {
+  const bool cifar10 = config.format() == kCifar10Format;
+  if (!config.format().empty() && config.format() != kIdxFormat && !cifar10) {
     return absl::InvalidArgumentError(absl::StrCat("unknown data format \"", config.format(),
-                                                   "\"; known formats: ", kIdxFormat));
+                                                   "\"; known formats: ", kCifar10Format,
+                                                   ", ", kIdxFormat));
   }
   for (const auto& [name, limit] : {std::pair{"train_limit", config.train_limit()},
                                     std::pair{"test_limit", config.test_limit()}}) {
@@ -60,6 +102,7 @@ absl::StatusOr<TrainTestData> LoadData(const config::Data& config) {
           absl::StrCat("data.", name, " is ", limit, "; it must be 0 (all samples) or more"));
     }
   }
+  if (cifar10) return LoadCifar10(config);
   const std::string dir = config.dir().empty() ? kDefaultDataDir : config.dir();
   const std::string train_prefix =
       config.train_prefix().empty() ? "train" : config.train_prefix();

@@ -27,9 +27,22 @@ struct Dataset {
 absl::StatusOr<Dataset> ReadIdx(const std::string& images_path,
                                 const std::string& labels_path, int limit = 0);
 
+// Reads files of the binary version of CIFAR-10 (data_batch_1.bin ...,
+// test_batch.bin), in the order given, as one data set: records of a label
+// byte and 3,072 pixel bytes (the 32x32 red plane row by row, then green,
+// then blue), each record a row of 3,072 features in the file's order scaled
+// to [0, 1]. Each file may be gzip-compressed. Errors name the file: missing,
+// a size that is not a whole number of 3,073-byte records (the record count
+// and the bytes left over), a label above 9 (its record index). `limit` > 0
+// keeps only the first `limit` samples over all the files.
+absl::StatusOr<Dataset> ReadCifar10(const std::vector<std::string>& paths, int limit = 0);
+
 // The training and test sets a Data config names (defaults filled in:
 // /usr/share/datasets/fashion-mnist, "train", "t10k"; `<prefix>-images-idx3-ubyte`
-// with or without `.gz`).
+// with or without `.gz`). Format "cifar10" reads data_batch_1.bin to
+// data_batch_5.bin (training) and test_batch.bin (test) from data.dir, which
+// it requires; it has fixed file names, so train_prefix and test_prefix are
+// refused with it.
 struct TrainTestData {
   Dataset train;
   Dataset test;
@@ -37,6 +50,14 @@ struct TrainTestData {
 absl::StatusOr<TrainTestData> LoadData(const config::Data& config);
 
 inline constexpr char kDefaultDataDir[] = "/usr/share/datasets/fashion-mnist";
+
+// Data.format values LoadData reads ("" means idx).
+inline constexpr char kIdxFormat[] = "idx";
+inline constexpr char kCifar10Format[] = "cifar10";
+
+// The CIFAR-10 files LoadData reads from data.dir, without the optional ".gz".
+std::vector<std::string> Cifar10TrainFiles();  // data_batch_1.bin ... data_batch_5.bin
+inline constexpr char kCifar10TestFile[] = "test_batch.bin";
 
 }  // namespace mnemo
 

@@ -177,7 +177,7 @@ TEST_F(ConfigLoaderTest, EveryProblemIsReportedTogetherOnItsOwnLine) {
       "  layer { type: \"Dense\" units: -2 }\n"
       "}\n"
       "cache_strategy { type: \"keep_some\" }\n"
-      "memory_module { type: \"episodic\" capacity: 10 }\n"
+      "memory_module { type: \"episodic\" capacity: 10 features_after: \"0_dense\" }\n"
       "data { format: \"csv\" dir: \"/nonexistent/fashion\" }\n"
       "trainer {\n"
       "  optimizer { type: \"rmsprop\" learning_rate: 0 }\n"
@@ -197,7 +197,7 @@ TEST_F(ConfigLoaderTest, EveryProblemIsReportedTogetherOnItsOwnLine) {
               "unknown cache strategy type \"keep_some\" (known types: keep_all)",
           At(text, "type: \"episodic\"") +
               "unknown memory module type \"episodic\" (known types: )",
-          At(text, "format") + "unknown data.format \"csv\" (known: idx)",
+          At(text, "format") + "unknown data.format \"csv\" (known: cifar10, idx)",
           At(text, "dir:") + "data directory \"/nonexistent/fashion\" does not exist",
           At(text, "type: \"rmsprop\"") +
               "unknown optimizer type \"rmsprop\" (known types: adam, sgd)",

@@ -109,9 +109,9 @@ TEST(LoadDataTest, AMissingFileInTheDefaultDirectoryHintsAtThePackage) {
 
 TEST(LoadDataTest, RefusesAnUnknownFormatListingTheKnownOnes) {
   config::Data config;
-  config.set_format("cifar10");
+  config.set_format("cifar100");
   EXPECT_EQ(LoadData(config).status().message(),
-            "unknown data format \"cifar10\"; known formats: idx");
+            "unknown data format \"cifar100\"; known formats: cifar10, idx");
 }
 
 TEST(LoadDataTest, RefusesNegativeLimits) {

@@ -358,5 +358,49 @@ TEST(NetworkTest, StopsAtTheLowestTrainableLayer) {
   ExpectClose(d2->weight_gradient(), expected.grad_w2, "d2.weight");
 }
 
+// Backward with grad_input gives dLoss/dInput (what a backbone under a head
+// needs): the hand composition's, and finite differences of sum(y * g) agree;
+// with every layer frozen it still runs all the way down.
+TEST(NetworkTest, BackwardWritesTheInputGradientWhenAsked) {
+  ThreeLayers t = MakeThreeLayers(21, Activation::kTanh);
+  const ThreeLayers* layers = &t;
+  const Matrix w0 = t.d0->weight().cast<double>();
+  t.d0->set_trainable(false);
+  t.d2->set_trainable(false);
+  TestRng rng(22);
+  const Tensor input = rng.Random(kBatch, 5);
+  const Tensor grad_output = rng.Random(kBatch, 3);
+  const Reference expected = Compose(*layers, input, grad_output);
+  const Matrix grad_z0 =
+      (expected.h.array().square() * -1 + 1).matrix().cwiseProduct(
+          grad_output.cast<double>() * t.d2->weight().cast<double>().transpose());
+  const Matrix expected_grad_input = grad_z0 * w0.transpose();
+  std::unique_ptr<Network> network = Build(std::move(t.layers));
+  ASSERT_NE(network, nullptr);
+
+  ASSERT_TRUE(network->Forward(input, ForwardContext{}).ok());
+  Tensor grad_input;
+  ASSERT_TRUE(network->Backward(grad_output, ForwardContext{}, &grad_input).ok());
+  ExpectClose(grad_input, expected_grad_input, "grad_input");
+
+  // Finite differences of L(x) = sum(network(x) .* grad_output), in double
+  // through the reference composition.
+  constexpr double kStep = 1e-3;
+  Matrix numeric(kBatch, 5);
+  for (int r = 0; r < kBatch; ++r) {
+    for (int c = 0; c < 5; ++c) {
+      Tensor up = input, down = input;
+      up(r, c) += static_cast<float>(kStep);
+      down(r, c) -= static_cast<float>(kStep);
+      const double step = static_cast<double>(up(r, c)) - down(r, c);
+      const Matrix g = grad_output.cast<double>();
+      numeric(r, c) = ((Compose(*layers, up, grad_output).y.cwiseProduct(g)).sum() -
+                       (Compose(*layers, down, grad_output).y.cwiseProduct(g)).sum()) /
+                      step;
+    }
+  }
+  EXPECT_LT((grad_input.cast<double>() - numeric).cwiseAbs().maxCoeff(), 1e-3);
+}
+
 }  // namespace
 }  // namespace mnemo

@@ -1,0 +1,45 @@
+#ifndef MNEMO_CORE_MEMORY_BATCH_SIMILARITIES_H_
+#define MNEMO_CORE_MEMORY_BATCH_SIMILARITIES_H_
+
+#include <vector>
+
+#include "absl/types/span.h"
+#include "core/memory/similarity.h"
+
+namespace mnemo::memory {
+
+// The cosines a Store walks while it places a batch, row by row, into a slot
+// memory whose contents change under it: each batch row against what every
+// slot holds NOW, which is either what it held before the batch or a row of
+// this batch placed earlier. Two GEMMs up front (batch x memory, batch x
+// batch); placing a row then only records where it went, so the sequential
+// replacement policy runs on precomputed numbers.
+class BatchSimilarities {
+ public:
+  // unit_batch: B x d unit (or zero) rows; unit_keys: the n slots filled
+  // before the batch, unit rows. Neither is referenced after construction.
+  BatchSimilarities(const ConstMatrixRef<float>& unit_batch,
+                    const ConstMatrixRef<float>& unit_keys);
+
+  // Slots holding something now: n plus the unused slots filled since.
+  int filled() const { return static_cast<int>(occupant_.size()); }
+
+  // Batch row `row`'s cosine with the current content of every filled slot
+  // (filled() values), valid until the next call.
+  absl::Span<const float> Row(int row);
+
+  // Records that batch row `row` now occupies `slot`: a filled slot
+  // (replaced) or the first unused one, filled().
+  void Place(int row, int slot);
+
+ private:
+  Tensor with_memory_;             // B x n
+  Tensor with_batch_;              // B x B
+  std::vector<int> occupant_;      // per filled slot: the batch row in it, or -1
+  std::vector<int> placed_slots_;  // the slots with an occupant, each once
+  std::vector<float> row_;
+};
+
+}  // namespace mnemo::memory
+
+#endif  // MNEMO_CORE_MEMORY_BATCH_SIMILARITIES_H_

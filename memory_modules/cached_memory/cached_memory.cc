@@ -1,0 +1,178 @@
+#include "memory_modules/cached_memory/cached_memory.h"
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/memory/batch_similarities.h"
+#include "core/memory/contrastive_loss.h"
+#include "core/memory/input_checks.h"
+#include "core/memory/memory_settings.h"
+#include "core/memory/state_tensors.h"
+#include "core/memory/top_k.h"
+#include "core/memory/vote.h"
+
+namespace mnemo::memory_modules {
+namespace {
+
+constexpr char kKeys[] = "keys";
+constexpr char kLabels[] = "labels";
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MemoryModule>> CachedMemory::Create(const MemoryModuleArgs& args) {
+  absl::StatusOr<memory::MemorySettings> resolved = memory::ResolveMemorySettings(args.config);
+  if (!resolved.ok()) return resolved.status();
+  if (args.feature_dim <= 0 || args.num_classes <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cached_memory needs feature_dim > 0 and num_classes > 0 (got ",
+                     args.feature_dim, " and ", args.num_classes, ")"));
+  }
+  Settings settings;
+  settings.feature_dim = args.feature_dim;
+  settings.num_classes = args.num_classes;
+  settings.capacity = resolved->capacity;
+  settings.similarity_threshold = resolved->similarity_threshold;
+  settings.temperature = resolved->temperature;
+  settings.top_k = resolved->top_k;
+  return std::make_unique<CachedMemory>(settings);
+}
+
+CachedMemory::CachedMemory(const Settings& settings)
+    : settings_(settings),
+      keys_(Tensor::Zero(settings.capacity, settings.feature_dim)),
+      labels_(settings.capacity, -1) {}
+
+int CachedMemory::Victim(absl::Span<const float> cosines, int label) const {
+  // Two minima in one branch-free pass (which slots hold the label is as
+  // unpredictable as the labels), then the first slot that holds the one
+  // chosen: ties go to the lower slot.
+  constexpr float kNone = std::numeric_limits<float>::infinity();
+  const int filled = static_cast<int>(cosines.size());
+  float same_class = kNone;
+  float lowest = kNone;
+  for (int slot = 0; slot < filled; ++slot) {
+    const float cosine = cosines[slot];
+    same_class = std::min(same_class, labels_[slot] == label ? cosine : kNone);
+    lowest = std::min(lowest, cosine);
+  }
+  const bool of_class = same_class != kNone;
+  const float target = of_class ? same_class : lowest;
+  int slot = 0;
+  while (cosines[slot] != target || (of_class && labels_[slot] != label)) ++slot;
+  return slot;
+}
+
+absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> labels) {
+  if (absl::Status s = memory::CheckBatch("Store", features, labels, settings_.feature_dim,
+                                          settings_.num_classes);
+      !s.ok()) {
+    return s;
+  }
+  memory::NormalizeRows(features, &unit_, &norms_);
+  // The similarities are needed only by examples that find the memory full.
+  std::optional<memory::BatchSimilarities> similarities;
+  if (size_ + features.rows() > settings_.capacity) {
+    similarities.emplace(unit_, keys_.topRows(size_));
+  }
+  for (int row = 0; row < features.rows(); ++row) {
+    if (norms_(row) == 0.0f) continue;
+    int slot = size_;
+    if (size_ < settings_.capacity) {
+      ++size_;
+    } else {
+      absl::Span<const float> cosines = similarities->Row(row);
+      if (memory::MaxOf(cosines) >= settings_.similarity_threshold) {
+        continue;  // not novel: something like it is stored
+      }
+      slot = Victim(cosines, labels[row]);
+    }
+    keys_.row(slot) = unit_.row(row);
+    labels_[slot] = labels[row];
+    if (similarities) similarities->Place(row, slot);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Retrieval> CachedMemory::Retrieve(const Tensor& features) {
+  if (absl::Status s = memory::CheckFeatures("Retrieve", features, settings_.feature_dim);
+      !s.ok()) {
+    return s;
+  }
+  memory::NormalizeRows(features, &unit_, &norms_);
+  memory::CosineSimilarities<float>(unit_, keys_.topRows(size_), &cosines_);
+  memory::TopK top;
+  memory::SelectTopK(cosines_, settings_.top_k, &top);
+  return memory::Vote(top, labels_, {});
+}
+
+absl::StatusOr<float> CachedMemory::Loss(const Tensor& features, absl::Span<const int> labels,
+                                         Tensor* grad_features) {
+  if (absl::Status s = memory::CheckBatch("Loss", features, labels, settings_.feature_dim,
+                                          settings_.num_classes);
+      !s.ok()) {
+    return s;
+  }
+  grad_features->setZero(features.rows(), settings_.feature_dim);
+  if (size_ == 0 || features.rows() == 0) return 0.0f;
+  memory::NormalizeRows(features, &unit_, &norms_);
+  memory::CosineSimilarities<float>(unit_, keys_.topRows(size_), &cosines_);
+  grad_cosines_.setZero(cosines_.rows(), cosines_.cols());
+  int counted = 0;
+  const float loss = memory::ContrastiveLossFromCosines<float>(
+      cosines_, labels, stored_labels(), settings_.temperature, &grad_cosines_, &counted);
+  if (counted > 0) {
+    // Keys are fixed: their norms are not needed without their gradient.
+    memory::CosineSimilaritiesBackward<float>(grad_cosines_, unit_, norms_, keys_.topRows(size_),
+                                              {}, grad_features, nullptr);
+  }
+  return loss;
+}
+
+void CachedMemory::Clear() {
+  keys_.setZero();
+  std::fill(labels_.begin(), labels_.end(), -1);
+  size_ = 0;
+}
+
+std::map<std::string, Tensor> CachedMemory::ExportState() const {
+  std::map<std::string, Tensor> state;
+  state[kKeys] = keys_.topRows(size_);
+  state[kLabels] = memory::LabelsToTensor(stored_labels());
+  return state;
+}
+
+absl::Status CachedMemory::ImportState(const std::map<std::string, Tensor>& state) {
+  if (absl::Status s = memory::CheckStateNames(state, {kKeys, kLabels}); !s.ok()) return s;
+  absl::StatusOr<const Tensor*> keys = memory::StateTensor(state, kKeys, -1, feature_dim());
+  if (!keys.ok()) return keys.status();
+  const Eigen::Index n = (*keys)->rows();
+  if (n > capacity()) {
+    return absl::InvalidArgumentError(absl::StrCat("memory state: \"keys\" has ", n,
+                                                   " rows, more than the capacity ", capacity()));
+  }
+  absl::StatusOr<const Tensor*> labels_tensor = memory::StateTensor(state, kLabels, 1, n);
+  if (!labels_tensor.ok()) return labels_tensor.status();
+  absl::StatusOr<std::vector<int>> labels =
+      memory::LabelsFromTensor(**labels_tensor, kLabels, 0, settings_.num_classes);
+  if (!labels.ok()) return labels.status();
+  Tensor unit;
+  memory::ColumnVector<float> norms;
+  memory::NormalizeRows(**keys, &unit, &norms);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    if (norms(i) == 0.0f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("memory state: \"keys\" row ", i, " is zero (no direction to match)"));
+    }
+  }
+  Clear();
+  keys_.topRows(n) = unit;
+  std::copy(labels->begin(), labels->end(), labels_.begin());
+  size_ = static_cast<int>(n);
+  return absl::OkStatus();
+}
+
+}  // namespace mnemo::memory_modules

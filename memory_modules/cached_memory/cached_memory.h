@@ -1,0 +1,93 @@
+#ifndef MNEMO_MEMORY_MODULES_CACHED_MEMORY_CACHED_MEMORY_H_
+#define MNEMO_MEMORY_MODULES_CACHED_MEMORY_CACHED_MEMORY_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/memory/memory_settings.h"
+#include "core/memory/similarity.h"
+#include "core/memory_module.h"
+#include "core/registry.h"
+#include "core/tensor.h"
+
+namespace mnemo::memory_modules {
+
+// A non-parametric memory: up to `capacity` stored feature vectors (kept
+// unit-length) with their class labels.
+//
+//  - Retrieve: cosine of every query with every stored key (one GEMM), the
+//    top_k per query, a similarity-weighted vote (memory::Vote); with top_k 1
+//    the best match's label, confidence = its cosine clipped to [0, 1].
+//  - Store: while there are unused slots every example takes the next one.
+//    Once full, an example is novel when its best cosine with what the memory
+//    holds now, examples placed earlier in the same batch included, is below
+//    similarity_threshold; a novel example replaces the stored item of its
+//    own class least similar to it, or, when its class is absent, the item
+//    least similar to it overall. Other examples are not stored. Zero vectors
+//    are never stored: their cosine with anything is 0.
+//  - Loss: the memory contrastive loss (core/memory/contrastive_loss.h)
+//    against the stored keys, which are fixed: gradient to the features only.
+//  - State: "keys" [n x d] (unit rows), "labels" [1 x n] (floats holding
+//    integers, exact below 2^24).
+//
+// Not thread-safe: it keeps scratch buffers between calls, as layers do.
+class CachedMemory : public MemoryModule {
+ public:
+  struct Settings {
+    int feature_dim = 0;
+    int num_classes = 0;
+    int capacity = 0;
+    float similarity_threshold = memory::MemorySettings().similarity_threshold;
+    float temperature = memory::MemorySettings().temperature;
+    int top_k = memory::MemorySettings().top_k;
+  };
+
+  // From a config (defaults resolved by memory::ResolveMemorySettings).
+  static absl::StatusOr<std::unique_ptr<MemoryModule>> Create(const MemoryModuleArgs& args);
+
+  explicit CachedMemory(const Settings& settings);
+
+  absl::Status Store(const Tensor& features, absl::Span<const int> labels) override;
+  absl::StatusOr<Retrieval> Retrieve(const Tensor& features) override;
+  absl::StatusOr<float> Loss(const Tensor& features, absl::Span<const int> labels,
+                             Tensor* grad_features) override;
+
+  int feature_dim() const override { return settings_.feature_dim; }
+  int capacity() const override { return settings_.capacity; }
+  int size() const override { return size_; }
+  void Clear() override;
+
+  std::map<std::string, Tensor> ExportState() const override;
+  absl::Status ImportState(const std::map<std::string, Tensor>& state) override;
+
+  const Settings& settings() const { return settings_; }
+  // Label of every filled slot, slot order.
+  absl::Span<const int> stored_labels() const { return absl::MakeConstSpan(labels_.data(), size_); }
+  // The filled slots' keys (unit rows).
+  auto stored_keys() const { return keys_.topRows(size_); }
+
+ private:
+  // The slot a novel example of class `label` replaces, from its cosines
+  // with every slot.
+  int Victim(absl::Span<const float> cosines, int label) const;
+
+  const Settings settings_;
+  Tensor keys_;              // capacity x feature_dim; rows [0, size_) unit
+  std::vector<int> labels_;  // capacity; [0, size_) meaningful
+  int size_ = 0;
+
+  // Scratch, kept so that a batch does not allocate megabytes each call.
+  Tensor unit_;
+  memory::ColumnVector<float> norms_;
+  Tensor cosines_;
+  Tensor grad_cosines_;
+};
+
+}  // namespace mnemo::memory_modules
+
+#endif  // MNEMO_MEMORY_MODULES_CACHED_MEMORY_CACHED_MEMORY_H_

@@ -1,0 +1,243 @@
+#include "memory_modules/trainable_memory/trainable_memory.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/memory/batch_similarities.h"
+#include "core/memory/contrastive_loss.h"
+#include "core/memory/input_checks.h"
+#include "core/memory/memory_settings.h"
+#include "core/memory/readout_loss.h"
+#include "core/memory/state_tensors.h"
+#include "core/memory/top_k.h"
+#include "core/memory/vote.h"
+
+namespace mnemo::memory_modules {
+namespace {
+
+constexpr char kKeys[] = "keys";
+constexpr char kValues[] = "values";
+constexpr char kLabels[] = "labels";
+constexpr char kFill[] = "fill";
+
+// max softmax(v) = 1 / sum_c exp(v_c - max v), and the class it is for.
+float Certainty(const Eigen::Ref<const Vector>& values, int* label = nullptr) {
+  Eigen::Index at = 0;
+  const float max = values.maxCoeff(&at);
+  if (label != nullptr) *label = static_cast<int>(at);
+  return 1.0f / (values.array() - max).exp().sum();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MemoryModule>> TrainableMemory::Create(const MemoryModuleArgs& args,
+                                                                      float value_scale) {
+  absl::StatusOr<memory::MemorySettings> resolved = memory::ResolveMemorySettings(args.config);
+  if (!resolved.ok()) return resolved.status();
+  if (args.feature_dim <= 0 || args.num_classes <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trainable_memory needs feature_dim > 0 and num_classes > 0 (got ",
+                     args.feature_dim, " and ", args.num_classes, ")"));
+  }
+  if (!(value_scale > 0.0f) || !std::isfinite(value_scale)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trainable_memory: options.value_scale must be > 0 (got ", value_scale, ")"));
+  }
+  Settings settings;
+  settings.feature_dim = args.feature_dim;
+  settings.num_classes = args.num_classes;
+  settings.capacity = resolved->capacity;
+  settings.similarity_threshold = resolved->similarity_threshold;
+  settings.temperature = resolved->temperature;
+  settings.top_k = resolved->top_k;
+  settings.value_scale = value_scale;
+  return std::make_unique<TrainableMemory>(settings);
+}
+
+TrainableMemory::TrainableMemory(const Settings& settings)
+    : settings_(settings),
+      keys_(Tensor::Zero(settings.capacity, settings.feature_dim)),
+      values_(Tensor::Zero(settings.capacity, settings.num_classes)),
+      keys_gradient_(Tensor::Zero(settings.capacity, settings.feature_dim)),
+      values_gradient_(Tensor::Zero(settings.capacity, settings.num_classes)),
+      labels_(settings.capacity, -1) {}
+
+std::vector<Parameter> TrainableMemory::parameters() {
+  return {{kKeys, &keys_, &keys_gradient_}, {kValues, &values_, &values_gradient_}};
+}
+
+std::vector<float> TrainableMemory::Certainties() const {
+  std::vector<float> certainty(size_);
+  for (int slot = 0; slot < size_; ++slot) certainty[slot] = Certainty(values_.row(slot));
+  return certainty;
+}
+
+void TrainableMemory::RenormalizeKeys() {
+  memory::NormalizeRowsInPlace<float>(keys_.topRows(size_), &key_norms_);
+}
+
+void TrainableMemory::Write(int slot, int row, int label) {
+  keys_.row(slot) = unit_.row(row);
+  values_.row(slot).setZero();
+  values_(slot, label) = settings_.value_scale;
+  labels_[slot] = label;
+  keys_gradient_.row(slot).setZero();
+  values_gradient_.row(slot).setZero();
+}
+
+absl::Status TrainableMemory::Store(const Tensor& features, absl::Span<const int> labels) {
+  if (absl::Status s = memory::CheckBatch("Store", features, labels, settings_.feature_dim,
+                                          settings_.num_classes);
+      !s.ok()) {
+    return s;
+  }
+  memory::NormalizeRows(features, &unit_, &norms_);
+  RenormalizeKeys();
+  // The similarities and certainties are needed only by examples that find
+  // the memory full.
+  std::optional<memory::BatchSimilarities> similarities;
+  std::vector<float> certainty;
+  if (size_ + features.rows() > settings_.capacity) {
+    similarities.emplace(unit_, keys_.topRows(size_));
+    certainty = Certainties();
+    certainty.resize(settings_.capacity);
+  }
+  for (int row = 0; row < features.rows(); ++row) {
+    if (norms_(row) == 0.0f) continue;
+    int slot = size_;
+    if (size_ < settings_.capacity) {
+      ++size_;
+    } else {
+      absl::Span<const float> cosines = similarities->Row(row);
+      if (memory::MaxOf(cosines) >= settings_.similarity_threshold) {
+        continue;  // not novel: something like it is stored
+      }
+      slot = memory::FirstMinimum(certainty);
+    }
+    Write(slot, row, labels[row]);
+    if (similarities) {
+      similarities->Place(row, slot);
+      certainty[slot] = Certainty(values_.row(slot));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Retrieval> TrainableMemory::Retrieve(const Tensor& features) {
+  if (absl::Status s = memory::CheckFeatures("Retrieve", features, settings_.feature_dim);
+      !s.ok()) {
+    return s;
+  }
+  memory::NormalizeRows(features, &unit_, &norms_);
+  RenormalizeKeys();
+  memory::CosineSimilarities<float>(unit_, keys_.topRows(size_), &cosines_);
+  memory::TopK top;
+  memory::SelectTopK(cosines_, settings_.top_k, &top);
+  // Each slot's class is what its values say now, not what it was stored as.
+  std::vector<int> slot_class(size_);
+  std::vector<float> certainty(size_);
+  for (int slot = 0; slot < size_; ++slot) {
+    certainty[slot] = Certainty(values_.row(slot), &slot_class[slot]);
+  }
+  return memory::Vote(top, slot_class, certainty);
+}
+
+absl::StatusOr<float> TrainableMemory::Loss(const Tensor& features, absl::Span<const int> labels,
+                                            Tensor* grad_features) {
+  if (absl::Status s = memory::CheckBatch("Loss", features, labels, settings_.feature_dim,
+                                          settings_.num_classes);
+      !s.ok()) {
+    return s;
+  }
+  grad_features->setZero(features.rows(), settings_.feature_dim);
+  if (size_ == 0 || features.rows() == 0) return 0.0f;
+  memory::NormalizeRows(features, &unit_, &norms_);
+  RenormalizeKeys();
+  const auto keys = keys_.topRows(size_);
+  memory::CosineSimilarities<float>(unit_, keys, &cosines_);
+  grad_cosines_.setZero(cosines_.rows(), cosines_.cols());
+  const float contrastive = memory::ContrastiveLossFromCosines<float>(
+      cosines_, labels, stored_labels(), settings_.temperature, &grad_cosines_);
+  const float readout =
+      memory::ReadoutLossFromCosines<float>(cosines_, values_.topRows(size_), labels,
+                                            settings_.temperature, &grad_cosines_, &grad_values_);
+  memory::CosineSimilaritiesBackward<float>(grad_cosines_, unit_, norms_, keys, key_norms_,
+                                            grad_features, &grad_keys_);
+  keys_gradient_.topRows(size_) += grad_keys_;
+  values_gradient_.topRows(size_) += grad_values_;
+  return contrastive + readout;
+}
+
+void TrainableMemory::Clear() {
+  keys_.setZero();
+  values_.setZero();
+  keys_gradient_.setZero();
+  values_gradient_.setZero();
+  std::fill(labels_.begin(), labels_.end(), -1);
+  size_ = 0;
+}
+
+std::map<std::string, Tensor> TrainableMemory::ExportState() const {
+  std::map<std::string, Tensor> state;
+  Tensor& keys = state[kKeys];
+  keys.setZero(capacity(), feature_dim());
+  keys.topRows(size_) = keys_.topRows(size_);
+  Tensor& values = state[kValues];
+  values.setZero(capacity(), settings_.num_classes);
+  values.topRows(size_) = values_.topRows(size_);
+  state[kLabels] = memory::LabelsToTensor(labels_);
+  state[kFill] = Tensor::Constant(1, 1, static_cast<float>(size_));
+  return state;
+}
+
+absl::Status TrainableMemory::ImportState(const std::map<std::string, Tensor>& state) {
+  if (absl::Status s = memory::CheckStateNames(state, {kFill, kKeys, kLabels, kValues}); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<const Tensor*> fill_tensor = memory::StateTensor(state, kFill, 1, 1);
+  if (!fill_tensor.ok()) return fill_tensor.status();
+  absl::StatusOr<std::vector<int>> fill =
+      memory::LabelsFromTensor(**fill_tensor, kFill, 0, capacity() + 1);
+  if (!fill.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("memory state: \"fill\" = ", (**fill_tensor)(0, 0),
+                     " is not a slot count in [0, ", capacity(), "]"));
+  }
+  const int n = (*fill)[0];
+  absl::StatusOr<const Tensor*> keys = memory::StateTensor(state, kKeys, capacity(), feature_dim());
+  if (!keys.ok()) return keys.status();
+  absl::StatusOr<const Tensor*> values =
+      memory::StateTensor(state, kValues, capacity(), settings_.num_classes);
+  if (!values.ok()) return values.status();
+  absl::StatusOr<const Tensor*> labels_tensor = memory::StateTensor(state, kLabels, 1, capacity());
+  if (!labels_tensor.ok()) return labels_tensor.status();
+  absl::StatusOr<std::vector<int>> labels =
+      memory::LabelsFromTensor((*labels_tensor)->leftCols(n), kLabels, 0, settings_.num_classes);
+  if (!labels.ok()) return labels.status();
+  for (int slot = n; slot < capacity(); ++slot) {
+    if ((**labels_tensor)(0, slot) != -1.0f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("memory state: \"labels\"[", slot, "] = ", (**labels_tensor)(0, slot),
+                       ", but slots from fill = ", n, " on are unused and must be -1"));
+    }
+  }
+  for (int slot = 0; slot < n; ++slot) {
+    if ((*keys)->row(slot).isZero(0.0f)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("memory state: \"keys\" row ", slot, " is zero (no direction to match)"));
+    }
+  }
+  Clear();
+  keys_.topRows(n) = (*keys)->topRows(n);
+  values_.topRows(n) = (*values)->topRows(n);
+  std::copy(labels->begin(), labels->end(), labels_.begin());
+  size_ = n;
+  RenormalizeKeys();
+  return absl::OkStatus();
+}
+
+}  // namespace mnemo::memory_modules

@@ -1,0 +1,56 @@
+// The memory settings of a config: defaults for unset fields, every problem
+// reported at once.
+#include "core/memory/memory_settings.h"
+
+#include <gtest/gtest.h>
+
+namespace mnemo::memory {
+namespace {
+
+TEST(MemorySettingsTest, UnsetFieldsTakeTheDocumentedDefaults) {
+  config::MemoryModule config;
+  config.set_capacity(10000);
+  absl::StatusOr<MemorySettings> settings = ResolveMemorySettings(config);
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  EXPECT_EQ(settings->capacity, 10000);
+  EXPECT_FLOAT_EQ(settings->confidence_threshold, 0.85f);
+  EXPECT_FLOAT_EQ(settings->similarity_threshold, 0.9f);
+  EXPECT_FLOAT_EQ(settings->temperature, 0.1f);
+  EXPECT_FLOAT_EQ(settings->memory_loss_weight, 0.4f);
+  EXPECT_EQ(settings->top_k, 1);
+}
+
+TEST(MemorySettingsTest, SetFieldsAreKept) {
+  config::MemoryModule config;
+  config.set_capacity(5);
+  config.set_confidence_threshold(0.5f);
+  config.set_similarity_threshold(0.7f);
+  config.set_temperature(0.2f);
+  config.set_memory_loss_weight(1.5f);
+  config.set_top_k(3);
+  absl::StatusOr<MemorySettings> settings = ResolveMemorySettings(config);
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  EXPECT_FLOAT_EQ(settings->confidence_threshold, 0.5f);
+  EXPECT_FLOAT_EQ(settings->similarity_threshold, 0.7f);
+  EXPECT_FLOAT_EQ(settings->temperature, 0.2f);
+  EXPECT_FLOAT_EQ(settings->memory_loss_weight, 1.5f);
+  EXPECT_EQ(settings->top_k, 3);
+}
+
+TEST(MemorySettingsTest, EveryProblemAtOnce) {
+  config::MemoryModule config;  // capacity unset
+  config.set_temperature(-1.0f);
+  config.set_top_k(-2);
+  config.set_confidence_threshold(1.5f);
+  config.set_memory_loss_weight(-0.1f);
+  absl::StatusOr<MemorySettings> settings = ResolveMemorySettings(config);
+  ASSERT_FALSE(settings.ok());
+  const std::string message(settings.status().message());
+  for (const char* field :
+       {"capacity", "temperature", "top_k", "confidence_threshold", "memory_loss_weight"}) {
+    EXPECT_NE(message.find(field), std::string::npos) << field << " in: " << message;
+  }
+}
+
+}  // namespace
+}  // namespace mnemo::memory

@@ -1,0 +1,277 @@
+// The seed's memory-enhanced classification experiment: trains a dual-path
+// classifier (backbone -> features -> memory module | network head) for each
+// memory module config, then prints the seed's results block and the paths
+// of the plots.
+//
+//   ./bazelw run //tools:memory_experiment
+//   ./bazelw run //tools:memory_experiment -- --epochs=1 --train_limit=6000
+//   ./bazelw run //tools:memory_experiment -- --cifar10_dir=/data/cifar-10-batches-bin
+//
+// Per module, in <out>/<config name>/: model.safetensors (backbone, head and
+// the memory's contents), metrics.csv, metrics.json and four SVG plots.
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "core/classifier/dual_path_classifier.h"
+#include "core/classifier/dual_path_trainer.h"
+#include "core/classifier/path_timing.h"
+#include "core/config_loader.h"
+#include "core/data/dataset.h"
+#include "core/memory/memory_settings.h"
+#include "core/optimizer.h"
+#include "google/protobuf/text_format.h"
+#include "tools/memory_report.h"
+#include "tools/model_summary.h"
+#include "tools/paths.h"
+#include "tools/progress.h"
+#include "tools/run_outputs.h"
+#include "tools/tool_main.h"
+
+ABSL_FLAG(std::string, configs, "configs/memory_cached.pbtxt,configs/memory_trainable.pbtxt",
+          "memory module configs to run, comma-separated");
+ABSL_FLAG(int, epochs, 0, "epochs; 0 = as each config says");
+ABSL_FLAG(int, train_limit, -1, "use the first N training samples; -1 = as the config says");
+ABSL_FLAG(int, test_limit, -1, "use the first N test samples; -1 = as the config says");
+ABSL_FLAG(int64_t, seed, -1, "run seed; -1 = as the config says");
+ABSL_FLAG(std::string, data_dir, "", "data directory; empty = as the config says");
+ABSL_FLAG(std::string, cifar10_dir, "",
+          "run on CIFAR-10 instead: the directory of data_batch_1.bin ... test_batch.bin "
+          "(the binary version); sets model.input_size to 3072");
+ABSL_FLAG(int, timing_samples, 500, "test samples timed one at a time (batch 1)");
+ABSL_FLAG(std::string, out, "out/memory_experiment", "output directory (one folder per config)");
+
+namespace mnemo {
+namespace {
+
+constexpr int kCifar10InputSize = 3 * 32 * 32;
+
+std::string Stem(const std::string& path) {
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  return name.substr(0, name.find_last_of('.'));
+}
+
+// Flags override the config; checked here, after the loader's checks.
+absl::Status ApplyFlags(config::Experiment& experiment) {
+  if (int v = absl::GetFlag(FLAGS_epochs); v != 0) {
+    if (v < 0) return absl::InvalidArgumentError("--epochs must be > 0");
+    experiment.mutable_trainer()->set_epochs(v);
+  }
+  if (int64_t v = absl::GetFlag(FLAGS_seed); v != -1) {
+    if (v < 0) return absl::InvalidArgumentError("--seed must be >= 0");
+    experiment.mutable_trainer()->set_seed(static_cast<uint64_t>(v));
+  }
+  config::Data& data = *experiment.mutable_data();
+  if (std::string v = absl::GetFlag(FLAGS_data_dir); !v.empty()) data.set_dir(UserPath(v));
+  if (std::string v = absl::GetFlag(FLAGS_cifar10_dir); !v.empty()) {
+    data.set_format(kCifar10Format);
+    data.set_dir(UserPath(v));
+    data.clear_train_prefix();
+    data.clear_test_prefix();
+    experiment.mutable_model()->set_input_size(kCifar10InputSize);
+  }
+  if (int v = absl::GetFlag(FLAGS_train_limit); v != -1) {
+    if (v < 0) return absl::InvalidArgumentError("--train_limit must be >= 0");
+    data.set_train_limit(v);
+  }
+  if (int v = absl::GetFlag(FLAGS_test_limit); v != -1) {
+    if (v < 0) return absl::InvalidArgumentError("--test_limit must be >= 0");
+    data.set_test_limit(v);
+  }
+  if (absl::GetFlag(FLAGS_timing_samples) <= 0) {
+    return absl::InvalidArgumentError("--timing_samples must be > 0");
+  }
+  return absl::OkStatus();
+}
+
+std::string DescribeData(const config::Data& config, const TrainTestData& data) {
+  std::string name = "IDX files in " + (config.dir().empty() ? kDefaultDataDir : config.dir());
+  if (config.format() == kCifar10Format) {
+    name = "CIFAR-10";
+  } else if (config.dir().empty() || config.dir() == kDefaultDataDir) {
+    name = "Fashion-MNIST";
+  }
+  return absl::StrFormat("%s (%d training, %d test samples)", name, data.train.size(),
+                         data.test.size());
+}
+
+ExperimentParameters Parameters(const config::Experiment& experiment,
+                                const DualPathClassifier& classifier, const std::string& data) {
+  const config::MemoryModule& memory = experiment.memory_module();
+  ExperimentParameters p;
+  p.memory_size = memory.capacity();
+  p.confidence_threshold = classifier.settings().confidence_threshold;
+  p.epochs = experiment.trainer().epochs();
+  p.batch_size = experiment.trainer().batch_size();
+  p.memory_loss_weight = classifier.settings().memory_loss_weight;
+  // The loader has checked the settings, so they resolve.
+  const memory::MemorySettings resolved = *memory::ResolveMemorySettings(memory);
+  p.similarity_threshold = resolved.similarity_threshold;
+  p.temperature = resolved.temperature;
+  p.top_k = resolved.top_k;
+  p.data = data;
+  return p;
+}
+
+bool SameParameters(const ExperimentParameters& a, const ExperimentParameters& b) {
+  return FormatParameters(a) == FormatParameters(b);
+}
+
+// A progress bar per epoch and a line after it.
+class ConsoleObserver : public DualPathObserver {
+ public:
+  ConsoleObserver(std::string name, int epochs) : name_(std::move(name)), epochs_(epochs) {}
+
+  void OnEpochStart(int epoch, int num_batches) override {
+    bar_.Start(absl::StrFormat("%s epoch %d/%d", name_, epoch, epochs_), num_batches);
+    loss_ = memory_ = 0;
+  }
+  void OnBatchEnd(int /*epoch*/, int batch, const StepLosses& losses) override {
+    loss_ += losses.total;
+    memory_ += losses.memory;
+    bar_.Update(batch,
+                absl::StrFormat("loss %.4f memory loss %.4f", loss_ / batch, memory_ / batch));
+  }
+  void OnEpochEnd(const DualPathEpochMetrics& m) override {
+    bar_.Finish();
+    const DualPathEvaluation& t = m.test;
+    absl::PrintF(
+        "%s epoch %d/%d  loss %.4f  memory loss %.4f  train acc %.4f  test acc %.4f "
+        "(network only %.4f)  memory usage %.2f%%  memory %d/%d  %.1fs\n",
+        name_, m.epoch, epochs_, m.train_loss, m.train_memory_loss, m.train_accuracy, t.accuracy,
+        t.network_accuracy, 100 * t.memory_usage, m.memory_size, m.memory_capacity,
+        m.train_seconds);
+    std::fflush(stdout);
+  }
+
+ private:
+  ProgressBar bar_;
+  std::string name_;
+  int epochs_;
+  double loss_ = 0, memory_ = 0;
+};
+
+struct Outcome {
+  MemoryRun run;
+  ExperimentParameters parameters;
+  std::vector<std::string> plots;
+  std::string model_path;
+};
+
+absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string& out_root,
+                               std::map<std::string, TrainTestData>* data_cache) {
+  absl::StatusOr<std::string> config_path = FindInputFile(config_arg);
+  if (!config_path.ok()) return config_path.status();
+  ConfigLoader loader;
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> loaded = loader.LoadFile(*config_path);
+  if (!loaded.ok()) return loaded.status();
+  config::Experiment& experiment = (*loaded)->mutable_experiment();
+  if (absl::Status s = ApplyFlags(experiment); !s.ok()) return s;
+  const std::string out = absl::StrCat(out_root, "/", Stem(*config_path));
+  if (absl::Status s = PrepareOutputDirectory(out); !s.ok()) return s;
+
+  // Both configs read the same data: load it once.
+  const std::string data_key = experiment.data().SerializeAsString();
+  if (data_cache->count(data_key) == 0) {
+    absl::StatusOr<TrainTestData> data = LoadData(experiment.data());
+    if (!data.ok()) return data.status();
+    data_cache->emplace(data_key, *std::move(data));
+  }
+  const TrainTestData& data = data_cache->at(data_key);
+
+  absl::StatusOr<std::unique_ptr<DualPathClassifier>> classifier =
+      DualPathClassifier::Create(**loaded);
+  if (!classifier.ok()) return classifier.status();
+  DualPathClassifier& model = **classifier;
+  Outcome outcome;
+  outcome.run.memory_type = experiment.memory_module().type();
+  outcome.run.config_path = *config_path;
+  outcome.parameters = Parameters(experiment, model, DescribeData(experiment.data(), data));
+  outcome.parameters.model = absl::StrCat("backbone ", DescribeNetwork(model.backbone()),
+                                          " | head ", DescribeNetwork(model.head()));
+  absl::PrintF("config  %s\nmodel   %s\n", *config_path, outcome.parameters.model);
+  std::fflush(stdout);  // before the progress lines on stderr
+
+  absl::StatusOr<std::unique_ptr<Optimizer>> optimizer =
+      CreateOptimizer(experiment.trainer().optimizer());
+  if (!optimizer.ok()) return optimizer.status();
+  absl::StatusOr<DualPathTrainer> trainer =
+      DualPathTrainer::Create(experiment.trainer(), &model, optimizer->get());
+  if (!trainer.ok()) return trainer.status();
+  ConsoleObserver observer(outcome.run.memory_type, experiment.trainer().epochs());
+  absl::StatusOr<std::vector<DualPathEpochMetrics>> history =
+      trainer->Fit(data.train, data.test, &observer);
+  if (!history.ok()) return history.status();
+  outcome.run.history = *std::move(history);
+
+  absl::StatusOr<PathTimes> batch_times =
+      MeasurePathTimes(model, data.test, experiment.trainer().batch_size());
+  if (!batch_times.ok()) return batch_times.status();
+  outcome.run.batch_times = *batch_times;
+  absl::StatusOr<PathTimes> single_times =
+      MeasurePathTimes(model, data.test, 1, absl::GetFlag(FLAGS_timing_samples));
+  if (!single_times.ok()) return single_times.status();
+  outcome.run.single_times = *single_times;
+
+  std::string config_text;
+  google::protobuf::TextFormat::PrintToString(experiment, &config_text);
+  outcome.model_path = out + "/model.safetensors";
+  if (absl::Status s = model.Save(outcome.model_path, config_text); !s.ok()) return s;
+  if (absl::Status s = WriteMemoryMetrics(out, outcome.run); !s.ok()) return s;
+  absl::StatusOr<std::vector<std::string>> plots = WriteMemoryPlots(out, outcome.run);
+  if (!plots.ok()) return plots.status();
+  outcome.plots = *std::move(plots);
+  return outcome;
+}
+
+absl::Status Run() {
+  const std::vector<std::string> configs =
+      absl::StrSplit(absl::GetFlag(FLAGS_configs), ',', absl::SkipWhitespace());
+  if (configs.empty()) return absl::InvalidArgumentError("--configs names no config");
+  const std::string out_root = UserPath(absl::GetFlag(FLAGS_out));
+  std::map<std::string, TrainTestData> data_cache;
+  std::vector<Outcome> outcomes;
+  for (const std::string& config : configs) {
+    absl::StatusOr<Outcome> outcome = RunOne(config, out_root, &data_cache);
+    if (!outcome.ok()) return outcome.status();
+    outcomes.push_back(*std::move(outcome));
+  }
+
+  // The seed's results block: the parameters once (again before a module
+  // whose parameters differ), then each module's results.
+  std::string report = "\n";
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (i == 0 || !SameParameters(outcomes[i].parameters, outcomes[0].parameters)) {
+      absl::StrAppend(&report, FormatParameters(outcomes[i].parameters), "\n");
+    }
+    absl::StrAppend(&report, FormatResults(outcomes[i].run), "\n");
+  }
+  absl::StrAppend(&report, "Plots:\n");
+  for (const Outcome& outcome : outcomes) {
+    for (const std::string& plot : outcome.plots) absl::StrAppend(&report, "  ", plot, "\n");
+  }
+  absl::StrAppend(&report, "Models (with the memory's contents):\n");
+  for (const Outcome& outcome : outcomes) absl::StrAppend(&report, "  ", outcome.model_path, "\n");
+  absl::PrintF("%s", report);
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace mnemo
+
+int main(int argc, char** argv) {
+  return mnemo::RunTool(
+      argc, argv, "memory_experiment",
+      "Trains the dual-path (memory + network) classifier for each memory module config and\n"
+      "prints the seed's results block.\n"
+      "  bazel run //tools:memory_experiment -- [--configs=A,B] [--epochs=N] [--out=DIR] ...",
+      &mnemo::Run);
+}
