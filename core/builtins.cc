@@ -1,3 +1,4 @@
+#include "core/backend.h"
 #include "core/layers/activations.h"
 #include "core/layers/dense.h"
 #include "core/layers/dropout.h"
@@ -17,6 +18,10 @@ void RegisterBuiltins(PluginRegistrar& registrar) {
       [](const CacheStrategyArgs&) -> absl::StatusOr<std::unique_ptr<CacheStrategy>> {
         return MakeKeepAllStrategy();
       });
+  registrar.AddBackend(kReferenceBackend,
+                       [](const BackendArgs&) -> absl::StatusOr<std::unique_ptr<Backend>> {
+                         return CreateReferenceBackend();
+                       });
 }
 
 }  // namespace mnemo

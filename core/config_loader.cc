@@ -189,15 +189,17 @@ bool IsFile(const std::string& path) {
 // Checks everything but the model (which BuildNetwork checks by building it).
 class Validator {
  public:
-  Validator(const LoadedConfig& config, const Registries& registries)
-      : config_(config), experiment_(config.experiment()), registries_(registries) {}
+  Validator(const LoadedConfig& config, const Registries& registries, ConfigUse use)
+      : config_(config), experiment_(config.experiment()), registries_(registries), use_(use) {}
 
   std::vector<std::string> Run() {
     absl::StatusOr<std::unique_ptr<Network>> network = BuildNetwork(config_, registries_);
     if (!network.ok()) problems_.push_back(std::string(network.status().message()));
     CheckMemoryModule();
-    CheckData();
-    CheckTrainer();
+    if (use_ == ConfigUse::kTraining) {
+      CheckData();
+      CheckTrainer();
+    }
     return std::move(problems_);
   }
 
@@ -333,6 +335,7 @@ class Validator {
   const LoadedConfig& config_;
   const config::Experiment& experiment_;
   const Registries& registries_;
+  const ConfigUse use_;
   std::vector<std::string> problems_;
 };
 
@@ -359,7 +362,8 @@ std::string LoadedConfig::Describe(const std::string& field_path,
   return absl::StrCat(path_, ":", at.line, ":", at.column, ": ", message);
 }
 
-ConfigLoader::ConfigLoader(Registries& registries) : registries_(registries) {
+ConfigLoader::ConfigLoader(Registries& registries, ConfigUse use)
+    : registries_(registries), use_(use) {
   if (&registries == &Registries::Global()) {
     plugin_loader_ = &PluginLoader::Global();
   } else {
@@ -411,7 +415,7 @@ absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadText(const std::
   if (!parser.ParseFromString(text, &config->experiment_)) return errors.ToStatus();
   RecordLocations(*config::Experiment::descriptor(), tree, "", &config->locations_);
 
-  problems = Validator(*config, registries_).Run();
+  problems = Validator(*config, registries_, use_).Run();
   if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));
   return config;
 }

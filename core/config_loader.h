@@ -42,6 +42,12 @@ class LoadedConfig {
   std::map<std::string, SourceLocation> locations_;
 };
 
+// What a config is loaded for. Training checks the whole config; inference
+// skips the `data` and `trainer` sections, which serving a model does not
+// read, so that a model serves on a machine without its training data, and
+// from a config that has only a model.
+enum class ConfigUse { kTraining, kInference };
+
 // Reads experiment configs in two steps: the `plugin` list first (loading each
 // library through the plugin loader so its option types exist), then the whole
 // file, including `google.protobuf.Any` options of plugin types. Then the whole
@@ -51,7 +57,8 @@ class ConfigLoader {
  public:
   // Plugins are loaded through PluginLoader::Global() for the global
   // registries, and through a loader of this object's own for any other.
-  explicit ConfigLoader(Registries& registries = Registries::Global());
+  explicit ConfigLoader(Registries& registries = Registries::Global(),
+                        ConfigUse use = ConfigUse::kTraining);
 
   absl::StatusOr<std::unique_ptr<LoadedConfig>> LoadFile(const std::string& path);
   // `path` only names the text in messages and anchors relative plugin paths.
@@ -60,6 +67,7 @@ class ConfigLoader {
 
  private:
   Registries& registries_;
+  const ConfigUse use_;
   std::unique_ptr<PluginLoader> own_plugin_loader_;  // for non-global registries
   PluginLoader* plugin_loader_;                       // global or own
 };

@@ -65,4 +65,16 @@ void ArgMaxRows(const Tensor& logits, int32_t* out) {
   }
 }
 
+void SoftmaxRows(const Tensor& logits, Tensor* probabilities) {
+  probabilities->resize(logits.rows(), logits.cols());
+  if (logits.cols() == 0) return;
+  for (Eigen::Index r = 0; r < logits.rows(); ++r) {
+    auto out = probabilities->row(r);
+    // exp(x - max): every exponent <= 0 and the largest term exactly 1, as in
+    // SoftmaxCrossEntropy, so the sum neither overflows nor underflows to 0.
+    out.array() = (logits.row(r).array() - logits.row(r).maxCoeff()).exp();
+    out /= out.sum();
+  }
+}
+
 }  // namespace mnemo

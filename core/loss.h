@@ -20,6 +20,10 @@ struct SoftmaxCrossEntropy {
 // Index of the largest logit in each row.
 void ArgMaxRows(const Tensor& logits, int32_t* out);
 
+// Softmax of each row into *probabilities (resized to the logits' shape;
+// reused when it has it), stable for any finite logits.
+void SoftmaxRows(const Tensor& logits, Tensor* probabilities);
+
 }  // namespace mnemo
 
 #endif  // MNEMO_CORE_LOSS_H_

@@ -1,5 +1,6 @@
 #include "core/model_builder.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <utility>
@@ -14,7 +15,6 @@ namespace mnemo {
 namespace {
 
 constexpr char kDefaultCacheStrategy[] = "keep_all";
-constexpr char kReferenceBackend[] = "eigen";
 constexpr float kDefaultNormalStd = 0.01f;
 
 // Model.init overridden by Layer.init, then the defaults (NORMAL, std 0.01).
@@ -40,17 +40,6 @@ class BackendTypes {
   BackendTypes(std::string backend, const LayerRegistry& layers)
       : backend_(std::move(backend)), layers_(layers) {}
 
-  // Known backends: the reference one and every "B/" prefix in the registry.
-  std::set<std::string> Known() const {
-    std::set<std::string> known = {kReferenceBackend};
-    for (const std::string& name : layers_.Names()) {
-      if (size_t slash = name.find('/'); slash != std::string::npos) {
-        known.insert(name.substr(0, slash));
-      }
-    }
-    return known;
-  }
-
   bool IsReference() const { return backend_.empty() || backend_ == kReferenceBackend; }
 
   std::string Map(const std::string& type) const {
@@ -73,7 +62,7 @@ class Builder {
         backend_(model_.backend(), registries.layers) {}
 
   absl::StatusOr<std::unique_ptr<Network>> Build() {
-    CheckBackend();
+    backend_instance_ = CreateBackend();
     if (model_.input_size() <= 0) {
       Error("model.input_size", "model.input_size must be > 0 (features per sample)");
     }
@@ -88,7 +77,7 @@ class Builder {
     if (!errors_.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors_, "\n"));
 
     absl::StatusOr<std::unique_ptr<Network>> network =
-        Network::Create(std::move(layers_), std::move(strategy));
+        Network::Create(std::move(layers_), std::move(strategy), std::move(backend_instance_));
     if (!network.ok()) {
       // The sizes were checked above, so what is left is the strategy refusing.
       return absl::InvalidArgumentError(
@@ -102,13 +91,26 @@ class Builder {
     errors_.push_back(config_.Describe(field_path, message));
   }
 
-  void CheckBackend() {
-    if (backend_.IsReference()) return;
-    std::set<std::string> known = backend_.Known();
-    if (known.count(model_.backend()) == 0) {
-      Error("model.backend", absl::StrCat("unknown backend \"", model_.backend(),
-                                          "\" (known: ", absl::StrJoin(known, ", "), ")"));
+  // The backend model.backend names, with model.threads; null after an
+  // error (the layers are still checked, their factories then get no backend).
+  std::shared_ptr<const Backend> CreateBackend() {
+    if (model_.threads() < 0) {
+      Error("model.threads",
+            absl::StrCat("model.threads must be >= 0 (0 = one per core), not ", model_.threads()));
     }
+    const std::string name = model_.backend().empty() ? kReferenceBackend : model_.backend();
+    if (!registries_.backends.Contains(name)) {
+      Error("model.backend", absl::StrCat("unknown backend \"", name, "\" (known: ",
+                                          absl::StrJoin(registries_.backends.Names(), ", "), ")"));
+      return nullptr;
+    }
+    absl::StatusOr<std::unique_ptr<Backend>> created =
+        registries_.backends.Create(name, BackendArgs{std::max(model_.threads(), 0)});
+    if (!created.ok()) {
+      Error("model.backend", absl::StrCat(name, ": ", created.status().message()));
+      return nullptr;
+    }
+    return std::shared_ptr<const Backend>(*std::move(created));
   }
 
   // Creates layer i (and its activation) from an input of width `running`;
@@ -135,9 +137,8 @@ class Builder {
     }
     if (!ok || running < 0) return -1;
 
-    LayerArgs args{layer, running,
-                   ResolveInit(model_.init(), layer.init()),
-                   DeriveSeed(config_.experiment().trainer().seed(), i)};
+    LayerArgs args{layer, running, ResolveInit(model_.init(), layer.init()),
+                   DeriveSeed(config_.experiment().trainer().seed(), i), backend_instance_.get()};
     const bool trainable = !layer.has_trainable() || layer.trainable();
     std::string name = layer.name().empty()
                            ? absl::StrCat(i, "_", absl::AsciiStrToLower(layer.type()))
@@ -151,7 +152,7 @@ class Builder {
     activation.set_type(layer.activation());
     activation.set_name(absl::StrCat(i, "_", absl::AsciiStrToLower(layer.activation())));
     if (layer.has_trainable()) activation.set_trainable(layer.trainable());
-    LayerArgs activation_args{activation, running, args.init, args.seed};
+    LayerArgs activation_args{activation, running, args.init, args.seed, args.backend};
     return Create(path + ".activation", activation.type(), activation_args,
                   activation.name(), trainable, running);
   }
@@ -233,6 +234,7 @@ class Builder {
   const config::Model& model_;
   const Registries& registries_;
   const BackendTypes backend_;
+  std::shared_ptr<const Backend> backend_instance_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::set<std::string> names_;
   std::vector<std::string> errors_;

@@ -19,12 +19,13 @@ namespace mnemo {
 // Names: a layer without `name` is "<index>_<type in lower case>" ("0_dense"),
 // its activation "<index>_<activation in lower case>" ("0_relu").
 //
-// Backends: `model.backend` "" or "eigen" uses the layer types as written.
-// Any other backend B must have registered at least one layer type named
-// "B/<Type>" (e.g. "onednn/Dense"); each layer then uses "B/<Type>" when it
-// exists and the reference "<Type>" otherwise, so a backend plugin need only
-// provide the layers it accelerates. An unknown backend is an error listing
-// the known ones.
+// Backends: `model.backend` names a registered Backend (core/backend.h; ""
+// means "eigen", the reference), created with `model.threads`; the network
+// carries it. The reference backend uses the layer types as written. With any
+// other backend B each layer uses the type "B/<Type>" (e.g. "onednn/Dense")
+// when B registered one and the reference "<Type>" otherwise, so a backend
+// plugin need only provide the layers it accelerates. An unknown backend is
+// an error listing the known ones.
 absl::StatusOr<std::unique_ptr<Network>> BuildNetwork(const LoadedConfig& config,
                                                       const Registries& registries);
 

@@ -17,11 +17,12 @@ std::string Describe(int index, const Layer& layer) {
 }  // namespace
 
 Network::Network(std::vector<std::unique_ptr<Layer>> layers,
-                 std::unique_ptr<CacheStrategy> strategy)
-    : layers_(std::move(layers)), strategy_(std::move(strategy)) {}
+                 std::unique_ptr<CacheStrategy> strategy, std::shared_ptr<const Backend> backend)
+    : layers_(std::move(layers)), strategy_(std::move(strategy)), backend_(std::move(backend)) {}
 
-absl::StatusOr<std::unique_ptr<Network>> Network::Create(
-    std::vector<std::unique_ptr<Layer>> layers, std::unique_ptr<CacheStrategy> strategy) {
+absl::StatusOr<std::unique_ptr<Network>> Network::Create(std::vector<std::unique_ptr<Layer>> layers,
+                                                         std::unique_ptr<CacheStrategy> strategy,
+                                                         std::shared_ptr<const Backend> backend) {
   if (layers.empty()) {
     return absl::InvalidArgumentError("a network needs at least one layer");
   }
@@ -41,6 +42,7 @@ absl::StatusOr<std::unique_ptr<Network>> Network::Create(
     }
   }
   if (strategy == nullptr) strategy = MakeKeepAllStrategy();
+  if (backend == nullptr) backend = ReferenceBackend();
 
   std::vector<Layer*> raw;
   raw.reserve(layers.size());
@@ -51,7 +53,7 @@ absl::StatusOr<std::unique_ptr<Network>> Network::Create(
   }
   // The strategy keeps pointers to the layers, which moving the vector of
   // unique_ptrs into the network leaves in place.
-  return absl::WrapUnique(new Network(std::move(layers), std::move(strategy)));
+  return absl::WrapUnique(new Network(std::move(layers), std::move(strategy), std::move(backend)));
 }
 
 absl::StatusOr<const Tensor*> Network::Forward(const Tensor& input,

@@ -6,20 +6,23 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/backend.h"
 #include "core/cache_strategy.h"
 #include "core/layer.h"
 #include "core/tensor.h"
 
 namespace mnemo {
 
-// A sequential stack of layers whose activations are managed by a CacheStrategy.
+// A sequential stack of layers whose activations are managed by a
+// CacheStrategy, with the compute backend its layers were built for.
 class Network {
  public:
-  // `strategy` null means core's keep_all. Fails when the layer sizes do not
-  // chain or the strategy refuses the network.
+  // `strategy` null means core's keep_all; `backend` null means the reference
+  // backend. Fails when the layer sizes do not chain or the strategy refuses
+  // the network.
   static absl::StatusOr<std::unique_ptr<Network>> Create(
-      std::vector<std::unique_ptr<Layer>> layers,
-      std::unique_ptr<CacheStrategy> strategy = nullptr);
+      std::vector<std::unique_ptr<Layer>> layers, std::unique_ptr<CacheStrategy> strategy = nullptr,
+      std::shared_ptr<const Backend> backend = nullptr);
 
   // Runs the layers; the result stays valid until the next Forward/Backward.
   absl::StatusOr<const Tensor*> Forward(const Tensor& input,
@@ -51,12 +54,19 @@ class Network {
   const Layer& layer(int i) const { return *layers_[i]; }
   CacheStrategy& strategy() { return *strategy_; }
 
+  // What computes the loss, and the similarity search of a memory module
+  // beside the network: the backend the model selected.
+  const Backend& backend() const { return *backend_; }
+  // The same, to share with the parts built from this network.
+  const std::shared_ptr<const Backend>& shared_backend() const { return backend_; }
+
  private:
-  Network(std::vector<std::unique_ptr<Layer>> layers,
-          std::unique_ptr<CacheStrategy> strategy);
+  Network(std::vector<std::unique_ptr<Layer>> layers, std::unique_ptr<CacheStrategy> strategy,
+          std::shared_ptr<const Backend> backend);
 
   std::vector<std::unique_ptr<Layer>> layers_;
   std::unique_ptr<CacheStrategy> strategy_;
+  std::shared_ptr<const Backend> backend_;  // never null
   Tensor grad_a_, grad_b_;  // reused between steps: no allocation in steady state
   // Activation i + 1, kept while the strategy computes activation i, for
   // strategies whose results are valid only until their next call.

@@ -45,6 +45,7 @@ absl::Status PluginRegistrar::CommitTo(Registries& registries) const {
   CheckPending(registries.layers, layers_, library_, &problems);
   CheckPending(registries.cache_strategies, cache_strategies_, library_, &problems);
   CheckPending(registries.memory_modules, memory_modules_, library_, &problems);
+  CheckPending(registries.backends, backends_, library_, &problems);
   if (!problems.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat(library_, ": nothing was registered: ",
@@ -53,6 +54,7 @@ absl::Status PluginRegistrar::CommitTo(Registries& registries) const {
   AddAll(registries.layers, layers_);
   AddAll(registries.cache_strategies, cache_strategies_);
   AddAll(registries.memory_modules, memory_modules_);
+  AddAll(registries.backends, backends_);
   return absl::OkStatus();
 }
 

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "core/backend.h"
 #include "core/cache_strategy.h"
 #include "core/config.pb.h"
 #include "core/layer.h"
@@ -21,13 +22,17 @@
 
 namespace mnemo {
 
-// What a layer factory gets: its config, the width of its input, and the
-// initialisation resolved from the model's defaults.
+// What a layer factory gets: its config, the width of its input, the
+// initialisation resolved from the model's defaults, and the model's backend.
 struct LayerArgs {
   const config::Layer& config;
   int input_size;
   config::Init init;  // scheme never SCHEME_UNSPECIFIED here
   uint64_t seed;      // derived from the run's seed and the layer's index
+  // The backend the model was built for (never null from BuildNetwork; null
+  // when a layer is made on its own). A backend's layers read its settings
+  // (threads) from it; it outlives the call only, not the layer.
+  const Backend* backend = nullptr;
 };
 
 struct Registries;
@@ -46,6 +51,9 @@ struct MemoryModuleArgs {
   const config::MemoryModule& config;
   int feature_dim;
   int num_classes;
+  // The backend of the network whose features the module holds: its
+  // similarity search runs on it. Null means the reference backend.
+  std::shared_ptr<const Backend> backend = nullptr;
 };
 
 // Type name -> factory, for one interface. Thread-safe.
@@ -134,12 +142,14 @@ class Registry {
 using LayerRegistry = Registry<Layer, LayerArgs>;
 using CacheStrategyRegistry = Registry<CacheStrategy, CacheStrategyArgs>;
 using MemoryModuleRegistry = Registry<MemoryModule, MemoryModuleArgs>;
+using BackendRegistry = Registry<Backend, BackendArgs>;
 
 // One registry per interface.
 struct Registries {
   LayerRegistry layers{"layer"};
   CacheStrategyRegistry cache_strategies{"cache strategy"};
   MemoryModuleRegistry memory_modules{"memory module"};
+  BackendRegistry backends{"backend"};
 
   // The process-wide registries, with core's built-in types. Built on first
   // use by an explicit call, never by static registrars that a linker can drop.
@@ -165,6 +175,11 @@ class PluginRegistrar {
     memory_modules_.push_back(
         {std::move(name), {std::move(factory), std::move(options_type), library_}});
   }
+  // A compute backend (core/backend.h), selected by `model.backend: name`;
+  // its layers are registered as "<name>/<Type>" with AddLayer.
+  void AddBackend(std::string name, BackendRegistry::Factory factory) {
+    backends_.push_back({std::move(name), {std::move(factory), "", library_}});
+  }
 
   // Marks the whole registration as failed: nothing of it is committed.
   void Fail(std::string message) { failures_.push_back(std::move(message)); }
@@ -175,7 +190,7 @@ class PluginRegistrar {
 
   const std::string& library() const { return library_; }
   size_t size() const {
-    return layers_.size() + cache_strategies_.size() + memory_modules_.size();
+    return layers_.size() + cache_strategies_.size() + memory_modules_.size() + backends_.size();
   }
 
  private:
@@ -186,10 +201,12 @@ class PluginRegistrar {
   Pending<LayerRegistry> layers_;
   Pending<CacheStrategyRegistry> cache_strategies_;
   Pending<MemoryModuleRegistry> memory_modules_;
+  Pending<BackendRegistry> backends_;
   std::vector<std::string> failures_;
 };
 
-// Registers the types core itself provides (Dense, ReLU, ..., keep_all).
+// Registers the types core itself provides (Dense, ReLU, ..., keep_all, the
+// "eigen" backend).
 void RegisterBuiltins(PluginRegistrar& registrar);
 
 }  // namespace mnemo

@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/init.h"
-#include "core/loss.h"
 
 namespace mnemo {
 namespace {
@@ -128,16 +127,20 @@ absl::StatusOr<EpochMetrics> Trainer::TrainEpoch(const Dataset& train, int epoch
     absl::StatusOr<const Tensor*> logits = network_->Forward(batch_, context);
     if (!logits.ok()) return logits.status();
     int batch_correct = 0;
-    const float loss = SoftmaxCrossEntropy::Compute(**logits, batch_labels_,
-                                                    &grad_logits_, &batch_correct);
+    absl::StatusOr<float> loss = network_->backend().SoftmaxCrossEntropy(
+        **logits, batch_labels_, &grad_logits_, &batch_correct);
+    if (!loss.ok()) {
+      network_->strategy().EndPass();
+      return loss.status();
+    }
     network_->ZeroGradients();
     if (absl::Status s = network_->Backward(grad_logits_, context); !s.ok()) return s;
     optimizer_->Step(*network_);
     ++step_;
 
-    loss_sum += loss;
+    loss_sum += *loss;
     correct += batch_correct;
-    if (observer) observer->OnBatchEnd(epoch, b + 1, loss);
+    if (observer) observer->OnBatchEnd(epoch, b + 1, *loss);
   }
 
   EpochMetrics metrics;
@@ -199,11 +202,11 @@ absl::StatusOr<Evaluation> Evaluate(Network& network, const Dataset& data,
         network.Forward(batch, ForwardContext{/*training=*/false, 0, 0});
     if (!logits.ok()) return logits.status();
     int batch_correct = 0;
-    const float loss = SoftmaxCrossEntropy::Compute(
-        **logits, absl::MakeConstSpan(data.labels).subspan(begin, count), nullptr,
-        &batch_correct);
+    absl::StatusOr<float> loss = network.backend().SoftmaxCrossEntropy(
+        **logits, absl::MakeConstSpan(data.labels).subspan(begin, count), nullptr, &batch_correct);
     network.strategy().EndPass();
-    loss_sum += static_cast<double>(loss) * count;
+    if (!loss.ok()) return loss.status();
+    loss_sum += static_cast<double>(*loss) * count;
     correct += batch_correct;
   }
   Evaluation evaluation;

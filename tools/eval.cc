@@ -22,6 +22,8 @@ ABSL_FLAG(std::string, model, "", "saved model (.safetensors); required");
 ABSL_FLAG(std::string, config, "", "experiment config; empty = the one stored in the model");
 ABSL_FLAG(std::string, data_dir, "", "data directory; empty = as the config says");
 ABSL_FLAG(int, batch_size, 1024, "evaluation batch size");
+ABSL_FLAG(int, threads, -1,
+          "threads of the model's backend; 0 = one per core, -1 = as the config says");
 
 namespace mnemo {
 namespace {
@@ -55,6 +57,10 @@ absl::Status Run() {
   }
   // Evaluation reads the whole test set, and no training data.
   experiment.mutable_data()->set_test_limit(0);
+  if (const int threads = absl::GetFlag(FLAGS_threads); threads != -1) {
+    if (threads < 0) return absl::InvalidArgumentError("--threads must be >= 0 (0 = one per core)");
+    experiment.mutable_model()->set_threads(threads);
+  }
 
   absl::StatusOr<std::unique_ptr<Network>> network =
       BuildNetwork(**loaded, Registries::Global());
@@ -67,6 +73,8 @@ absl::Status Run() {
       Evaluate(**network, data->test, absl::GetFlag(FLAGS_batch_size));
   if (!result.ok()) return result.status();
   absl::PrintF("model         %s\n", *model_path);
+  absl::PrintF("backend       %s, %d thread%s\n", (*network)->backend().name(),
+               (*network)->backend().threads(), (*network)->backend().threads() == 1 ? "" : "s");
   absl::PrintF("test samples  %d\n", result->samples);
   absl::PrintF("test loss     %.4f\n", result->loss);
   absl::PrintF("test accuracy %.4f\n", result->accuracy);

@@ -38,6 +38,8 @@ ABSL_FLAG(std::string, data_dir, "", "data directory; empty = as the config says
 ABSL_FLAG(int, train_limit, -1, "use the first N training samples; -1 = as the config says");
 ABSL_FLAG(int, test_limit, -1, "use the first N test samples; -1 = as the config says");
 ABSL_FLAG(std::string, out, "", "output directory; empty = the config's, else out/<config name>");
+ABSL_FLAG(int, threads, -1,
+          "threads of the model's backend; 0 = one per core, -1 = as the config says");
 
 namespace mnemo {
 namespace {
@@ -71,6 +73,10 @@ absl::Status ApplyFlags(config::Experiment& experiment) {
   if (int v = absl::GetFlag(FLAGS_test_limit); v != -1) {
     if (v < 0) return absl::InvalidArgumentError("--test_limit must be >= 0");
     data.set_test_limit(v);
+  }
+  if (int v = absl::GetFlag(FLAGS_threads); v != -1) {
+    if (v < 0) return absl::InvalidArgumentError("--threads must be >= 0 (0 = one per core)");
+    experiment.mutable_model()->set_threads(v);
   }
   return absl::OkStatus();
 }
@@ -144,6 +150,8 @@ absl::Status Run() {
       BuildNetwork(**loaded, Registries::Global());
   if (!network.ok()) return network.status();
   absl::PrintF("model   %s\n", DescribeNetwork(**network));
+  absl::PrintF("backend %s, %d thread%s\n", (*network)->backend().name(),
+               (*network)->backend().threads(), (*network)->backend().threads() == 1 ? "" : "s");
   std::fflush(stdout);  // before the progress lines on stderr
 
   absl::StatusOr<std::unique_ptr<Optimizer>> optimizer =

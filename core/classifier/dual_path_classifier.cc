@@ -92,16 +92,20 @@ absl::StatusOr<std::unique_ptr<DualPathClassifier>> DualPathClassifier::Create(
                                             "\" before its layer ", *split));
   }
 
+  // Both halves and the memory compute on the backend the model selected.
+  const std::shared_ptr<const Backend> backend = (*network)->shared_backend();
   std::vector<std::unique_ptr<Layer>> layers = (*network)->ReleaseLayers();
   std::vector<std::unique_ptr<Layer>> head_layers;
   for (size_t i = *split; i < layers.size(); ++i) head_layers.push_back(std::move(layers[i]));
   layers.resize(*split);
-  absl::StatusOr<std::unique_ptr<Network>> backbone = Network::Create(std::move(layers));
+  absl::StatusOr<std::unique_ptr<Network>> backbone =
+      Network::Create(std::move(layers), nullptr, backend);
   if (!backbone.ok()) return backbone.status();
-  absl::StatusOr<std::unique_ptr<Network>> head = Network::Create(std::move(head_layers));
+  absl::StatusOr<std::unique_ptr<Network>> head =
+      Network::Create(std::move(head_layers), nullptr, backend);
   if (!head.ok()) return head.status();
 
-  MemoryModuleArgs args{memory_config, (*backbone)->output_size(), (*head)->output_size()};
+  MemoryModuleArgs args{memory_config, (*backbone)->output_size(), (*head)->output_size(), backend};
   absl::StatusOr<std::unique_ptr<MemoryModule>> memory =
       registries.memory_modules.Create(memory_config.type(), args);
   if (!memory.ok()) {
@@ -168,8 +172,14 @@ absl::StatusOr<StepLosses> DualPathClassifier::ComputeGradients(const Tensor& in
   }
 
   StepLosses losses;
-  losses.classification =
-      SoftmaxCrossEntropy::Compute(**logits, labels, &grad_logits_, &losses.network_correct);
+  absl::StatusOr<float> classification = head_->backend().SoftmaxCrossEntropy(
+      **logits, labels, &grad_logits_, &losses.network_correct);
+  if (!classification.ok()) {
+    backbone_->strategy().EndPass();
+    head_->strategy().EndPass();
+    return classification.status();
+  }
+  losses.classification = *classification;
   const float weight = settings_.memory_loss_weight;
   if (weight != 0) {
     absl::StatusOr<float> memory_loss = memory_->Loss(features_, labels, &grad_memory_);

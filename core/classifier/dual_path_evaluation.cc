@@ -4,7 +4,6 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
-#include "core/loss.h"
 
 namespace mnemo {
 
@@ -49,8 +48,10 @@ absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifi
     absl::StatusOr<DualPathPrediction> prediction =
         classifier.PredictFromFeatures(**features, &logits);
     if (!prediction.ok()) return prediction.status();
-    classification_sum +=
-        static_cast<double>(SoftmaxCrossEntropy::Compute(logits, labels, nullptr, nullptr)) * count;
+    absl::StatusOr<float> classification =
+        classifier.head().backend().SoftmaxCrossEntropy(logits, labels, nullptr, nullptr);
+    if (!classification.ok()) return classification.status();
+    classification_sum += static_cast<double>(*classification) * count;
     if (memory_loss) {
       // The loss is a mean over the samples with a same-class item in memory;
       // weighting batches by size makes it a mean over samples when every

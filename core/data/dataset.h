@@ -27,6 +27,13 @@ struct Dataset {
 absl::StatusOr<Dataset> ReadIdx(const std::string& images_path,
                                 const std::string& labels_path, int limit = 0);
 
+// The two halves of ReadIdx, for samples without labels (images to classify)
+// and labels on their own: an IDX image file as rows of features scaled to
+// [0, 1] (the first `limit` when > 0), and an IDX label file, each label
+// checked as ReadIdx checks it. The same errors as ReadIdx.
+absl::StatusOr<Tensor> ReadIdxImages(const std::string& path, int limit = 0);
+absl::StatusOr<std::vector<int32_t>> ReadIdxLabels(const std::string& path);
+
 // Reads files of the binary version of CIFAR-10 (data_batch_1.bin ...,
 // test_batch.bin), in the order given, as one data set: records of a label
 // byte and 3,072 pixel bytes (the 32x32 red plane row by row, then green,

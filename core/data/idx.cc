@@ -134,14 +134,50 @@ const std::array<float, 256>& PixelScale() {
   return table;
 }
 
+// The first `count` images as rows of features in [0, 1].
+Tensor ScaledFeatures(const Images& images, uint64_t count) {
+  Tensor features(static_cast<Eigen::Index>(count),
+                  static_cast<Eigen::Index>(images.pixels_per_image));
+  const std::array<float, 256>& scale = PixelScale();
+  const auto* pixels = reinterpret_cast<const uint8_t*>(images.pixels.data());
+  float* out = features.data();
+  const size_t n = count * images.pixels_per_image;
+  for (size_t i = 0; i < n; ++i) out[i] = scale[pixels[i]];
+  return features;
+}
+
+absl::Status CheckLimit(const std::string& path, int limit) {
+  if (limit >= 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("cannot read ", path, ": the sample limit is ", limit, ", not 0 (all) or more"));
+}
+
+uint64_t Limited(uint64_t count, int limit) {
+  return limit > 0 && static_cast<uint64_t>(limit) < count ? static_cast<uint64_t>(limit) : count;
+}
+
 }  // namespace
+
+absl::StatusOr<Tensor> ReadIdxImages(const std::string& path, int limit) {
+  if (absl::Status s = CheckLimit(path, limit); !s.ok()) return s;
+  absl::StatusOr<std::string> bytes = ReadFileDecompressed(path);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<Images> images = ParseImages(path, *bytes);
+  if (!images.ok()) return images.status();
+  return ScaledFeatures(*images, Limited(images->count, limit));
+}
+
+absl::StatusOr<std::vector<int32_t>> ReadIdxLabels(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadFileDecompressed(path);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<absl::string_view> labels = ParseLabels(path, *bytes);
+  if (!labels.ok()) return labels.status();
+  return std::vector<int32_t>(labels->begin(), labels->end());
+}
 
 absl::StatusOr<Dataset> ReadIdx(const std::string& images_path,
                                 const std::string& labels_path, int limit) {
-  if (limit < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot read ", images_path, ": the sample limit is ", limit, ", not 0 (all) or more"));
-  }
+  if (absl::Status s = CheckLimit(images_path, limit); !s.ok()) return s;
   absl::StatusOr<std::string> image_bytes = ReadFileDecompressed(images_path);
   if (!image_bytes.ok()) return image_bytes.status();
   absl::StatusOr<Images> images = ParseImages(images_path, *image_bytes);
@@ -158,18 +194,11 @@ absl::StatusOr<Dataset> ReadIdx(const std::string& images_path,
                      " images but ", labels_path, " has ", labels->size(), " labels"));
   }
 
-  uint64_t count = images->count;
-  if (limit > 0 && static_cast<uint64_t>(limit) < count) count = static_cast<uint64_t>(limit);
+  const uint64_t count = Limited(images->count, limit);
   Dataset data;
   data.num_classes = kNumClasses;
   data.labels.assign(labels->begin(), labels->begin() + count);
-  data.features.resize(static_cast<Eigen::Index>(count),
-                       static_cast<Eigen::Index>(images->pixels_per_image));
-  const std::array<float, 256>& scale = PixelScale();
-  const auto* pixels = reinterpret_cast<const uint8_t*>(images->pixels.data());
-  float* features = data.features.data();
-  const size_t n = count * images->pixels_per_image;
-  for (size_t i = 0; i < n; ++i) features[i] = scale[pixels[i]];
+  data.features = ScaledFeatures(*images, count);
   return data;
 }
 

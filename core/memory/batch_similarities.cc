@@ -6,11 +6,21 @@
 
 namespace mnemo::memory {
 
-BatchSimilarities::BatchSimilarities(const ConstMatrixRef<float>& unit_batch,
-                                     const ConstMatrixRef<float>& unit_keys)
-    : occupant_(static_cast<size_t>(unit_keys.rows()), -1) {
-  CosineSimilarities<float>(unit_batch, unit_keys, &with_memory_);
-  CosineSimilarities<float>(unit_batch, unit_batch, &with_batch_);
+absl::StatusOr<BatchSimilarities> BatchSimilarities::Compute(
+    const Backend& backend, const ConstMatrixRef<float>& unit_batch,
+    const ConstMatrixRef<float>& unit_keys) {
+  BatchSimilarities similarities(static_cast<int>(unit_keys.rows()));
+  if (absl::Status s =
+          CosineSimilarities(backend, unit_batch, unit_keys, &similarities.with_memory_);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          CosineSimilarities(backend, unit_batch, unit_batch, &similarities.with_batch_);
+      !s.ok()) {
+    return s;
+  }
+  return similarities;
 }
 
 absl::Span<const float> BatchSimilarities::Row(int row) {

@@ -3,7 +3,9 @@
 
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/backend.h"
 #include "core/memory/similarity.h"
 
 namespace mnemo::memory {
@@ -17,9 +19,11 @@ namespace mnemo::memory {
 class BatchSimilarities {
  public:
   // unit_batch: B x d unit (or zero) rows; unit_keys: the n slots filled
-  // before the batch, unit rows. Neither is referenced after construction.
-  BatchSimilarities(const ConstMatrixRef<float>& unit_batch,
-                    const ConstMatrixRef<float>& unit_keys);
+  // before the batch, unit rows. Neither is referenced afterwards. The GEMMs
+  // run on `backend`, whose errors are returned.
+  static absl::StatusOr<BatchSimilarities> Compute(const Backend& backend,
+                                                   const ConstMatrixRef<float>& unit_batch,
+                                                   const ConstMatrixRef<float>& unit_keys);
 
   // Slots holding something now: n plus the unused slots filled since.
   int filled() const { return static_cast<int>(occupant_.size()); }
@@ -33,6 +37,8 @@ class BatchSimilarities {
   void Place(int row, int slot);
 
  private:
+  explicit BatchSimilarities(int filled) : occupant_(static_cast<size_t>(filled), -1) {}
+
   Tensor with_memory_;             // B x n
   Tensor with_batch_;              // B x B
   std::vector<int> occupant_;      // per filled slot: the batch row in it, or -1

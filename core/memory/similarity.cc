@@ -66,6 +66,11 @@ void CosineSimilarities(const ConstMatrixRef<T>& unit_queries, const ConstMatrix
   cosines->noalias() = unit_queries * unit_keys.transpose();
 }
 
+absl::Status CosineSimilarities(const Backend& backend, const ConstMatrixRef<float>& unit_queries,
+                                const ConstMatrixRef<float>& unit_keys, Tensor* cosines) {
+  return backend.MatMulTransposed(unit_queries, unit_keys, cosines);
+}
+
 template <typename T>
 void CosineSimilaritiesBackward(const ConstMatrixRef<T>& grad_cosines,
                                 const ConstMatrixRef<T>& unit_queries,

@@ -9,6 +9,8 @@
 // modules run against the same code in double. Instantiated for float and
 // double only.
 
+#include "absl/status/status.h"
+#include "core/backend.h"
 #include "core/tensor.h"
 
 namespace mnemo::memory {
@@ -56,6 +58,12 @@ void NormalizeRowsInPlace(MutableMatrixRef<T> x, ColumnVector<T>* norms);
 template <typename T>
 void CosineSimilarities(const ConstMatrixRef<T>& unit_queries, const ConstMatrixRef<T>& unit_keys,
                         Matrix<T>* cosines);
+
+// The same GEMM on a compute backend (Backend::MatMulTransposed): what the
+// memory modules run, so that a model on the oneDNN backend searches its
+// memory with oneDNN too. Errors are the backend's.
+absl::Status CosineSimilarities(const Backend& backend, const ConstMatrixRef<float>& unit_queries,
+                                const ConstMatrixRef<float>& unit_keys, Tensor* cosines);
 
 // The backward pass of cosines = normalize(Q) normalize(K)^T, from
 // grad_cosines = dL/dcosines (B x n): writes dL/dQ (B x d) into

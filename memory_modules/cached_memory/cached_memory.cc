@@ -38,11 +38,12 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> CachedMemory::Create(const MemoryM
   settings.similarity_threshold = resolved->similarity_threshold;
   settings.temperature = resolved->temperature;
   settings.top_k = resolved->top_k;
-  return std::make_unique<CachedMemory>(settings);
+  return std::make_unique<CachedMemory>(settings, args.backend);
 }
 
-CachedMemory::CachedMemory(const Settings& settings)
+CachedMemory::CachedMemory(const Settings& settings, std::shared_ptr<const Backend> backend)
     : settings_(settings),
+      backend_(backend != nullptr ? std::move(backend) : ReferenceBackend()),
       keys_(Tensor::Zero(settings.capacity, settings.feature_dim)),
       labels_(settings.capacity, -1) {}
 
@@ -76,7 +77,10 @@ absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> l
   // The similarities are needed only by examples that find the memory full.
   std::optional<memory::BatchSimilarities> similarities;
   if (size_ + features.rows() > settings_.capacity) {
-    similarities.emplace(unit_, keys_.topRows(size_));
+    absl::StatusOr<memory::BatchSimilarities> computed =
+        memory::BatchSimilarities::Compute(*backend_, unit_, keys_.topRows(size_));
+    if (!computed.ok()) return computed.status();
+    similarities.emplace(*std::move(computed));
   }
   for (int row = 0; row < features.rows(); ++row) {
     if (norms_(row) == 0.0f) continue;
@@ -103,7 +107,11 @@ absl::StatusOr<Retrieval> CachedMemory::Retrieve(const Tensor& features) {
     return s;
   }
   memory::NormalizeRows(features, &unit_, &norms_);
-  memory::CosineSimilarities<float>(unit_, keys_.topRows(size_), &cosines_);
+  if (absl::Status s =
+          memory::CosineSimilarities(*backend_, unit_, keys_.topRows(size_), &cosines_);
+      !s.ok()) {
+    return s;
+  }
   memory::TopK top;
   memory::SelectTopK(cosines_, settings_.top_k, &top);
   return memory::Vote(top, labels_, {});
@@ -119,7 +127,11 @@ absl::StatusOr<float> CachedMemory::Loss(const Tensor& features, absl::Span<cons
   grad_features->setZero(features.rows(), settings_.feature_dim);
   if (size_ == 0 || features.rows() == 0) return 0.0f;
   memory::NormalizeRows(features, &unit_, &norms_);
-  memory::CosineSimilarities<float>(unit_, keys_.topRows(size_), &cosines_);
+  if (absl::Status s =
+          memory::CosineSimilarities(*backend_, unit_, keys_.topRows(size_), &cosines_);
+      !s.ok()) {
+    return s;
+  }
   grad_cosines_.setZero(cosines_.rows(), cosines_.cols());
   int counted = 0;
   const float loss = memory::ContrastiveLossFromCosines<float>(

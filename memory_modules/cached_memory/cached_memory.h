@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/backend.h"
 #include "core/memory/memory_settings.h"
 #include "core/memory/similarity.h"
 #include "core/memory_module.h"
@@ -20,9 +21,10 @@ namespace mnemo::memory_modules {
 // A non-parametric memory: up to `capacity` stored feature vectors (kept
 // unit-length) with their class labels.
 //
-//  - Retrieve: cosine of every query with every stored key (one GEMM), the
-//    top_k per query, a similarity-weighted vote (memory::Vote); with top_k 1
-//    the best match's label, confidence = its cosine clipped to [0, 1].
+//  - Retrieve: cosine of every query with every stored key (one GEMM, on the
+//    backend of the network it serves: core/backend.h), the top_k per query,
+//    a similarity-weighted vote (memory::Vote); with top_k 1 the best
+//    match's label, confidence = its cosine clipped to [0, 1].
 //  - Store: while there are unused slots every example takes the next one.
 //    Once full, an example is novel when its best cosine with what the memory
 //    holds now, examples placed earlier in the same batch included, is below
@@ -50,7 +52,8 @@ class CachedMemory : public MemoryModule {
   // From a config (defaults resolved by memory::ResolveMemorySettings).
   static absl::StatusOr<std::unique_ptr<MemoryModule>> Create(const MemoryModuleArgs& args);
 
-  explicit CachedMemory(const Settings& settings);
+  // `backend` runs the similarity GEMMs; null means the reference backend.
+  explicit CachedMemory(const Settings& settings, std::shared_ptr<const Backend> backend = nullptr);
 
   absl::Status Store(const Tensor& features, absl::Span<const int> labels) override;
   absl::StatusOr<Retrieval> Retrieve(const Tensor& features) override;
@@ -77,6 +80,7 @@ class CachedMemory : public MemoryModule {
   int Victim(absl::Span<const float> cosines, int label) const;
 
   const Settings settings_;
+  const std::shared_ptr<const Backend> backend_;  // never null
   Tensor keys_;              // capacity x feature_dim; rows [0, size_) unit
   std::vector<int> labels_;  // capacity; [0, size_) meaningful
   int size_ = 0;

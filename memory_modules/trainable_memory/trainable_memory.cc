@@ -55,11 +55,12 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> TrainableMemory::Create(const Memo
   settings.temperature = resolved->temperature;
   settings.top_k = resolved->top_k;
   settings.value_scale = value_scale;
-  return std::make_unique<TrainableMemory>(settings);
+  return std::make_unique<TrainableMemory>(settings, args.backend);
 }
 
-TrainableMemory::TrainableMemory(const Settings& settings)
+TrainableMemory::TrainableMemory(const Settings& settings, std::shared_ptr<const Backend> backend)
     : settings_(settings),
+      backend_(backend != nullptr ? std::move(backend) : ReferenceBackend()),
       keys_(Tensor::Zero(settings.capacity, settings.feature_dim)),
       values_(Tensor::Zero(settings.capacity, settings.num_classes)),
       keys_gradient_(Tensor::Zero(settings.capacity, settings.feature_dim)),
@@ -102,7 +103,10 @@ absl::Status TrainableMemory::Store(const Tensor& features, absl::Span<const int
   std::optional<memory::BatchSimilarities> similarities;
   std::vector<float> certainty;
   if (size_ + features.rows() > settings_.capacity) {
-    similarities.emplace(unit_, keys_.topRows(size_));
+    absl::StatusOr<memory::BatchSimilarities> computed =
+        memory::BatchSimilarities::Compute(*backend_, unit_, keys_.topRows(size_));
+    if (!computed.ok()) return computed.status();
+    similarities.emplace(*std::move(computed));
     certainty = Certainties();
     certainty.resize(settings_.capacity);
   }
@@ -134,7 +138,11 @@ absl::StatusOr<Retrieval> TrainableMemory::Retrieve(const Tensor& features) {
   }
   memory::NormalizeRows(features, &unit_, &norms_);
   RenormalizeKeys();
-  memory::CosineSimilarities<float>(unit_, keys_.topRows(size_), &cosines_);
+  if (absl::Status s =
+          memory::CosineSimilarities(*backend_, unit_, keys_.topRows(size_), &cosines_);
+      !s.ok()) {
+    return s;
+  }
   memory::TopK top;
   memory::SelectTopK(cosines_, settings_.top_k, &top);
   // Each slot's class is what its values say now, not what it was stored as.
@@ -158,7 +166,9 @@ absl::StatusOr<float> TrainableMemory::Loss(const Tensor& features, absl::Span<c
   memory::NormalizeRows(features, &unit_, &norms_);
   RenormalizeKeys();
   const auto keys = keys_.topRows(size_);
-  memory::CosineSimilarities<float>(unit_, keys, &cosines_);
+  if (absl::Status s = memory::CosineSimilarities(*backend_, unit_, keys, &cosines_); !s.ok()) {
+    return s;
+  }
   grad_cosines_.setZero(cosines_.rows(), cosines_.cols());
   const float contrastive = memory::ContrastiveLossFromCosines<float>(
       cosines_, labels, stored_labels(), settings_.temperature, &grad_cosines_);

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/backend.h"
 #include "core/memory/memory_settings.h"
 #include "core/memory/similarity.h"
 #include "core/memory_module.h"
@@ -21,9 +22,10 @@ namespace mnemo::memory_modules {
 // logits [M x num_classes], plus each slot's stored label (fixed: what the
 // slot was inserted for).
 //
-//  - Retrieve: cosine of the queries with the keys (one GEMM), top_k, and a
-//    vote (memory::Vote) in which slot m votes for argmax values_m with
-//    weight clip(cosine) x certainty_m, certainty_m = max softmax(values_m).
+//  - Retrieve: cosine of the queries with the keys (one GEMM, on the backend
+//    of the network it serves: core/backend.h), top_k, and a vote
+//    (memory::Vote) in which slot m votes for argmax values_m with weight
+//    clip(cosine) x certainty_m, certainty_m = max softmax(values_m).
 //    With top_k 1: class = argmax values[best], confidence = cosine x
 //    max softmax(values[best]).
 //  - Loss = contrastive + read-out, both at the config's temperature T:
@@ -77,7 +79,9 @@ class TrainableMemory : public MemoryModule {
   static absl::StatusOr<std::unique_ptr<MemoryModule>> Create(const MemoryModuleArgs& args,
                                                               float value_scale);
 
-  explicit TrainableMemory(const Settings& settings);
+  // `backend` runs the similarity GEMMs; null means the reference backend.
+  explicit TrainableMemory(const Settings& settings,
+                           std::shared_ptr<const Backend> backend = nullptr);
 
   absl::Status Store(const Tensor& features, absl::Span<const int> labels) override;
   absl::StatusOr<Retrieval> Retrieve(const Tensor& features) override;
@@ -108,6 +112,7 @@ class TrainableMemory : public MemoryModule {
   void Write(int slot, int row, int label);
 
   const Settings settings_;
+  const std::shared_ptr<const Backend> backend_;  // never null
   Tensor keys_;           // capacity x feature_dim
   Tensor values_;         // capacity x num_classes
   Tensor keys_gradient_;  // same shapes: what the losses add

@@ -61,6 +61,26 @@ std::string TempDir() {
 constexpr char kTrainer[] =
     "trainer { optimizer { type: \"sgd\" learning_rate: 0.1 } batch_size: 8 epochs: 1 }\n";
 
+// A backend named "fake" that computes as the reference does and remembers
+// the threads it was created with.
+class FakeBackend : public Backend {
+ public:
+  explicit FakeBackend(int threads) : threads_(threads) {}
+  const char* name() const override { return "fake"; }
+  int threads() const override { return threads_; }
+  absl::Status MatMulTransposed(const Eigen::Ref<const Tensor>& a,
+                                const Eigen::Ref<const Tensor>& b, Tensor* c) const override {
+    return ReferenceBackend()->MatMulTransposed(a, b, c);
+  }
+  absl::StatusOr<float> SoftmaxCrossEntropy(const Tensor& logits, absl::Span<const int32_t> labels,
+                                            Tensor* grad_logits, int* correct) const override {
+    return ReferenceBackend()->SoftmaxCrossEntropy(logits, labels, grad_logits, correct);
+  }
+
+ private:
+  int threads_;
+};
+
 // Registries of the test's own: core's built-ins and a few test types.
 class ConfigLoaderTest : public ::testing::Test {
  protected:
@@ -69,6 +89,10 @@ class ConfigLoaderTest : public ::testing::Test {
     RegisterBuiltins(builtins);
     builtins.AddLayer("Fixed16", testing::FixedInputFactory("Fixed16", 16));
     builtins.AddLayer("fake/Dense", testing::PassThroughFactory("fake/Dense"));
+    builtins.AddBackend("fake",
+                        [](const BackendArgs& args) -> absl::StatusOr<std::unique_ptr<Backend>> {
+                          return std::make_unique<FakeBackend>(args.threads);
+                        });
     EXPECT_TRUE(builtins.CommitTo(registries_).ok());
   }
 
@@ -430,6 +454,8 @@ TEST_F(ConfigLoaderTest, BackendPrefersItsOwnTypesAndFallsBackToTheReference) {
   ASSERT_TRUE(network.ok()) << network.status();
   EXPECT_STREQ((*network)->layer(0).type(), "fake/Dense");
   EXPECT_STREQ((*network)->layer(1).type(), "ReLU");
+  EXPECT_STREQ((*network)->backend().name(), "fake");
+  EXPECT_EQ((*network)->backend().threads(), 0);  // model.threads unset
 
   const std::string unknown = std::string(
                                   "model {\n"
@@ -442,6 +468,47 @@ TEST_F(ConfigLoaderTest, BackendPrefersItsOwnTypesAndFallsBackToTheReference) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(),
             At(unknown, "backend") + "unknown backend \"onednn\" (known: eigen, fake)");
+}
+
+TEST_F(ConfigLoaderTest, BackendGetsTheModelsThreadsAndTheReferenceIsTheDefault) {
+  const std::string threads = std::string(
+                                  "model {\n"
+                                  "  input_size: 4\n"
+                                  "  backend: \"fake\"\n"
+                                  "  threads: 3\n"
+                                  "  layer { type: \"Dense\" units: 4 }\n"
+                                  "}\n") +
+                              kTrainer;
+  auto config = Load(threads);
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto network = BuildNetwork(**config, registries_);
+  ASSERT_TRUE(network.ok()) << network.status();
+  EXPECT_EQ((*network)->backend().threads(), 3);
+
+  const std::string plain = std::string(
+                                "model {\n"
+                                "  input_size: 4\n"
+                                "  layer { type: \"Dense\" units: 4 }\n"
+                                "}\n") +
+                            kTrainer;
+  config = Load(plain);
+  ASSERT_TRUE(config.ok()) << config.status();
+  network = BuildNetwork(**config, registries_);
+  ASSERT_TRUE(network.ok()) << network.status();
+  EXPECT_STREQ((*network)->backend().name(), "eigen");
+  EXPECT_EQ((*network)->backend().threads(), 1);
+
+  const std::string negative = std::string(
+                                   "model {\n"
+                                   "  input_size: 4\n"
+                                   "  threads: -2\n"
+                                   "  layer { type: \"Dense\" units: 4 }\n"
+                                   "}\n") +
+                               kTrainer;
+  config = Load(negative);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(negative, "threads") + "model.threads must be >= 0 (0 = one per core), not -2");
 }
 
 }  // namespace

@@ -257,5 +257,37 @@ TEST(ReadIdxTest, RefusesAMissingFileNamingIt) {
   EXPECT_THAT(std::string(data.status().message()), StartsWith(missing + ": cannot open"));
 }
 
+TEST(ReadIdxTest, ReadsImagesAndLabelsOnTheirOwn) {
+  const std::string images = WriteRaw("images.gz", Gzip(ImageFile(3, 2, 2, kPixels)));
+  absl::StatusOr<Tensor> features = ReadIdxImages(images);
+  ASSERT_TRUE(features.ok()) << features.status();
+  Dataset data;
+  data.features = *features;
+  absl::StatusOr<std::vector<int32_t>> labels =
+      ReadIdxLabels(WriteRaw("labels", LabelFile(kLabels)));
+  ASSERT_TRUE(labels.ok()) << labels.status();
+  data.labels = *labels;
+  data.num_classes = 10;
+  ExpectTheSmallDataset(data);
+
+  absl::StatusOr<Tensor> first = ReadIdxImages(images, 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->rows(), 1);
+  EXPECT_THAT(std::string(ReadIdxImages(images, -1).status().message()),
+              HasSubstr("the sample limit is -1"));
+}
+
+TEST(ReadIdxTest, ReadsImagesAndLabelsOnTheirOwnWithReadIdxsErrors) {
+  const std::string labels = WriteRaw("labels", LabelFile(kLabels));
+  const std::string images = WriteRaw("images", ImageFile(3, 2, 2, kPixels));
+  EXPECT_THAT(std::string(ReadIdxImages(labels).status().message()),
+              HasSubstr("this is an IDX label file"));
+  EXPECT_THAT(std::string(ReadIdxLabels(images).status().message()),
+              HasSubstr("this is an IDX image file"));
+  const std::string out_of_range = WriteRaw("bad_labels", LabelFile({3, 10}));
+  EXPECT_THAT(std::string(ReadIdxLabels(out_of_range).status().message()),
+              HasSubstr("label 10 of sample 1 is out of range 0 to 9"));
+}
+
 }  // namespace
 }  // namespace mnemo

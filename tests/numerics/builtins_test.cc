@@ -8,7 +8,7 @@
 namespace mnemo {
 namespace {
 
-TEST(BuiltinsTest, RegistersCoreLayersAndKeepAll) {
+TEST(BuiltinsTest, RegistersCoreLayersKeepAllAndTheEigenBackend) {
   Registries& registries = Registries::Global();
   for (const char* type : {"Dense", "Dropout", "ReLU", "Sigmoid", "Tanh"}) {
     absl::StatusOr<LayerRegistry::Entry> entry = registries.layers.Find(type);
@@ -19,17 +19,23 @@ TEST(BuiltinsTest, RegistersCoreLayersAndKeepAll) {
       registries.cache_strategies.Find("keep_all");
   ASSERT_TRUE(keep_all.ok()) << keep_all.status();
   EXPECT_EQ(keep_all->options_type, "");
+  absl::StatusOr<std::unique_ptr<Backend>> eigen =
+      registries.backends.Create("eigen", BackendArgs{4});
+  ASSERT_TRUE(eigen.ok()) << eigen.status();
+  EXPECT_STREQ((*eigen)->name(), "eigen");
+  EXPECT_EQ((*eigen)->threads(), 1);  // core never starts a thread
 }
 
 TEST(BuiltinsTest, RegistersTheSameTypesIntoAFreshRegistry) {
   Registries fresh;
   PluginRegistrar registrar("test");
   RegisterBuiltins(registrar);
-  EXPECT_EQ(registrar.size(), 6u);
+  EXPECT_EQ(registrar.size(), 7u);
   ASSERT_TRUE(registrar.CommitTo(fresh).ok());
   EXPECT_EQ(fresh.layers.Names(),
             (std::vector<std::string>{"Dense", "Dropout", "ReLU", "Sigmoid", "Tanh"}));
   EXPECT_EQ(fresh.cache_strategies.Names(), (std::vector<std::string>{"keep_all"}));
+  EXPECT_EQ(fresh.backends.Names(), (std::vector<std::string>{"eigen"}));
 }
 
 }  // namespace

@@ -1,0 +1,124 @@
+#include "core/inference/predictor.h"
+
+#include <utility>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "core/inference/sample_checks.h"
+#include "core/loss.h"
+#include "core/model_builder.h"
+#include "core/model_io.h"
+
+namespace mnemo {
+namespace {
+
+std::vector<Layer*> LayersOf(Network& network) {
+  std::vector<Layer*> layers;
+  for (int i = 0; i < network.num_layers(); ++i) layers.push_back(&network.layer(i));
+  return layers;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& config_path,
+                                                           const std::string& model_path) {
+  // Without the training data and trainer checks: a server need not have them.
+  ConfigLoader loader(Registries::Global(), ConfigUse::kInference);
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config;
+  if (config_path.empty()) {
+    absl::StatusOr<std::string> text = ReadModelConfigText(model_path);
+    if (!text.ok()) return text.status();
+    if (text->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(model_path, " holds no config (metadata \"",
+                                                     kModelConfigKey, "\"); give its config"));
+    }
+    // Named after the model file, so relative plugin paths are found beside it.
+    config = loader.LoadText(*text, absl::StrCat(model_path, " (stored config)"));
+  } else {
+    config = loader.LoadFile(config_path);
+  }
+  if (!config.ok()) return config.status();
+  return Load(**config, model_path);
+}
+
+absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const LoadedConfig& config,
+                                                           const std::string& model_path,
+                                                           const Registries& registries) {
+  if (!config.experiment().memory_module().type().empty()) {
+    return absl::InvalidArgumentError(
+        config.Describe("memory_module",
+                        "a model with a memory module is served by "
+                        "DualPathClassifier::FromFile, not by a Predictor"));
+  }
+  // Built without the config's cache strategy: a checkpoint or memo strategy
+  // only pays off with a backward pass, and the inference pass bypasses it.
+  LoadedConfig inference = config;
+  inference.mutable_experiment().clear_cache_strategy();
+  absl::StatusOr<std::unique_ptr<Network>> network = BuildNetwork(inference, registries);
+  if (!network.ok()) return network.status();
+  if (absl::Status s = LoadModel(model_path, **network); !s.ok()) return s;
+  return absl::WrapUnique(
+      new Predictor(std::make_unique<LoadedConfig>(config), *std::move(network)));
+}
+
+Predictor::Predictor(std::unique_ptr<LoadedConfig> config, std::unique_ptr<Network> network)
+    : config_(std::move(config)),
+      network_(std::move(network)),
+      batch_pass_(LayersOf(*network_)),
+      one_pass_(LayersOf(*network_)),
+      one_input_(1, network_->input_size()),
+      one_label_(1) {
+  context_.training = false;
+  context_.seed = config_->experiment().trainer().seed();
+}
+
+Predictions Predictor::Run(InferencePass& pass, const Tensor& samples,
+                           std::vector<int32_t>& labels) {
+  const Tensor& logits = pass.Run(samples, context_);
+  labels.resize(logits.rows());  // keeps its capacity when it shrinks
+  ArgMaxRows(logits, labels.data());
+  last_logits_ = &logits;
+  return Predictions{absl::MakeConstSpan(labels), &logits};
+}
+
+absl::StatusOr<Predictions> Predictor::Classify(const Tensor& samples) {
+  if (absl::Status s = CheckSamples(samples.data(), samples.rows(), samples.cols(), input_size());
+      !s.ok()) {
+    return s;
+  }
+  return Run(batch_pass_, samples, batch_labels_);
+}
+
+absl::StatusOr<Predictions> Predictor::Classify(absl::Span<const float> samples) {
+  const int64_t width = input_size();
+  const int64_t floats = static_cast<int64_t>(samples.size());
+  if (floats % width != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        samples.size(), " floats are not a whole number of samples of ", width, " features"));
+  }
+  const int64_t rows = floats / width;
+  if (absl::Status s = CheckSamples(samples.data(), rows, width, input_size()); !s.ok()) return s;
+  batch_input_ = Eigen::Map<const Tensor>(samples.data(), rows, width);
+  return Run(batch_pass_, batch_input_, batch_labels_);
+}
+
+absl::StatusOr<int32_t> Predictor::ClassifyOne(absl::Span<const float> sample) {
+  if (absl::Status s =
+          CheckSamples(sample.data(), 1, static_cast<int64_t>(sample.size()), input_size());
+      !s.ok()) {
+    return s;
+  }
+  one_input_.row(0) = Eigen::Map<const Vector>(sample.data(), input_size());
+  return Run(one_pass_, one_input_, one_label_).labels[0];
+}
+
+absl::StatusOr<const Tensor*> Predictor::Probabilities() {
+  if (last_logits_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "Probabilities() before any successful Classify or ClassifyOne");
+  }
+  SoftmaxRows(*last_logits_, &probabilities_);
+  return &probabilities_;
+}
+
+}  // namespace mnemo

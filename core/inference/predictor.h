@@ -1,0 +1,106 @@
+#ifndef MNEMO_CORE_INFERENCE_PREDICTOR_H_
+#define MNEMO_CORE_INFERENCE_PREDICTOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/config_loader.h"
+#include "core/inference/inference_pass.h"
+#include "core/layer.h"
+#include "core/network.h"
+#include "core/registry.h"
+#include "core/tensor.h"
+
+namespace mnemo {
+
+// The answers of one Classify call: views of the predictor's buffers, valid
+// until its next call.
+struct Predictions {
+  absl::Span<const int32_t> labels;  // one per sample: the index of its largest logit
+  const Tensor* logits = nullptr;    // samples x classes: the network's output
+};
+
+// A trained classifier for a host application: a model saved by SaveModel
+// (tools/train's model.safetensors) and its config, ready to classify.
+//
+//   absl::StatusOr<std::unique_ptr<Predictor>> predictor =
+//       Predictor::Load("configs/fashion_mlp.pbtxt", "out/fashion_mlp/model.safetensors");
+//   absl::StatusOr<int32_t> label = (*predictor)->ClassifyOne(pixels);  // 784 floats
+//
+// Inference runs the layers directly (InferencePass) with training off
+// (Dropout passes its input through); the config's cache strategy, a
+// training concern, is not built. Every buffer is reused: a Classify with
+// the batch size of the Classify before it allocates nothing, nor does
+// ClassifyOne after its first call (its buffers are separate, so serving
+// batches and single samples in turn stays allocation-free). The reference
+// layers keep that promise (tests/inference/predictor_allocation_test); a
+// plugin's layers keep it if their Forward allocates nothing for a shape it
+// has seen.
+//
+// Threads: the layers run as the config sets them up. Not thread-safe: a call
+// writes the instance's buffers; serve from several threads with one
+// Predictor per thread.
+class Predictor {
+ public:
+  // Loads the config (and so the plugins it names, through the global plugin
+  // loader) for inference (ConfigUse::kInference: its data and trainer
+  // sections are neither needed nor checked), builds its model and loads the
+  // weights from `model_path`. `config_path` "" uses the config stored in the
+  // model file. Errors name the file and what is wrong: a config error with its line and
+  // column; a model file that is missing, damaged, or of another architecture
+  // (the tensors missing, extra or of another shape, with both shapes).
+  static absl::StatusOr<std::unique_ptr<Predictor>> Load(const std::string& config_path,
+                                                         const std::string& model_path);
+  // The same from a config already loaded (with its plugins).
+  static absl::StatusOr<std::unique_ptr<Predictor>> Load(
+      const LoadedConfig& config, const std::string& model_path,
+      const Registries& registries = Registries::Global());
+
+  Predictor(const Predictor&) = delete;
+  Predictor& operator=(const Predictor&) = delete;
+
+  // Classifies each row of `samples` (samples x input_size()). Refuses
+  // another width, or a NaN or infinity (naming the sample and feature).
+  absl::StatusOr<Predictions> Classify(const Tensor& samples);
+  // The same for samples laid out one after another, input_size() floats
+  // each (copied into a buffer of the predictor's).
+  absl::StatusOr<Predictions> Classify(absl::Span<const float> samples);
+  // The label of one sample of input_size() floats.
+  absl::StatusOr<int32_t> ClassifyOne(absl::Span<const float> sample);
+
+  // The softmax of the last call's logits (samples x classes), computed into
+  // a buffer reused while the shape repeats. Valid until the next call;
+  // FailedPrecondition before a successful one.
+  absl::StatusOr<const Tensor*> Probabilities();
+
+  int input_size() const { return network_->input_size(); }
+  int num_classes() const { return network_->output_size(); }
+  // The config as given (with its cache strategy, which inference ignores).
+  const LoadedConfig& config() const { return *config_; }
+
+ private:
+  Predictor(std::unique_ptr<LoadedConfig> config, std::unique_ptr<Network> network);
+
+  // Runs `pass` on checked samples and takes the arg-max into `labels`.
+  Predictions Run(InferencePass& pass, const Tensor& samples, std::vector<int32_t>& labels);
+
+  std::unique_ptr<LoadedConfig> config_;
+  std::unique_ptr<Network> network_;  // owns the layers and their weights
+  ForwardContext context_;            // training off
+  InferencePass batch_pass_;          // Classify's buffers
+  InferencePass one_pass_;            // ClassifyOne's
+  Tensor batch_input_;                // Classify(span)'s copy of the samples
+  Tensor one_input_;                  // 1 x input_size
+  std::vector<int32_t> batch_labels_;
+  std::vector<int32_t> one_label_;
+  const Tensor* last_logits_ = nullptr;
+  Tensor probabilities_;
+};
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_INFERENCE_PREDICTOR_H_

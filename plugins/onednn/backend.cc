@@ -1,0 +1,72 @@
+#include "plugins/onednn/backend.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "plugins/onednn/runtime.h"
+#include "plugins/onednn/status.h"
+
+namespace mnemo::onednn {
+
+absl::StatusOr<std::unique_ptr<Backend>> OneDnnBackend::Create(const BackendArgs& args) {
+  if (args.threads < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("threads must be >= 0 (0 = one per core), not ", args.threads));
+  }
+  if (absl::StatusOr<const dnnl::engine*> engine = Engine(); !engine.ok()) {
+    return engine.status();
+  }
+  const int wanted = args.threads > 0 ? args.threads : CoreCount();
+  return Guarded("creating the onednn backend", [&]() -> absl::StatusOr<std::unique_ptr<Backend>> {
+    return absl::WrapUnique(new OneDnnBackend(TeamSize(wanted)));
+  });
+}
+
+OneDnnBackend::OneDnnBackend(int threads) : threads_(threads), loss_(threads) {}
+
+absl::Status OneDnnBackend::MatMulTransposed(const Eigen::Ref<const Tensor>& a,
+                                             const Eigen::Ref<const Tensor>& b, Tensor* c) const {
+  if (a.cols() != b.cols()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MatMulTransposed: a has ", a.cols(), " columns but b has ", b.cols()));
+  }
+  return Guarded("oneDNN sgemm", [&]() -> absl::Status {
+    c->resize(a.rows(), b.rows());  // may throw std::bad_alloc
+    if (c->size() == 0) return absl::OkStatus();
+    if (a.cols() == 0) {
+      c->setZero();
+      return absl::OkStatus();
+    }
+    GetCounters().similarity_gemms.fetch_add(1, std::memory_order_relaxed);
+    UseThreads(ThreadsForFlops(2.0 * a.rows() * b.rows() * a.cols(), threads_));
+    // Row-major, as oneDNN's sgemm is: c = a * b^T with b read transposed in
+    // place; a block of rows (a memory's filled slots) is read through its
+    // row stride.
+    return FromDnnl(
+        dnnl_sgemm('N', 'T', a.rows(), b.rows(), a.cols(), 1.0f, a.data(), a.outerStride(),
+                   b.data(), b.outerStride(), 0.0f, c->data(), c->outerStride()),
+        "oneDNN sgemm");
+  });
+}
+
+absl::StatusOr<float> OneDnnBackend::SoftmaxCrossEntropy(const Tensor& logits,
+                                                         absl::Span<const int32_t> labels,
+                                                         Tensor* grad_logits, int* correct) const {
+  absl::MutexLock lock(&loss_mu_);
+  // Compute guards its oneDNN calls; its buffers may still fail to grow.
+  return Guarded("onednn softmax cross-entropy", [&]() -> absl::StatusOr<float> {
+    return loss_.Compute(logits, labels, grad_logits, correct);
+  });
+}
+
+std::vector<std::pair<std::string, double>> OneDnnBackend::counters() const {
+  const Counters& c = GetCounters();
+  return {{"primitives_created", static_cast<double>(c.primitives_created.load())},
+          {"weight_packs", static_cast<double>(c.weight_packs.load())},
+          {"scratchpad_growths", static_cast<double>(c.scratchpad_growths.load())},
+          {"fallbacks", static_cast<double>(c.fallbacks.load())},
+          {"similarity_gemms", static_cast<double>(c.similarity_gemms.load())}};
+}
+
+}  // namespace mnemo::onednn

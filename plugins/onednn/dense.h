@@ -1,0 +1,78 @@
+#ifndef MNEMO_PLUGINS_ONEDNN_DENSE_H_
+#define MNEMO_PLUGINS_ONEDNN_DENSE_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/layer.h"
+#include "core/layers/dense.h"
+#include "core/registry.h"
+#include "core/tensor.h"
+#include "plugins/onednn/dot_product_forward.h"
+#include "plugins/onednn/matmul.h"
+
+namespace mnemo::onednn {
+
+inline constexpr char kDenseType[] = "onednn/Dense";
+
+// core's Dense (output = input * weight + bias, weight fan_in x fan_out) on
+// oneDNN matmul primitives:
+//
+//   forward           y  = x W + b        bias fused into the matmul
+//   weight gradient   dW += x^T dy        x^T a strided view; += a sum post-op
+//   bias gradient     db += 1^T dy        a 1 x batch row of ones
+//   input gradient    dx  = dy W^T        W^T a strided view
+//
+// Its parameters are those of a core Dense it holds (same names, shapes,
+// initialisation from the same seed), so models save and load across
+// backends, and the optimizers see nothing different. The matmuls read and
+// write those tensors and the network's activations in place: no copy. For
+// small batches (inference) the forward pass packs the weights into
+// oneDNN's preferred layout once per Layer::parameter_version(); whoever
+// changes the weights must call MarkParametersUpdated() (optimizers and
+// model loading do), as the contract of Layer says. A few rows into a few
+// outputs (a classifier head at batch 1) are computed as dot products
+// instead (DotProductForward), and one row into more outputs by RowGemv,
+// at the L2's bandwidth where oneDNN reaches 60% of it (row_gemv.h).
+class Dense : public Layer {
+ public:
+  // As core's Dense::Create (units > 0; weights from args.init and
+  // args.seed, bias zero), with args.backend's threads.
+  static absl::StatusOr<std::unique_ptr<Layer>> Create(const LayerArgs& args);
+
+  Dense(std::unique_ptr<mnemo::Dense> reference, int threads);
+
+  const char* type() const override { return kDenseType; }
+  void Forward(const Tensor& input, const ForwardContext& context, Tensor* output) override;
+  void Backward(const Tensor& input, const Tensor& output, const Tensor& grad_output,
+                const ForwardContext& context, Tensor* grad_input) override;
+  // {"weight", "bias"}, as core's Dense.
+  std::vector<Parameter> parameters() override { return reference_->parameters(); }
+
+ private:
+  // Whether a forward pass of `rows` rows is RowGemv's (row_gemv.h).
+  bool UseRowGemv(int rows) const;
+  // The 1 x rows row of ones the bias gradient multiplies by; grown, never
+  // shrunk, so alternating batch sizes do not reallocate.
+  const float* Ones(int rows);
+
+  std::unique_ptr<mnemo::Dense> reference_;  // parameters, and the fallback
+  int max_threads_;
+  // Its tensors (members of *reference_, which never moves).
+  Tensor* weight_;
+  Tensor* bias_;
+  Tensor* weight_gradient_ = nullptr;
+  Tensor* bias_gradient_ = nullptr;
+  MatMul forward_;
+  DotProductForward forward_few_outputs_;  // where DotProductForward::Applies
+  MatMul backward_data_;
+  MatMul backward_weights_;
+  MatMul backward_bias_;
+  std::vector<float> ones_;
+  bool fallback_reported_ = false;
+};
+
+}  // namespace mnemo::onednn
+
+#endif  // MNEMO_PLUGINS_ONEDNN_DENSE_H_

@@ -1,0 +1,130 @@
+#include "plugins/onednn/runtime.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+#include "plugins/onednn/status.h"
+
+namespace mnemo::onednn {
+namespace {
+
+// Below these a second thread costs more than it saves (measured on the
+// 2-core machine of notes/anchors.md: an OpenMP region's start and barrier
+// take about a microsecond with a spinning team, tens when a worker sleeps
+// or another process holds its core). In floating-point operations for a
+// GEMM (2 MFLOP is about 10 us on one core) and floats for an element-wise
+// pass (128 KiB).
+constexpr double kFlopsPerThread = 2e6;
+constexpr int64_t kElementsPerThread = 32 * 1024;
+
+// oneDNN's kernels want 64-byte alignment (a cache line, an AVX-512 vector).
+constexpr size_t kAlignment = 64;
+
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+
+}  // namespace
+
+absl::StatusOr<const dnnl::engine*> Engine() {
+  // Created once; a failure (no usable CPU engine) is returned to every caller.
+  static const absl::StatusOr<const dnnl::engine*>* const engine =
+      new absl::StatusOr<const dnnl::engine*>([]() -> absl::StatusOr<const dnnl::engine*> {
+        const dnnl::engine* created = nullptr;
+        absl::Status status = Guarded("creating the oneDNN CPU engine", [&] {
+          created = new dnnl::engine(dnnl::engine::kind::cpu, 0);
+          return absl::OkStatus();
+        });
+        if (!status.ok()) return status;
+        return created;
+      }());
+  return *engine;
+}
+
+absl::StatusOr<dnnl::stream*> ThreadStream() {
+  thread_local std::unique_ptr<dnnl::stream> stream;
+  if (stream == nullptr) {
+    absl::StatusOr<const dnnl::engine*> engine = Engine();
+    if (!engine.ok()) return engine.status();
+    absl::Status status = Guarded("creating a oneDNN stream", [&] {
+      stream = std::make_unique<dnnl::stream>(**engine);
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+  }
+  return stream.get();
+}
+
+int CoreCount() { return std::max(1, omp_get_num_procs()); }
+
+void UseThreads(int threads) {
+  if (threads < 1) threads = 1;
+  if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
+}
+
+int TeamSize(int threads) {
+  UseThreads(threads);
+  int team = 0;
+#pragma omp parallel
+  {
+#pragma omp single
+    team = omp_get_num_threads();
+  }
+  return team;
+}
+
+int ThreadsForFlops(double flops, int max_threads) {
+  const double useful = std::max(1.0, flops / kFlopsPerThread);
+  return static_cast<int>(std::min<double>(std::max(1, max_threads), useful));
+}
+
+int ThreadsForElements(int64_t elements, int max_threads) {
+  const int64_t useful = std::max<int64_t>(1, elements / kElementsPerThread);
+  return static_cast<int>(std::min<int64_t>(std::max(1, max_threads), useful));
+}
+
+absl::StatusOr<void*> ThreadScratchpad(size_t bytes) {
+  thread_local std::unique_ptr<void, AlignedFree> buffer;
+  thread_local size_t capacity = 0;
+  if (bytes > capacity) {
+    // Rounded up to whole alignment units, as aligned_alloc requires; grown
+    // with headroom so that a slowly rising need does not reallocate often.
+    const size_t wanted =
+        (std::max(bytes, capacity + capacity / 2) + kAlignment - 1) / kAlignment * kAlignment;
+    void* p = std::aligned_alloc(kAlignment, wanted);
+    if (p == nullptr) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate a oneDNN scratchpad of ", wanted, " bytes"));
+    }
+    buffer.reset(p);
+    capacity = wanted;
+    GetCounters().scratchpad_growths.fetch_add(1, std::memory_order_relaxed);
+  }
+  return buffer.get();
+}
+
+absl::Status Bind(const dnnl::memory& memory, const void* data) {
+  // oneDNN takes a non-const handle for inputs as well; it does not write them.
+  return FromDnnl(
+      dnnl_memory_set_data_handle(memory.get(/*allow_empty=*/true), const_cast<void*>(data)),
+      "binding a tensor to oneDNN memory");
+}
+
+absl::Status Execute(const dnnl::primitive& primitive, absl::Span<const dnnl_exec_arg_t> args) {
+  absl::StatusOr<dnnl::stream*> stream = ThreadStream();
+  if (!stream.ok()) return stream.status();
+  return FromDnnl(dnnl_primitive_execute(primitive.get(/*allow_empty=*/true),
+                                         (*stream)->get(/*allow_empty=*/true),
+                                         static_cast<int>(args.size()), args.data()),
+                  "executing a oneDNN primitive");
+}
+
+Counters& GetCounters() {
+  static Counters* const counters = new Counters;
+  return *counters;
+}
+
+}  // namespace mnemo::onednn

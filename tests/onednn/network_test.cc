@@ -1,0 +1,256 @@
+// Whole models on the oneDNN backend against the same models on the Eigen
+// reference: a network built from a config trains to the same weights and
+// losses, and a memory module's similarity search runs on the model's
+// backend with the same answers.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/classifier/dual_path_classifier.h"
+#include "core/config_loader.h"
+#include "core/data/dataset.h"
+#include "core/model_builder.h"
+#include "core/optimizer.h"
+#include "core/trainer.h"
+#include "tests/numerics/test_tensors.h"
+#include "tests/onednn/onednn_testing.h"
+#include "tests/plugins/test_args.h"
+
+namespace mnemo {
+namespace {
+
+using ::mnemo::testing::Counter;
+using ::mnemo::testing::kTolerance;
+using ::mnemo::testing::RelativeError;
+using ::mnemo::testing::TestArg;
+using ::mnemo::testing::TestRng;
+
+class OneDnnNetworkTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    mnemo::testing::LoadOneDnnPlugin();
+    for (const char* memory : {"cached_memory_plugin", "trainable_memory_plugin"}) {
+      absl::StatusOr<LoadedPlugin> loaded = PluginLoader::Global().Load(TestArg(memory));
+      ASSERT_TRUE(loaded.ok()) << loaded.status();
+    }
+  }
+
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> Load(const std::string& text) {
+    return loader_.LoadText(text, "test.pbtxt");
+  }
+
+  ConfigLoader loader_;
+};
+
+// Every activation the backend provides, and the reference Dropout between.
+std::string MlpConfig(const std::string& backend) {
+  return "model {\n"
+         "  input_size: 20\n"
+         "  backend: \"" +
+         backend +
+         "\"\n"
+         "  init { scheme: XAVIER_UNIFORM }\n"
+         "  layer { type: \"Dense\" units: 33 activation: \"ReLU\" }\n"
+         "  layer { type: \"Dropout\" rate: 0.25 }\n"
+         "  layer { type: \"Dense\" units: 17 activation: \"Tanh\" }\n"
+         "  layer { type: \"Dense\" units: 9 activation: \"Sigmoid\" }\n"
+         "  layer { type: \"Dense\" units: 5 }\n"
+         "}\n"
+         "trainer {\n"
+         "  optimizer { type: \"sgd\" learning_rate: 0.1 momentum: 0.9 }\n"
+         "  batch_size: 16\n"
+         "  epochs: 3\n"
+         "  seed: 4\n"
+         "}\n";
+}
+
+Dataset RandomDataset(int n, int features, int classes, uint32_t seed) {
+  TestRng rng(seed);
+  Dataset data;
+  data.features = rng.Random(n, features, 0.0f, 1.0f);
+  data.num_classes = classes;
+  data.labels.resize(n);
+  for (int i = 0; i < n; ++i) {
+    // Learnable: the class follows the first features.
+    data.labels[i] = static_cast<int32_t>(data.features(i, i % 3) * classes) % classes;
+  }
+  return data;
+}
+
+TEST_F(OneDnnNetworkTest, TrainingFromAConfigMatchesEigen) {
+  auto onednn_config = Load(MlpConfig("onednn"));
+  auto eigen_config = Load(MlpConfig("eigen"));
+  ASSERT_TRUE(onednn_config.ok()) << onednn_config.status();
+  ASSERT_TRUE(eigen_config.ok()) << eigen_config.status();
+  auto onednn = BuildNetwork(**onednn_config, Registries::Global());
+  auto eigen = BuildNetwork(**eigen_config, Registries::Global());
+  ASSERT_TRUE(onednn.ok()) << onednn.status();
+  ASSERT_TRUE(eigen.ok()) << eigen.status();
+  ASSERT_STREQ((*onednn)->layer(0).type(), "onednn/Dense");
+  ASSERT_STREQ((*onednn)->backend().name(), "onednn");
+  const double fallbacks = Counter((*onednn)->backend(), "fallbacks");
+
+  const config::Trainer& trainer_config = (*onednn_config)->experiment().trainer();
+  auto onednn_optimizer = CreateOptimizer(trainer_config.optimizer());
+  auto eigen_optimizer = CreateOptimizer(trainer_config.optimizer());
+  ASSERT_TRUE(onednn_optimizer.ok() && eigen_optimizer.ok());
+  auto onednn_trainer = Trainer::Create(trainer_config, onednn->get(), onednn_optimizer->get());
+  auto eigen_trainer = Trainer::Create(trainer_config, eigen->get(), eigen_optimizer->get());
+  ASSERT_TRUE(onednn_trainer.ok() && eigen_trainer.ok());
+
+  // 100 samples in batches of 16: the last batch of each epoch has 4 rows,
+  // so every layer also meets a second shape.
+  const Dataset train = RandomDataset(100, 20, 5, 1);
+  const Dataset test = RandomDataset(37, 20, 5, 2);
+  auto onednn_history = onednn_trainer->Fit(train, test);
+  auto eigen_history = eigen_trainer->Fit(train, test);
+  ASSERT_TRUE(onednn_history.ok()) << onednn_history.status();
+  ASSERT_TRUE(eigen_history.ok()) << eigen_history.status();
+  ASSERT_EQ(onednn_history->size(), 3u);
+  for (size_t e = 0; e < onednn_history->size(); ++e) {
+    const EpochMetrics& a = (*onednn_history)[e];
+    const EpochMetrics& b = (*eigen_history)[e];
+    EXPECT_NEAR(a.train_loss, b.train_loss, 1e-4 * b.train_loss) << "epoch " << e + 1;
+    EXPECT_NEAR(a.test_loss, b.test_loss, 1e-4 * b.test_loss) << "epoch " << e + 1;
+    EXPECT_EQ(a.test_accuracy, b.test_accuracy) << "epoch " << e + 1;
+  }
+  // 21 momentum steps compound the rounding differences of every product:
+  // the weights still agree to 1e-4 (relative, per tensor).
+  for (int i = 0; i < (*onednn)->num_layers(); ++i) {
+    std::vector<Parameter> a = (*onednn)->layer(i).parameters();
+    std::vector<Parameter> b = (*eigen)->layer(i).parameters();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t p = 0; p < a.size(); ++p) {
+      EXPECT_LE(RelativeError(*a[p].value, *b[p].value), 1e-4)
+          << (*onednn)->layer(i).name() << "." << a[p].name;
+    }
+  }
+  EXPECT_EQ(Counter((*onednn)->backend(), "fallbacks"), fallbacks);
+}
+
+// One step from identical weights: the gradients of every parameter agree to
+// the layers' own tolerance.
+TEST_F(OneDnnNetworkTest, FirstStepGradientsMatchEigen) {
+  auto onednn_config = Load(MlpConfig("onednn"));
+  auto eigen_config = Load(MlpConfig(""));
+  ASSERT_TRUE(onednn_config.ok() && eigen_config.ok());
+  auto onednn = BuildNetwork(**onednn_config, Registries::Global());
+  auto eigen = BuildNetwork(**eigen_config, Registries::Global());
+  ASSERT_TRUE(onednn.ok() && eigen.ok());
+  const Dataset data = RandomDataset(257, 20, 5, 3);
+  const ForwardContext context{/*training=*/true, 4, 0};
+  Tensor grad_onednn, grad_eigen;
+  for (auto* network : {onednn->get(), eigen->get()}) {
+    absl::StatusOr<const Tensor*> logits = network->Forward(data.features, context);
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    Tensor& grad = network == onednn->get() ? grad_onednn : grad_eigen;
+    ASSERT_TRUE(network->backend().SoftmaxCrossEntropy(**logits, data.labels, &grad, nullptr).ok());
+    network->ZeroGradients();
+    ASSERT_TRUE(network->Backward(grad, context).ok());
+  }
+  EXPECT_LE(RelativeError(grad_onednn, grad_eigen), kTolerance);
+  for (int i = 0; i < (*onednn)->num_layers(); ++i) {
+    std::vector<Parameter> a = (*onednn)->layer(i).parameters();
+    std::vector<Parameter> b = (*eigen)->layer(i).parameters();
+    for (size_t p = 0; p < a.size(); ++p) {
+      EXPECT_LE(RelativeError(*a[p].gradient, *b[p].gradient), kTolerance)
+          << (*onednn)->layer(i).name() << "." << a[p].name;
+    }
+  }
+}
+
+// The memory modules' similarity search on the onednn backend gives the
+// reference's answers, and it does run there.
+TEST_F(OneDnnNetworkTest, MemoryModulesSearchOnTheModelsBackend) {
+  std::shared_ptr<const Backend> backend = mnemo::testing::OneDnnBackend();
+  ASSERT_NE(backend, nullptr);
+  for (const char* type : {"cached_memory", "trainable_memory"}) {
+    config::MemoryModule config;
+    config.set_type(type);
+    config.set_capacity(300);
+    config.set_top_k(5);
+    config.set_similarity_threshold(0.5f);
+    auto ours =
+        Registries::Global().memory_modules.Create(type, MemoryModuleArgs{config, 48, 7, backend});
+    auto reference =
+        Registries::Global().memory_modules.Create(type, MemoryModuleArgs{config, 48, 7, nullptr});
+    ASSERT_TRUE(ours.ok()) << ours.status();
+    ASSERT_TRUE(reference.ok()) << reference.status();
+
+    TestRng rng(11);
+    const double gemms = Counter(*backend, "similarity_gemms");
+    // Batches of 128 until the memory is full and replaces items (Store's
+    // batched similarities), then retrieval and the loss.
+    for (int batch = 0; batch < 4; ++batch) {
+      const Tensor features = rng.Random(128, 48);
+      std::vector<int> labels(128);
+      for (int& label : labels) label = static_cast<int>(rng.Uniform(0.0f, 6.999f));
+      ASSERT_TRUE((*ours)->Store(features, labels).ok()) << type;
+      ASSERT_TRUE((*reference)->Store(features, labels).ok()) << type;
+    }
+    EXPECT_EQ((*ours)->size(), (*reference)->size()) << type;
+    const Tensor queries = rng.Random(257, 48);
+    auto retrieved = (*ours)->Retrieve(queries);
+    auto retrieved_ref = (*reference)->Retrieve(queries);
+    ASSERT_TRUE(retrieved.ok() && retrieved_ref.ok()) << type;
+    EXPECT_EQ(retrieved->label, retrieved_ref->label) << type;
+    EXPECT_EQ(retrieved->slot, retrieved_ref->slot) << type;
+    for (size_t i = 0; i < retrieved->confidence.size(); ++i) {
+      EXPECT_NEAR(retrieved->confidence[i], retrieved_ref->confidence[i], 1e-5) << type << i;
+    }
+    std::vector<int> query_labels(257);
+    for (int& label : query_labels) label = static_cast<int>(rng.Uniform(0.0f, 6.999f));
+    Tensor grad, grad_ref;
+    auto loss = (*ours)->Loss(queries, query_labels, &grad);
+    auto loss_ref = (*reference)->Loss(queries, query_labels, &grad_ref);
+    ASSERT_TRUE(loss.ok() && loss_ref.ok()) << type;
+    EXPECT_NEAR(*loss, *loss_ref, kTolerance * *loss_ref) << type;
+    EXPECT_LE(RelativeError(grad, grad_ref), kTolerance) << type;
+    EXPECT_GT(Counter(*backend, "similarity_gemms"), gemms) << type;
+  }
+}
+
+// A dual-path classifier from a config with backend "onednn": backbone, head
+// and memory all on it.
+TEST_F(OneDnnNetworkTest, DualPathClassifierUsesTheBackendThroughout) {
+  auto config =
+      Load("plugin: \"" + TestArg("cached_memory_plugin") +
+           "\"\n"
+           "model {\n"
+           "  input_size: 12\n"
+           "  backend: \"onednn\"\n"
+           "  layer { name: \"features\" type: \"Dense\" units: 8 activation: \"ReLU\" }\n"
+           "  layer { type: \"Dense\" units: 4 }\n"
+           "}\n"
+           "memory_module { type: \"cached_memory\" capacity: 64 features_after: \"features\" }\n"
+           "trainer { optimizer { type: \"sgd\" learning_rate: 0.1 } batch_size: 16 epochs: 1 }\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto classifier = DualPathClassifier::Create(**config);
+  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  EXPECT_STREQ((*classifier)->backbone().backend().name(), "onednn");
+  EXPECT_STREQ((*classifier)->head().backend().name(), "onednn");
+  EXPECT_STREQ((*classifier)->backbone().layer(0).type(), "onednn/Dense");
+
+  const Backend& backend = (*classifier)->head().backend();
+  const double gemms = Counter(backend, "similarity_gemms");
+  const Dataset data = RandomDataset(16, 12, 4, 5);
+  auto optimizer = CreateOptimizer((*config)->experiment().trainer().optimizer());
+  ASSERT_TRUE(optimizer.ok());
+  for (int step = 0; step < 2; ++step) {
+    auto losses =
+        (*classifier)
+            ->TrainStep(data.features, data.labels,
+                        ForwardContext{true, 1, static_cast<uint64_t>(step)}, **optimizer);
+    ASSERT_TRUE(losses.ok()) << losses.status();
+  }
+  auto prediction = (*classifier)->Predict(data.features);
+  ASSERT_TRUE(prediction.ok()) << prediction.status();
+  EXPECT_GT(Counter(backend, "similarity_gemms"), gemms);
+}
+
+}  // namespace
+}  // namespace mnemo

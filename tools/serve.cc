@@ -1,0 +1,226 @@
+// Serves a trained model's predictions: an example host program of the
+// inference API (core/inference/predictor.h).
+//
+//   ./bazelw run //tools:serve -- --model=out/fashion_mlp/model.safetensors < samples.txt
+//   D=/usr/share/datasets/fashion-mnist/t10k
+//   ./bazelw run //tools:serve -- --idx=$D-images-idx3-ubyte.gz --labels=$D-labels-idx1-ubyte.gz
+//
+// Reads samples, one a line (the model's input width of numbers, separated by
+// commas and/or spaces; blank lines skipped) from --input or stdin, or the
+// images of an IDX file (--idx), and prints one label a line. With --labels
+// (an IDX label file, one label per sample in order) it prints the accuracy
+// last: "accuracy 0.8450 (8450 of 10000)". A bad line stops it with its line,
+// field and column, and exit status 1.
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <istream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/types/span.h"
+#include "core/data/dataset.h"
+#include "core/inference/predictor.h"
+#include "tools/paths.h"
+#include "tools/sample_line.h"
+#include "tools/tool_main.h"
+
+ABSL_FLAG(std::string, model, "out/fashion_mlp/model.safetensors",
+          "saved model (.safetensors), as tools/train writes it");
+ABSL_FLAG(std::string, config, "", "experiment config; empty = the one stored in the model");
+ABSL_FLAG(std::string, input, "", "text file of samples, one a line; empty or - = stdin");
+ABSL_FLAG(std::string, idx, "", "IDX image file (raw or .gz) to classify instead of --input");
+ABSL_FLAG(std::string, labels, "", "IDX label file of the samples: print the accuracy at the end");
+ABSL_FLAG(int, batch, 1, "samples classified together (answers are printed a batch at a time)");
+
+namespace mnemo {
+namespace {
+
+constexpr int kMaxBatch = 1 << 16;
+
+// Gathers samples into batches, classifies each batch and prints its labels,
+// and counts the answers that match the expected labels when there are some.
+class BatchServer {
+ public:
+  BatchServer(Predictor& predictor, int batch, const std::vector<int32_t>* expected,
+              bool flush_each_batch)
+      : predictor_(predictor),
+        batch_(batch),
+        expected_(expected),
+        flush_each_batch_(flush_each_batch),
+        pending_(static_cast<size_t>(batch) * predictor.input_size()) {}
+
+  // Where the next sample goes: input_size() floats.
+  float* Next() { return pending_.data() + static_cast<size_t>(rows_) * predictor_.input_size(); }
+
+  // The sample at Next() is complete.
+  absl::Status Commit() {
+    ++rows_;
+    return rows_ == batch_ ? Flush() : absl::OkStatus();
+  }
+
+  absl::Status Flush() {
+    if (rows_ == 0) return absl::OkStatus();
+    if (expected_ != nullptr && served_ + rows_ > static_cast<int64_t>(expected_->size())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("there are more samples than the ", expected_->size(), " labels"));
+    }
+    absl::StatusOr<Predictions> predictions = predictor_.Classify(
+        absl::MakeConstSpan(pending_.data(), static_cast<size_t>(rows_) * predictor_.input_size()));
+    if (!predictions.ok()) return predictions.status();
+    for (int32_t label : predictions->labels) {
+      std::printf("%d\n", label);
+      if (expected_ != nullptr && label == (*expected_)[served_]) ++correct_;
+      ++served_;
+    }
+    // A client that waits for each answer must get it now, not when the
+    // pipe's buffer fills.
+    if (flush_each_batch_) std::fflush(stdout);
+    rows_ = 0;
+    return absl::OkStatus();
+  }
+
+  // After the last Flush: the accuracy line, if there are labels.
+  absl::Status Finish() {
+    if (expected_ == nullptr) return absl::OkStatus();
+    if (served_ != static_cast<int64_t>(expected_->size())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("there are ", expected_->size(), " labels but ", served_, " samples"));
+    }
+    absl::PrintF("accuracy %.4f (%d of %d)\n",
+                 served_ == 0 ? 0.0 : static_cast<double>(correct_) / served_, correct_, served_);
+    return absl::OkStatus();
+  }
+
+ private:
+  Predictor& predictor_;
+  const int batch_;
+  const std::vector<int32_t>* expected_;
+  const bool flush_each_batch_;
+  std::vector<float> pending_;  // batch_ samples
+  int rows_ = 0;                // of pending_ filled
+  int64_t served_ = 0;
+  int64_t correct_ = 0;
+};
+
+absl::Status ServeText(std::istream& in, const std::string& name, Predictor& predictor,
+                       BatchServer& server) {
+  std::string line;
+  for (int64_t number = 1; std::getline(in, line); ++number) {
+    if (IsBlankLine(line)) continue;
+    if (absl::Status s = ParseSampleLine(line, number, predictor.input_size(), server.Next());
+        !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(name, ": ", s.message()));
+    }
+    if (absl::Status s = server.Commit(); !s.ok()) return s;
+  }
+  if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", name));
+  return server.Flush();
+}
+
+absl::Status ServeImages(const Tensor& images, const std::string& name, Predictor& predictor,
+                         BatchServer& server) {
+  if (images.cols() != predictor.input_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " has images of ", images.cols(),
+                                                   " pixels, but the model takes ",
+                                                   predictor.input_size(), " features"));
+  }
+  for (Eigen::Index r = 0; r < images.rows(); ++r) {
+    Eigen::Map<Vector>(server.Next(), images.cols()) = images.row(r);
+    if (absl::Status s = server.Commit(); !s.ok()) return s;
+  }
+  return server.Flush();
+}
+
+absl::StatusOr<std::string> OptionalInputFile(const std::string& flag) {
+  if (flag.empty()) return std::string();
+  return FindInputFile(flag);
+}
+
+absl::Status Run() {
+  const int batch = absl::GetFlag(FLAGS_batch);
+  if (batch <= 0) return absl::InvalidArgumentError("--batch must be > 0");
+  // Its buffer is allocated up front: a typo must not exhaust memory.
+  if (batch > kMaxBatch) {
+    return absl::InvalidArgumentError(absl::StrCat("--batch must be at most ", kMaxBatch));
+  }
+  const std::string input_flag = absl::GetFlag(FLAGS_input);
+  const std::string idx_flag = absl::GetFlag(FLAGS_idx);
+  if (!idx_flag.empty() && !input_flag.empty()) {
+    return absl::InvalidArgumentError("give --input or --idx, not both");
+  }
+  absl::StatusOr<std::string> model = FindInputFile(absl::GetFlag(FLAGS_model));
+  if (!model.ok()) return model.status();
+  absl::StatusOr<std::string> config = OptionalInputFile(absl::GetFlag(FLAGS_config));
+  if (!config.ok()) return config.status();
+  absl::StatusOr<std::string> idx = OptionalInputFile(idx_flag);
+  if (!idx.ok()) return idx.status();
+  absl::StatusOr<std::string> labels_path = OptionalInputFile(absl::GetFlag(FLAGS_labels));
+  if (!labels_path.ok()) return labels_path.status();
+
+  absl::StatusOr<std::unique_ptr<Predictor>> predictor = Predictor::Load(*config, *model);
+  if (!predictor.ok()) return predictor.status();
+
+  // The samples' labels, when given; read before any answer is printed.
+  std::optional<Dataset> labelled;  // --idx with --labels: read together, counts checked
+  std::vector<int32_t> labels;
+  if (!idx->empty() && !labels_path->empty()) {
+    absl::StatusOr<Dataset> data = ReadIdx(*idx, *labels_path);
+    if (!data.ok()) return data.status();
+    labelled = *std::move(data);
+  } else if (!labels_path->empty()) {
+    absl::StatusOr<std::vector<int32_t>> read = ReadIdxLabels(*labels_path);
+    if (!read.ok()) return read.status();
+    labels = *std::move(read);
+  }
+  const std::vector<int32_t>* expected = labelled               ? &labelled->labels
+                                         : labels_path->empty() ? nullptr
+                                                                : &labels;
+
+  if (!idx->empty()) {
+    BatchServer server(**predictor, batch, expected, /*flush_each_batch=*/false);
+    if (labelled) {
+      if (absl::Status s = ServeImages(labelled->features, *idx, **predictor, server); !s.ok()) {
+        return s;
+      }
+    } else {
+      absl::StatusOr<Tensor> images = ReadIdxImages(*idx);
+      if (!images.ok()) return images.status();
+      if (absl::Status s = ServeImages(*images, *idx, **predictor, server); !s.ok()) return s;
+    }
+    return server.Finish();
+  }
+
+  const bool from_stdin = input_flag.empty() || input_flag == "-";
+  BatchServer server(**predictor, batch, expected, /*flush_each_batch=*/from_stdin);
+  absl::Status served;
+  if (from_stdin) {
+    served = ServeText(std::cin, "stdin", **predictor, server);
+  } else {
+    absl::StatusOr<std::string> path = FindInputFile(input_flag);
+    if (!path.ok()) return path.status();
+    std::ifstream in(*path);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", *path));
+    served = ServeText(in, *path, **predictor, server);
+  }
+  if (!served.ok()) return served;
+  return server.Finish();
+}
+
+}  // namespace
+}  // namespace mnemo
+
+int main(int argc, char** argv) {
+  return mnemo::RunTool(argc, argv, "serve",
+                        "Prints a saved model's label for each sample, one a line.\n"
+                        "  bazel run //tools:serve -- --model=FILE [--config=FILE] "
+                        "[--input=FILE | --idx=FILE] [--labels=FILE] [--batch=N]",
+                        &mnemo::Run);
+}
