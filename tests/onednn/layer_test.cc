@@ -261,11 +261,9 @@ TEST_F(OneDnnLayerTest, WeightCopiesFollowParameterUpdates) {
 }
 
 // At batch 1 a wide layer reads its weights where they are (row_gemv.h):
-// no primitive, no copy, and the same values.
+// no primitive, no copy, and the same values. Built without AVX-512 there is
+// no row GEMV: batch 1 runs on oneDNN's matmul, with the same values.
 TEST_F(OneDnnLayerTest, BatchOneReadsTheWeightsInPlace) {
-#ifndef __AVX512F__
-  GTEST_SKIP() << "the row GEMV needs AVX-512; without it batch 1 runs on oneDNN's matmul";
-#endif
   std::unique_ptr<Layer> ours = Make("onednn/Dense", 784, 256);
   std::unique_ptr<Layer> reference = Make("Dense", 784, 256);
   ASSERT_NE(ours, nullptr);
@@ -279,8 +277,13 @@ TEST_F(OneDnnLayerTest, BatchOneReadsTheWeightsInPlace) {
   ours->Forward(x, ForwardContext{}, &y);
   reference->Forward(x, ForwardContext{}, &y_ref);
   EXPECT_LE(RelativeError(y, y_ref), kTolerance);
+#ifdef __AVX512F__
   EXPECT_EQ(Counter(*backend_, "primitives_created"), created);
   EXPECT_EQ(Counter(*backend_, "weight_packs"), packs);
+#else
+  EXPECT_GT(Counter(*backend_, "primitives_created") + Counter(*backend_, "weight_packs"),
+            created + packs);
+#endif
 }
 
 TEST_F(OneDnnLayerTest, EmptyBatchGivesEmptyOutputsAndAddsNothing) {
