@@ -1,8 +1,10 @@
 #include "core/memory/batch_similarities.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/memory/top_k.h"
 
 namespace mnemo::memory {
 
@@ -39,6 +41,36 @@ void BatchSimilarities::Place(int row, int slot) {
   }
   if (occupant_[slot] < 0) placed_slots_.push_back(slot);
   occupant_[slot] = row;
+}
+
+absl::Status StoreRows(const Backend& backend, const ConstMatrixRef<float>& unit_batch,
+                       const ColumnVector<float>& norms, const ConstMatrixRef<float>& unit_keys,
+                       int capacity, float similarity_threshold, int* size,
+                       absl::FunctionRef<int(int row, absl::Span<const float> cosines)> victim,
+                       absl::FunctionRef<void(int slot, int row)> write) {
+  std::optional<BatchSimilarities> similarities;
+  if (*size + unit_batch.rows() > capacity) {
+    absl::StatusOr<BatchSimilarities> computed =
+        BatchSimilarities::Compute(backend, unit_batch, unit_keys);
+    if (!computed.ok()) return computed.status();
+    similarities.emplace(*std::move(computed));
+  }
+  for (int row = 0; row < unit_batch.rows(); ++row) {
+    if (norms(row) == 0.0f) continue;
+    int slot = *size;
+    if (*size < capacity) {
+      ++*size;
+    } else {
+      absl::Span<const float> cosines = similarities->Row(row);
+      if (MaxOf(cosines) >= similarity_threshold) {
+        continue;  // not novel: something like it is stored
+      }
+      slot = victim(row, cosines);
+    }
+    write(slot, row);
+    if (similarities) similarities->Place(row, slot);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace mnemo::memory

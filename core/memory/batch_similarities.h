@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/backend.h"
@@ -45,6 +46,19 @@ class BatchSimilarities {
   std::vector<int> placed_slots_;  // the slots with an occupant, each once
   std::vector<float> row_;
 };
+
+// How a memory takes in a batch (both modules store this way; they differ in
+// the victim and in what a slot holds). Rows with a zero norm are skipped.
+// While there is room a row takes the next unused slot, *size growing. Once
+// the memory is full, a row whose best cosine with the slots reaches
+// `similarity_threshold` is not novel and is skipped; a novel one replaces
+// the slot `victim(row, cosines)` picks. `write(slot, row)` stores the row. The
+// similarities are computed on `backend` only when the batch does not fit.
+absl::Status StoreRows(const Backend& backend, const ConstMatrixRef<float>& unit_batch,
+                       const ColumnVector<float>& norms, const ConstMatrixRef<float>& unit_keys,
+                       int capacity, float similarity_threshold, int* size,
+                       absl::FunctionRef<int(int row, absl::Span<const float> cosines)> victim,
+                       absl::FunctionRef<void(int slot, int row)> write);
 
 }  // namespace mnemo::memory
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -74,31 +73,14 @@ absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> l
     return s;
   }
   memory::NormalizeRows(features, &unit_, &norms_);
-  // The similarities are needed only by examples that find the memory full.
-  std::optional<memory::BatchSimilarities> similarities;
-  if (size_ + features.rows() > settings_.capacity) {
-    absl::StatusOr<memory::BatchSimilarities> computed =
-        memory::BatchSimilarities::Compute(*backend_, unit_, keys_.topRows(size_));
-    if (!computed.ok()) return computed.status();
-    similarities.emplace(*std::move(computed));
-  }
-  for (int row = 0; row < features.rows(); ++row) {
-    if (norms_(row) == 0.0f) continue;
-    int slot = size_;
-    if (size_ < settings_.capacity) {
-      ++size_;
-    } else {
-      absl::Span<const float> cosines = similarities->Row(row);
-      if (memory::MaxOf(cosines) >= settings_.similarity_threshold) {
-        continue;  // not novel: something like it is stored
-      }
-      slot = Victim(cosines, labels[row]);
-    }
-    keys_.row(slot) = unit_.row(row);
-    labels_[slot] = labels[row];
-    if (similarities) similarities->Place(row, slot);
-  }
-  return absl::OkStatus();
+  return memory::StoreRows(
+      *backend_, unit_, norms_, keys_.topRows(size_), settings_.capacity,
+      settings_.similarity_threshold, &size_,
+      [&](int row, absl::Span<const float> cosines) { return Victim(cosines, labels[row]); },
+      [&](int slot, int row) {
+        keys_.row(slot) = unit_.row(row);
+        labels_[slot] = labels[row];
+      });
 }
 
 absl::StatusOr<Retrieval> CachedMemory::Retrieve(const Tensor& features) {

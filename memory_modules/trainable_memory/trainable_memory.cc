@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -98,37 +97,20 @@ absl::Status TrainableMemory::Store(const Tensor& features, absl::Span<const int
   }
   memory::NormalizeRows(features, &unit_, &norms_);
   RenormalizeKeys();
-  // The similarities and certainties are needed only by examples that find
-  // the memory full.
-  std::optional<memory::BatchSimilarities> similarities;
+  // Slot certainties, made when the first novel row finds the memory full and
+  // kept current as slots are written.
   std::vector<float> certainty;
-  if (size_ + features.rows() > settings_.capacity) {
-    absl::StatusOr<memory::BatchSimilarities> computed =
-        memory::BatchSimilarities::Compute(*backend_, unit_, keys_.topRows(size_));
-    if (!computed.ok()) return computed.status();
-    similarities.emplace(*std::move(computed));
-    certainty = Certainties();
-    certainty.resize(settings_.capacity);
-  }
-  for (int row = 0; row < features.rows(); ++row) {
-    if (norms_(row) == 0.0f) continue;
-    int slot = size_;
-    if (size_ < settings_.capacity) {
-      ++size_;
-    } else {
-      absl::Span<const float> cosines = similarities->Row(row);
-      if (memory::MaxOf(cosines) >= settings_.similarity_threshold) {
-        continue;  // not novel: something like it is stored
-      }
-      slot = memory::FirstMinimum(certainty);
-    }
-    Write(slot, row, labels[row]);
-    if (similarities) {
-      similarities->Place(row, slot);
-      certainty[slot] = Certainty(values_.row(slot));
-    }
-  }
-  return absl::OkStatus();
+  return memory::StoreRows(
+      *backend_, unit_, norms_, keys_.topRows(size_), settings_.capacity,
+      settings_.similarity_threshold, &size_,
+      [&](int, absl::Span<const float>) {
+        if (certainty.empty()) certainty = Certainties();
+        return memory::FirstMinimum(certainty);
+      },
+      [&](int slot, int row) {
+        Write(slot, row, labels[row]);
+        if (!certainty.empty()) certainty[slot] = Certainty(values_.row(slot));
+      });
 }
 
 absl::StatusOr<Retrieval> TrainableMemory::Retrieve(const Tensor& features) {
