@@ -407,6 +407,7 @@ absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadText(const std::
   // Step 2: the whole file.
   auto config = std::make_unique<LoadedConfig>();
   config->path_ = path;
+  config->use_ = use_;  // before the Validator builds the network
   ErrorList errors(path, text);
   pb::TextFormat::ParseInfoTree tree;
   pb::TextFormat::Parser parser;

@@ -19,6 +19,13 @@ struct SourceLocation {
   int column = 0;  // 1-based
 };
 
+// What a config is loaded for. Training checks the whole config; inference
+// skips the `data` and `trainer` sections, which serving a model does not
+// read, so that a model serves on a machine without its training data, and
+// from a config that has only a model. A network built from a config loaded
+// for inference has no gradients (BuildNetwork): it cannot be trained.
+enum class ConfigUse { kTraining, kInference };
+
 // A parsed config file and where each of its fields stands, so that problems
 // found after parsing can still be reported as file:line:column.
 class LoadedConfig {
@@ -26,6 +33,13 @@ class LoadedConfig {
   const config::Experiment& experiment() const { return experiment_; }
   config::Experiment& mutable_experiment() { return experiment_; }
   const std::string& path() const { return path_; }
+
+  // What the ConfigLoader loaded it for.
+  ConfigUse use() const { return use_; }
+  // Narrows a config loaded for training to inference (a Predictor's copy).
+  // There is no way back: a config loaded for inference skipped the
+  // training checks.
+  void RestrictToInference() { use_ = ConfigUse::kInference; }
 
   // The location of a field given as a path of (field name, index) steps from
   // the root, written "model.layer[2].units"; falls back to the nearest
@@ -39,14 +53,9 @@ class LoadedConfig {
   friend class ConfigLoader;
   config::Experiment experiment_;
   std::string path_;
+  ConfigUse use_ = ConfigUse::kTraining;
   std::map<std::string, SourceLocation> locations_;
 };
-
-// What a config is loaded for. Training checks the whole config; inference
-// skips the `data` and `trainer` sections, which serving a model does not
-// read, so that a model serves on a machine without its training data, and
-// from a config that has only a model.
-enum class ConfigUse { kTraining, kInference };
 
 // Reads experiment configs in two steps: the `plugin` list first (loading each
 // library through the plugin loader so its option types exist), then the whole

@@ -137,8 +137,12 @@ class Builder {
     }
     if (!ok || running < 0) return -1;
 
-    LayerArgs args{layer, running, ResolveInit(model_.init(), layer.init()),
-                   DeriveSeed(config_.experiment().trainer().seed(), i), backend_instance_.get()};
+    LayerArgs args{layer,
+                   running,
+                   ResolveInit(model_.init(), layer.init()),
+                   DeriveSeed(config_.experiment().trainer().seed(), i),
+                   backend_instance_.get(),
+                   config_.use() == ConfigUse::kInference};
     const bool trainable = !layer.has_trainable() || layer.trainable();
     std::string name = layer.name().empty()
                            ? absl::StrCat(i, "_", absl::AsciiStrToLower(layer.type()))
@@ -152,7 +156,8 @@ class Builder {
     activation.set_type(layer.activation());
     activation.set_name(absl::StrCat(i, "_", absl::AsciiStrToLower(layer.activation())));
     if (layer.has_trainable()) activation.set_trainable(layer.trainable());
-    LayerArgs activation_args{activation, running, args.init, args.seed, args.backend};
+    LayerArgs activation_args{activation, running,      args.init,
+                              args.seed,  args.backend, args.inference};
     return Create(path + ".activation", activation.type(), activation_args,
                   activation.name(), trainable, running);
   }

@@ -26,6 +26,10 @@ namespace mnemo {
 // when B registered one and the reference "<Type>" otherwise, so a backend
 // plugin need only provide the layers it accelerates. An unknown backend is
 // an error listing the known ones.
+//
+// Inference: from a config loaded with ConfigUse::kInference the layers are
+// made with LayerArgs::inference, and so without gradients (core's Dense
+// leaves them empty): such a network runs Forward only and is never trained.
 absl::StatusOr<std::unique_ptr<Network>> BuildNetwork(const LoadedConfig& config,
                                                       const Registries& registries);
 

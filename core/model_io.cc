@@ -6,13 +6,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/types/span.h"
 #include "core/io/safetensors.h"
 
 namespace mnemo {
 namespace {
 
-std::string ShapeString(const Tensor& t) {
-  return absl::StrCat("[", t.rows(), ", ", t.cols(), "]");
+std::string ShapeString(Eigen::Index rows, Eigen::Index cols) {
+  return absl::StrCat("[", rows, ", ", cols, "]");
 }
 
 // Every parameter of every layer (frozen ones too: they are part of the model).
@@ -61,28 +62,24 @@ absl::Status LoadModel(const std::string& path, Network& network) {
 absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
                                                         const std::vector<Network*>& networks,
                                                         const std::string& extra_prefix) {
-  absl::StatusOr<TensorFile> file = ReadSafetensors(path);
+  absl::StatusOr<SafetensorsReader> file = SafetensorsReader::Open(path);
   if (!file.ok()) return file.status();
+  const std::map<std::string, TensorInfo>& tensors = file->header().tensors;
 
   std::map<std::string, Tensor*> named = NamedParameters(networks);
-  std::map<std::string, Tensor> extras;
   std::vector<std::string> problems;
   for (const auto& [name, target] : named) {
-    auto it = file->tensors.find(name);
-    if (it == file->tensors.end()) {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) {
       problems.push_back(absl::StrCat("tensor \"", name, "\" is missing"));
-    } else if (it->second.rows() != target->rows() ||
-               it->second.cols() != target->cols()) {
-      problems.push_back(absl::StrCat("tensor \"", name, "\" has shape ",
-                                      ShapeString(it->second), " but the model needs ",
-                                      ShapeString(*target)));
+    } else if (it->second.rows != target->rows() || it->second.cols != target->cols()) {
+      problems.push_back(absl::StrCat(
+          "tensor \"", name, "\" has shape ", ShapeString(it->second.rows, it->second.cols),
+          " but the model needs ", ShapeString(target->rows(), target->cols())));
     }
   }
-  for (auto& [name, tensor] : file->tensors) {
-    if (named.count(name) != 0) continue;
-    if (!extra_prefix.empty() && absl::StartsWith(name, extra_prefix)) {
-      extras.emplace(name, std::move(tensor));
-    } else {
+  for (const auto& [name, info] : tensors) {
+    if (named.count(name) == 0 && (extra_prefix.empty() || !absl::StartsWith(name, extra_prefix))) {
       problems.push_back(absl::StrCat("tensor \"", name, "\" is not in the model"));
     }
   }
@@ -90,19 +87,40 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
     return absl::InvalidArgumentError(
         absl::StrCat(path, " does not match the model: ", absl::StrJoin(problems, "; ")));
   }
-  // Checked everything first, so a refusal leaves the network untouched.
-  for (auto& [name, target] : named) *target = file->tensors.at(name);
+
+  // Checked everything first, so a refusal leaves the network untouched. The
+  // data goes straight into the parameters, in the file's order (name order,
+  // as SaveModel writes): no copy of the file is held, and so only an I/O
+  // error can stop the loop halfway.
+  std::map<std::string, Tensor> extras;
+  absl::Status read;
+  for (const auto& [name, info] : tensors) {
+    auto it = named.find(name);
+    Tensor* target = it != named.end()
+                         ? it->second
+                         : &extras.emplace(name, Tensor(info.rows, info.cols)).first->second;
+    read = file->ReadTensor(name, absl::MakeSpan(target->data(), target->size()));
+    if (!read.ok()) break;
+  }
+  // Even after a failed read: the values did change.
   for (Network* network : networks) {
     for (int i = 0; i < network->num_layers(); ++i) network->layer(i).MarkParametersUpdated();
+  }
+  if (!read.ok()) {
+    return absl::Status(read.code(), absl::StrCat(read.message(),
+                                                  "; the model is now partly loaded (every check "
+                                                  "had passed and the tensors before this one "
+                                                  "were read): discard it"));
   }
   return extras;
 }
 
 absl::StatusOr<std::string> ReadModelConfigText(const std::string& path) {
-  absl::StatusOr<TensorFile> file = ReadSafetensors(path);
+  absl::StatusOr<SafetensorsReader> file = SafetensorsReader::Open(path);
   if (!file.ok()) return file.status();
-  auto it = file->metadata.find(kModelConfigKey);
-  return it == file->metadata.end() ? std::string() : it->second;
+  const std::map<std::string, std::string>& metadata = file->header().metadata;
+  auto it = metadata.find(kModelConfigKey);
+  return it == metadata.end() ? std::string() : it->second;
 }
 
 }  // namespace mnemo

@@ -23,9 +23,16 @@ absl::Status SaveModel(const std::string& path, Network& network,
                        const std::string& config_text);
 
 // Loads parameters saved by SaveModel into `network`, which must have been
-// built from the same model config. Refuses (changing nothing) a file that is
-// damaged, lacks a tensor the network has, has one it does not, or has a shape
-// that differs, naming the tensor and both shapes.
+// built from the same model config. Reads the file's header first and
+// refuses (changing nothing) a file that is damaged, lacks a tensor the
+// network has, has one it does not, or has a shape that differs, naming the
+// tensor and both shapes. Only then reads each tensor's data straight into
+// its parameter, so loading costs no memory beyond the network's own.
+//
+// The one failure after the checks is an I/O error while reading the data
+// (a disk error, the file truncated meanwhile): the parameters read before
+// it are loaded, the others not. Its error says the model is partly loaded;
+// discard the network then.
 absl::Status LoadModel(const std::string& path, Network& network);
 
 // SaveModel for a model whose layers are spread over several networks (a
@@ -39,12 +46,14 @@ absl::Status SaveModel(const std::string& path, const std::vector<Network*>& net
 // LoadModel for several networks: the tensors whose names start with
 // `extra_prefix` belong to no layer and are returned (names as saved); every
 // other tensor must match the networks' parameters as LoadModel requires.
-// Changes nothing when it refuses.
+// Changes nothing when the checks refuse; an I/O error in the data leaves the
+// networks partly loaded, as LoadModel says.
 absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
                                                         const std::vector<Network*>& networks,
                                                         const std::string& extra_prefix);
 
-// The config text stored in a saved model ("" when there is none).
+// The config text stored in a saved model ("" when there is none). Reads only
+// the file's header (checked as LoadModel checks it).
 absl::StatusOr<std::string> ReadModelConfigText(const std::string& path);
 
 }  // namespace mnemo

@@ -33,6 +33,10 @@ struct LayerArgs {
   // when a layer is made on its own). A backend's layers read its settings
   // (threads) from it; it outlives the call only, not the layer.
   const Backend* backend = nullptr;
+  // Built for inference (a config loaded with ConfigUse::kInference):
+  // Backward is never called, so the layer may leave its gradients empty
+  // (Parameter::gradient) rather than hold another copy of its weights.
+  bool inference = false;
 };
 
 struct Registries;

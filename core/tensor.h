@@ -24,7 +24,9 @@ inline size_t TensorBytes(const Tensor& t) {
 struct Parameter {
   std::string name;  // "weight", "bias", ...; unique within its owner
   Tensor* value;
-  Tensor* gradient;  // same shape as *value
+  // Same shape as *value, or empty in a network built for inference
+  // (LayerArgs::inference), which never runs Backward.
+  Tensor* gradient;
 };
 
 }  // namespace mnemo

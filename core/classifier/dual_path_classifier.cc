@@ -320,8 +320,10 @@ absl::Status DualPathClassifier::Save(const std::string& path, const std::string
 }
 
 absl::Status DualPathClassifier::Load(const std::string& path) {
-  // LoadModel changes nothing when it refuses; ImportState may refuse after
-  // it succeeded, so the parameters are put back then.
+  // LoadModel changes nothing when its checks refuse (an I/O error in the
+  // data leaves the parameters partly loaded, as its error says);
+  // ImportState may refuse after it succeeded, so the parameters are put
+  // back then.
   std::vector<Network*> networks = {backbone_.get(), head_.get()};
   std::vector<std::pair<Tensor*, Tensor>> saved;
   for (Network* network : networks) {

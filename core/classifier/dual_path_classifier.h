@@ -111,6 +111,8 @@ class DualPathClassifier {
   absl::Status Save(const std::string& path, const std::string& config_text);
   // Loads what Save wrote into a classifier built from the same config;
   // refuses a file that does not match, leaving the classifier as it was.
+  // An I/O error while reading the data, after the checks, leaves the
+  // parameters partly loaded (LoadModel; its error says so).
   absl::Status Load(const std::string& path);
 
   // A classifier to serve from a file Save wrote: built from the config text

@@ -54,6 +54,9 @@ absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const LoadedConfig& c
   // only pays off with a backward pass, and the inference pass bypasses it.
   LoadedConfig inference = config;
   inference.mutable_experiment().clear_cache_strategy();
+  // No gradients, whatever the config was loaded for: a Predictor never
+  // trains, and gradients would double the model's memory.
+  inference.RestrictToInference();
   absl::StatusOr<std::unique_ptr<Network>> network = BuildNetwork(inference, registries);
   if (!network.ok()) return network.status();
   if (absl::Status s = LoadModel(model_path, **network); !s.ok()) return s;
@@ -119,6 +122,16 @@ absl::StatusOr<const Tensor*> Predictor::Probabilities() {
   }
   SoftmaxRows(*last_logits_, &probabilities_);
   return &probabilities_;
+}
+
+int64_t Predictor::weight_bytes() const {
+  int64_t bytes = 0;
+  for (int i = 0; i < network_->num_layers(); ++i) {
+    for (const Parameter& p : network_->layer(i).parameters()) {
+      bytes += static_cast<int64_t>(TensorBytes(*p.value));
+    }
+  }
+  return bytes;
 }
 
 }  // namespace mnemo

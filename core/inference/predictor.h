@@ -53,9 +53,14 @@ class Predictor {
   // model file. Errors name the file and what is wrong: a config error with its line and
   // column; a model file that is missing, damaged, or of another architecture
   // (the tensors missing, extra or of another shape, with both shapes).
+  //
+  // Memory: the network is built without gradients (LayerArgs::inference)
+  // and the weights are read from the file straight into it (LoadModel), so
+  // a model file of S bytes costs about S.
   static absl::StatusOr<std::unique_ptr<Predictor>> Load(const std::string& config_path,
                                                          const std::string& model_path);
-  // The same from a config already loaded (with its plugins).
+  // The same from a config already loaded (with its plugins), for training
+  // or inference: the network is built for inference either way.
   static absl::StatusOr<std::unique_ptr<Predictor>> Load(
       const LoadedConfig& config, const std::string& model_path,
       const Registries& registries = Registries::Global());
@@ -76,6 +81,10 @@ class Predictor {
   // a buffer reused while the shape repeats. Valid until the next call;
   // FailedPrecondition before a successful one.
   absl::StatusOr<const Tensor*> Probabilities();
+
+  // The bytes of the model's weights (every layer's parameters): what the
+  // predictor holds beyond its buffers.
+  int64_t weight_bytes() const;
 
   int input_size() const { return network_->input_size(); }
   int num_classes() const { return network_->output_size(); }

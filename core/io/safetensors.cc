@@ -1,7 +1,12 @@
 #include "core/io/safetensors.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -15,8 +20,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/io/atomic_file.h"
-#include "core/io/read_file.h"
 #include "core/io/strict_json.h"
 #include "core/tensor.h"
 
@@ -52,6 +57,11 @@ uint64_t ReadUint64LittleEndian(absl::string_view bytes) {
   return n;
 }
 
+// A refusal of the file's contents, named after the file.
+absl::Status FileError(const std::string& file, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(file, ": ", what));
+}
+
 // One tensor's entry of the header, checked on its own.
 struct Entry {
   std::string name;
@@ -66,9 +76,7 @@ class HeaderChecker {
   HeaderChecker(const std::string& file, uint64_t data_bytes)
       : file_(file), data_bytes_(data_bytes) {}
 
-  absl::Status Error(absl::string_view what) const {
-    return absl::InvalidArgumentError(absl::StrCat(file_, ": ", what));
-  }
+  absl::Status Error(absl::string_view what) const { return FileError(file_, what); }
 
   absl::Status CheckMetadata(const json::Value& value,
                              std::map<std::string, std::string>* metadata) const {
@@ -226,6 +234,84 @@ class HeaderChecker {
   uint64_t data_bytes_;
 };
 
+// The file reader and the in-memory parser check the header with the two
+// functions below, so that both refuse the same bytes with the same words.
+
+// The header's length from the file's first bytes (all of them when the file
+// is shorter than 8), checked against the file's size before any of the
+// header is read.
+absl::StatusOr<uint64_t> HeaderLength(absl::string_view first_bytes, uint64_t file_bytes,
+                                      const std::string& file) {
+  if (file_bytes < kHeaderLengthBytes) {
+    return FileError(file, absl::StrCat("the file is ", file_bytes,
+                                        " bytes, too short for the 8-byte header length"));
+  }
+  const uint64_t header_bytes = ReadUint64LittleEndian(first_bytes);
+  const uint64_t rest = file_bytes - kHeaderLengthBytes;
+  if (header_bytes > rest) {
+    return FileError(file, absl::StrCat("the header length (bytes 0 to 7) is ", header_bytes,
+                                        " but only ", rest, " bytes follow it"));
+  }
+  if (header_bytes > kMaxHeaderBytes) {
+    return FileError(file, absl::StrCat("the header length is ", header_bytes,
+                                        ", beyond the limit of ", kMaxHeaderBytes, " bytes"));
+  }
+  return header_bytes;
+}
+
+// The JSON header that follows the length, checked against a file of
+// `file_bytes` bytes: every byte of the data area after it must belong to
+// exactly one tensor. Offsets in the result count from the file's start.
+absl::StatusOr<SafetensorsHeader> ParseHeader(absl::string_view text, uint64_t file_bytes,
+                                              const std::string& file) {
+  absl::StatusOr<json::Value> header = json::Parse(text, kHeaderLengthBytes);
+  if (!header.ok()) {
+    return FileError(file, absl::StrCat("bad JSON header ", header.status().message()));
+  }
+  if (header->kind != json::Value::Kind::kObject) {
+    return FileError(
+        file, absl::StrCat("the header is ", json::KindName(header->kind), ", not a JSON object"));
+  }
+
+  const uint64_t data_start = kHeaderLengthBytes + text.size();
+  const HeaderChecker checker(file, file_bytes - data_start);
+  SafetensorsHeader result;
+  std::vector<Entry> entries;
+  for (const auto& [key, value] : header->members) {
+    if (key == kMetadataKey) {
+      if (absl::Status s = checker.CheckMetadata(value, &result.metadata); !s.ok()) return s;
+      continue;
+    }
+    absl::StatusOr<Entry> entry = checker.CheckTensor(key, value);
+    if (!entry.ok()) return entry.status();
+    entries.push_back(*std::move(entry));
+  }
+  if (absl::Status s = checker.CheckLayout(&entries); !s.ok()) return s;
+  for (const Entry& entry : entries) {
+    result.tensors[entry.name] = TensorInfo{entry.rows, entry.cols, data_start + entry.begin};
+  }
+  return result;
+}
+
+// Reads bytes [offset, offset + size) of `fd` into `out`, through short reads
+// and interruptions. `what` ("<file>: cannot read ...") starts any error.
+absl::Status ReadFully(int fd, uint64_t offset, size_t size, char* out, const std::string& what) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, out + done, size - done, static_cast<off_t>(offset + done));
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+    } else if (n == 0) {
+      // Open checked every range against the file's size, so the file shrank.
+      return absl::DataLossError(absl::StrCat(what, ": the file now ends at byte ", offset + done,
+                                              "; it was truncated after it was opened"));
+    } else if (errno != EINTR) {
+      return absl::ErrnoToStatus(errno, what);
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status WriteSafetensors(const std::string& path, const TensorFile& file) {
@@ -277,63 +363,114 @@ absl::Status WriteSafetensors(const std::string& path, const TensorFile& file) {
   return WriteFileAtomically(path, contents);
 }
 
-absl::StatusOr<TensorFile> ParseSafetensors(absl::string_view bytes,
-                                            const std::string& name_for_errors) {
-  const auto error = [&](absl::string_view what) {
-    return absl::InvalidArgumentError(absl::StrCat(name_for_errors, ": ", what));
-  };
-  if (bytes.size() < kHeaderLengthBytes) {
-    return error(absl::StrCat("the file is ", bytes.size(),
-                              " bytes, too short for the 8-byte header length"));
+absl::StatusOr<SafetensorsReader> SafetensorsReader::Open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot open"));
+  SafetensorsReader reader(path, fd, {});  // closes fd on every return below
+  struct stat info;
+  if (::fstat(fd, &info) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot stat"));
   }
-  const uint64_t header_bytes = ReadUint64LittleEndian(bytes);
-  const uint64_t rest = bytes.size() - kHeaderLengthBytes;
-  if (header_bytes > rest) {
-    return error(absl::StrCat("the header length (bytes 0 to 7) is ", header_bytes,
-                              " but only ", rest, " bytes follow it"));
+  // The checks need the file's size before reading; a pipe or device has none.
+  if (!S_ISREG(info.st_mode)) {
+    return FileError(path, "not a regular file (the reader needs its size and reads at offsets)");
   }
-  if (header_bytes > kMaxHeaderBytes) {
-    return error(absl::StrCat("the header length is ", header_bytes, ", beyond the limit of ",
-                              kMaxHeaderBytes, " bytes"));
-  }
-  absl::StatusOr<json::Value> header =
-      json::Parse(bytes.substr(kHeaderLengthBytes, header_bytes), kHeaderLengthBytes);
-  if (!header.ok()) return error(absl::StrCat("bad JSON header ", header.status().message()));
-  if (header->kind != json::Value::Kind::kObject) {
-    return error(absl::StrCat("the header is ", json::KindName(header->kind),
-                              ", not a JSON object"));
-  }
+  const uint64_t file_bytes = static_cast<uint64_t>(info.st_size);
 
-  const uint64_t data_start = kHeaderLengthBytes + header_bytes;
-  const HeaderChecker checker(name_for_errors, bytes.size() - data_start);
+  char length[kHeaderLengthBytes];
+  const size_t length_bytes = static_cast<size_t>(std::min(file_bytes, kHeaderLengthBytes));
+  if (absl::Status s = ReadFully(fd, 0, length_bytes, length,
+                                 absl::StrCat(path, ": cannot read the header length"));
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<uint64_t> header_bytes =
+      HeaderLength(absl::string_view(length, length_bytes), file_bytes, path);
+  if (!header_bytes.ok()) return header_bytes.status();
+
+  std::string text(static_cast<size_t>(*header_bytes), '\0');
+  if (absl::Status s =
+          ReadFully(fd, kHeaderLengthBytes, text.size(), text.data(),
+                    absl::StrCat(path, ": cannot read the header (bytes ", kHeaderLengthBytes,
+                                 " to ", kHeaderLengthBytes + text.size(), ")"));
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<SafetensorsHeader> header = ParseHeader(text, file_bytes, path);
+  if (!header.ok()) return header.status();
+  reader.header_ = *std::move(header);
+  return reader;
+}
+
+SafetensorsReader::SafetensorsReader(SafetensorsReader&& other) noexcept
+    : path_(std::move(other.path_)),
+      fd_(std::exchange(other.fd_, -1)),
+      header_(std::move(other.header_)) {}
+
+SafetensorsReader& SafetensorsReader::operator=(SafetensorsReader&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    path_ = std::move(other.path_);
+    fd_ = std::exchange(other.fd_, -1);
+    header_ = std::move(other.header_);
+  }
+  return *this;
+}
+
+SafetensorsReader::~SafetensorsReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::Status SafetensorsReader::ReadTensor(const std::string& name,
+                                           absl::Span<float> destination) const {
+  auto it = header_.tensors.find(name);
+  if (it == header_.tensors.end()) {
+    return FileError(path_, absl::StrCat("there is no tensor ", Quote(name)));
+  }
+  const TensorInfo& info = it->second;
+  if (destination.size() != static_cast<size_t>(info.rows * info.cols)) {
+    return FileError(path_,
+                     absl::StrCat("tensor ", Quote(name), " has ", info.rows, " x ", info.cols,
+                                  " values but the destination holds ", destination.size()));
+  }
+  return ReadFully(fd_, info.offset, info.bytes(), reinterpret_cast<char*>(destination.data()),
+                   absl::StrCat(path_, ": cannot read tensor ", Quote(name), " (bytes ",
+                                info.offset, " to ", info.offset + info.bytes(), ")"));
+}
+
+absl::StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
+  absl::StatusOr<SafetensorsReader> reader = SafetensorsReader::Open(path);
+  if (!reader.ok()) return reader.status();
   TensorFile file;
-  std::vector<Entry> entries;
-  for (const auto& [key, value] : header->members) {
-    if (key == kMetadataKey) {
-      if (absl::Status s = checker.CheckMetadata(value, &file.metadata); !s.ok()) return s;
-      continue;
+  file.metadata = reader->header().metadata;
+  for (const auto& [name, info] : reader->header().tensors) {
+    Tensor tensor(info.rows, info.cols);
+    if (absl::Status s = reader->ReadTensor(name, absl::MakeSpan(tensor.data(), tensor.size()));
+        !s.ok()) {
+      return s;
     }
-    absl::StatusOr<Entry> entry = checker.CheckTensor(key, value);
-    if (!entry.ok()) return entry.status();
-    entries.push_back(*std::move(entry));
-  }
-  if (absl::Status s = checker.CheckLayout(&entries); !s.ok()) return s;
-
-  for (const Entry& entry : entries) {
-    Tensor tensor(entry.rows, entry.cols);
-    if (entry.end > entry.begin) {
-      std::memcpy(tensor.data(), bytes.data() + data_start + entry.begin,
-                  entry.end - entry.begin);
-    }
-    file.tensors.emplace(entry.name, std::move(tensor));
+    file.tensors.emplace(name, std::move(tensor));
   }
   return file;
 }
 
-absl::StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
-  absl::StatusOr<std::string> bytes = ReadFileToString(path);
-  if (!bytes.ok()) return bytes.status();
-  return ParseSafetensors(*bytes, path);
+absl::StatusOr<TensorFile> ParseSafetensors(absl::string_view bytes,
+                                            const std::string& name_for_errors) {
+  absl::StatusOr<uint64_t> header_bytes =
+      HeaderLength(bytes.substr(0, kHeaderLengthBytes), bytes.size(), name_for_errors);
+  if (!header_bytes.ok()) return header_bytes.status();
+  absl::StatusOr<SafetensorsHeader> header =
+      ParseHeader(bytes.substr(kHeaderLengthBytes, *header_bytes), bytes.size(), name_for_errors);
+  if (!header.ok()) return header.status();
+
+  TensorFile file;
+  file.metadata = std::move(header->metadata);
+  for (const auto& [name, info] : header->tensors) {
+    Tensor tensor(info.rows, info.cols);
+    if (info.bytes() > 0) std::memcpy(tensor.data(), bytes.data() + info.offset, info.bytes());
+    file.tensors.emplace(name, std::move(tensor));
+  }
+  return file;
 }
 
 }  // namespace mnemo

@@ -2,18 +2,25 @@
 
 #include "core/layers/dense.h"
 
+#include <cassert>
+
 #include "absl/strings/str_cat.h"
 #include "core/init.h"
 #include "core/layers/gemm.h"
 
 namespace mnemo {
 
-Dense::Dense(int input_size, int units)
+Dense::Dense(int input_size, int units, bool gradients)
     : Layer(input_size, units),
       weight_(Tensor::Zero(input_size, units)),
-      bias_(Tensor::Zero(1, units)),
-      weight_gradient_(Tensor::Zero(input_size, units)),
-      bias_gradient_(Tensor::Zero(1, units)) {}
+      bias_(Tensor::Zero(1, units)) {
+  // A weight gradient is as large as the weights: a network built for
+  // inference would hold its model twice.
+  if (gradients) {
+    weight_gradient_ = Tensor::Zero(input_size, units);
+    bias_gradient_ = Tensor::Zero(1, units);
+  }
+}
 
 absl::StatusOr<std::unique_ptr<Layer>> Dense::Create(const LayerArgs& args) {
   const int units = args.config.units();
@@ -26,7 +33,7 @@ absl::StatusOr<std::unique_ptr<Layer>> Dense::Create(const LayerArgs& args) {
         absl::StrCat("Dense layer \"", args.config.name(),
                      "\" needs an input size > 0 (got ", args.input_size, ")"));
   }
-  auto layer = std::make_unique<Dense>(args.input_size, units);
+  auto layer = std::make_unique<Dense>(args.input_size, units, /*gradients=*/!args.inference);
   InitializeWeights(args.init, args.seed, &layer->weight_);
   return layer;
 }
@@ -46,6 +53,7 @@ void Dense::Forward(const Tensor& input, const ForwardContext& /*context*/,
 void Dense::Backward(const Tensor& input, const Tensor& /*output*/,
                      const Tensor& grad_output, const ForwardContext& /*context*/,
                      Tensor* grad_input) {
+  assert(weight_gradient_.size() == weight_.size() && "Backward of a Dense built for inference");
   weight_gradient_.noalias() += input.transpose() * grad_output;
   bias_gradient_.noalias() += grad_output.colwise().sum();
   if (grad_input != nullptr) {

@@ -18,10 +18,12 @@ namespace mnemo {
 class Dense : public Layer {
  public:
   // Weights and bias start at zero; the factory initialises the weights.
-  Dense(int input_size, int units);
+  // Without `gradients` (for inference) the gradient tensors stay empty and
+  // Backward must not be called.
+  Dense(int input_size, int units, bool gradients = true);
 
   // From a layer config: needs `units` > 0; weights from args.init and
-  // args.seed, bias zero.
+  // args.seed, bias zero; no gradients when args.inference.
   static absl::StatusOr<std::unique_ptr<Layer>> Create(const LayerArgs& args);
 
   const char* type() const override { return "Dense"; }

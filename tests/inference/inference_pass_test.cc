@@ -83,5 +83,55 @@ TEST(InferencePassTest, WidthsThatChangeKeepABufferEach) {
   EXPECT_TRUE(pass.Run(input, context) == expected);
 }
 
+// A network built for inference (its config loaded with ConfigUse::kInference,
+// as a Predictor loads it) allocates no gradients, each as large as its
+// weights; one built for training has them, zero, of the weights' shapes.
+// Both start from the same weights and answer alike.
+TEST(InferenceNetworkTest, HasEmptyGradientsWhereATrainingNetworkHasZeroOnes) {
+  const std::string model =
+      "input_size: 10 "
+      "layer { type: \"Dense\" units: 8 activation: \"ReLU\" } "
+      "layer { type: \"Dropout\" rate: 0.5 } "
+      "layer { type: \"Dense\" units: 3 }";
+  std::unique_ptr<Network> inference = Build(model);
+  ASSERT_NE(inference, nullptr);
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = ConfigLoader().LoadText(
+      absl::StrCat("model { ", model,
+                   " } trainer { optimizer { type: \"sgd\" learning_rate: 0.1 } batch_size: 4 "
+                   "epochs: 1 }"),
+      "train.pbtxt");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->use(), ConfigUse::kTraining);
+  absl::StatusOr<std::unique_ptr<Network>> training = BuildNetwork(**config, Registries::Global());
+  ASSERT_TRUE(training.ok()) << training.status();
+  ASSERT_EQ(inference->num_layers(), (*training)->num_layers());
+
+  int parameters = 0;
+  for (int i = 0; i < inference->num_layers(); ++i) {
+    std::vector<Parameter> a = inference->layer(i).parameters();
+    std::vector<Parameter> b = (*training)->layer(i).parameters();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t p = 0; p < a.size(); ++p) {
+      SCOPED_TRACE(absl::StrCat(inference->layer(i).name(), ".", a[p].name));
+      ++parameters;
+      EXPECT_GT(a[p].value->size(), 0);
+      EXPECT_EQ(a[p].gradient->rows(), 0);
+      EXPECT_EQ(a[p].gradient->cols(), 0);
+      EXPECT_TRUE(*a[p].value == *b[p].value);  // same seed, same initialisation
+      EXPECT_EQ(b[p].gradient->rows(), b[p].value->rows());
+      EXPECT_EQ(b[p].gradient->cols(), b[p].value->cols());
+      EXPECT_TRUE(b[p].gradient->isZero(0));
+    }
+  }
+  EXPECT_EQ(parameters, 4);  // two Dense layers' weight and bias
+
+  inference->ZeroGradients();  // nothing to zero, and harmless
+  TestRng rng(3);
+  const Tensor input = rng.Random(6, 10);
+  const ForwardContext context;
+  EXPECT_TRUE(NetworkOutput(*inference, input, context) ==
+              NetworkOutput(**training, input, context));
+}
+
 }  // namespace
 }  // namespace mnemo

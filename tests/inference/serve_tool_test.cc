@@ -2,7 +2,6 @@
 // 4-feature model whose label is the largest of the first three features,
 // and a 784-feature one whose label is the index of the brightest pixel
 // modulo 10.
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <string>
@@ -16,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/plugins/test_args.h"
+#include "tests/testing/run_command.h"
 #include "tests/testing/test_files.h"
 
 namespace mnemo {
@@ -23,27 +23,12 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using ::mnemo::testing::CommandResult;
 
 // Runs the serve binary with `args`, `stdin_text` as its input.
-Result Serve(const std::string& args, const std::string& stdin_text = "") {
-  const std::string dir = TestDir();
-  const std::string in = dir + "/stdin.txt";
-  const std::string out = dir + "/stdout.txt";
-  const std::string err = dir + "/stderr.txt";
-  WriteFile(in, stdin_text);
-  const std::string command =
-      absl::StrCat(testing::TestArg("serve"), " ", args, " < ", in, " > ", out, " 2> ", err);
-  const int status = std::system(command.c_str());
-  Result result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = ReadBytes(out);
-  result.err = ReadBytes(err);
-  return result;
+CommandResult Serve(const std::string& args, const std::string& stdin_text = "") {
+  return testing::RunCommand(absl::StrCat(testing::TestArg("serve"), " ", args), TestDir(),
+                             stdin_text);
 }
 
 // Saves a model of `config_text` whose first layer's weight is `weight`
@@ -104,7 +89,7 @@ constexpr char kLines[] =
 
 TEST(ServeToolTest, PrintsOneLabelPerSampleLine) {
   const std::string model = ArgMaxOfThreeModel();
-  Result result = Serve(absl::StrCat("--model=", model), kLines);
+  CommandResult result = Serve(absl::StrCat("--model=", model), kLines);
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "0\n1\n2\n0\n");
   EXPECT_EQ(result.err, "");
@@ -113,7 +98,7 @@ TEST(ServeToolTest, PrintsOneLabelPerSampleLine) {
 TEST(ServeToolTest, BatchesAnswerAsSingleSamplesDo) {
   const std::string model = ArgMaxOfThreeModel();
   for (int batch : {2, 3, 100}) {
-    Result result = Serve(absl::StrCat("--model=", model, " --batch=", batch), kLines);
+    CommandResult result = Serve(absl::StrCat("--model=", model, " --batch=", batch), kLines);
     EXPECT_EQ(result.exit_code, 0) << result.err;
     EXPECT_EQ(result.out, "0\n1\n2\n0\n") << "batch " << batch;
   }
@@ -125,7 +110,8 @@ TEST(ServeToolTest, ReadsAFileAndTakesAnExplicitConfig) {
   WriteFile(input, kLines);
   const std::string config = TestDir() + "/argmax3.pbtxt";
   WriteFile(config, "model { input_size: 4 layer { type: \"Dense\" units: 3 } }\n");
-  Result result = Serve(absl::StrCat("--model=", model, " --config=", config, " --input=", input));
+  CommandResult result =
+      Serve(absl::StrCat("--model=", model, " --config=", config, " --input=", input));
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "0\n1\n2\n0\n");
 }
@@ -144,7 +130,8 @@ TEST(ServeToolTest, ABadLineStopsWithItsLineFieldAndColumn) {
            {"1,2,nan,4", "stdin: line 2, field 3 (column 5): \"nan\" is not finite"},
            {"1,2,3,4,", "stdin: line 2, field 5 (column 9): empty (the line ends with a comma)"},
        }) {
-    Result result = Serve(absl::StrCat("--model=", model), "3,1,2,0\n" + c.line + "\n0,0,1,0\n");
+    CommandResult result =
+        Serve(absl::StrCat("--model=", model), "3,1,2,0\n" + c.line + "\n0,0,1,0\n");
     EXPECT_EQ(result.exit_code, 1) << c.line;
     EXPECT_THAT(result.err, HasSubstr(c.message)) << c.line;
     EXPECT_EQ(result.out, "0\n") << c.line;  // what came before the bad line
@@ -166,12 +153,12 @@ TEST(ServeToolTest, ClassifiesAnIdxFileAndReportsAccuracy) {
   const std::string labels_path = TestDir() + "/labels-idx1-ubyte";
   WriteFile(labels_path, BigEndian(0x801) + BigEndian(3) + std::string("\x03\x05\x07", 3));
 
-  Result plain = Serve(absl::StrCat("--model=", model, " --idx=", images_path));
+  CommandResult plain = Serve(absl::StrCat("--model=", model, " --idx=", images_path));
   EXPECT_EQ(plain.exit_code, 0) << plain.err;
   EXPECT_EQ(plain.out, "3\n5\n0\n");
 
-  Result scored = Serve(absl::StrCat("--model=", model, " --idx=", images_path,
-                                     " --labels=", labels_path, " --batch=2"));
+  CommandResult scored = Serve(absl::StrCat("--model=", model, " --idx=", images_path,
+                                            " --labels=", labels_path, " --batch=2"));
   EXPECT_EQ(scored.exit_code, 0) << scored.err;
   EXPECT_EQ(scored.out, "3\n5\n0\naccuracy 0.6667 (2 of 3)\n");
 
@@ -182,24 +169,24 @@ TEST(ServeToolTest, ClassifiesAnIdxFileAndReportsAccuracy) {
     values[bright] = "0.8";
     lines += absl::StrJoin(values, ",") + "\n";
   }
-  Result text = Serve(absl::StrCat("--model=", model, " --labels=", labels_path), lines);
+  CommandResult text = Serve(absl::StrCat("--model=", model, " --labels=", labels_path), lines);
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_EQ(text.out, "3\n5\n0\naccuracy 0.6667 (2 of 3)\n");
-  Result fewer = Serve(absl::StrCat("--model=", model, " --labels=", labels_path),
-                       lines.substr(0, lines.find('\n') + 1));
+  CommandResult fewer = Serve(absl::StrCat("--model=", model, " --labels=", labels_path),
+                              lines.substr(0, lines.find('\n') + 1));
   EXPECT_EQ(fewer.exit_code, 1);
   EXPECT_THAT(fewer.err, HasSubstr("there are 3 labels but 1 samples"));
 }
 
 TEST(ServeToolTest, RefusesBadFilesAndFlagsClearly) {
   const std::string model = ArgMaxOfThreeModel();
-  Result missing = Serve("--model=/no/such/model.safetensors");
+  CommandResult missing = Serve("--model=/no/such/model.safetensors");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.err, HasSubstr("serve: cannot read /no/such/model.safetensors"));
 
   const std::string truncated = TestDir() + "/truncated.safetensors";
   WriteFile(truncated, ReadBytes(model).substr(0, 40));
-  Result corrupt = Serve("--model=" + truncated);
+  CommandResult corrupt = Serve("--model=" + truncated);
   EXPECT_EQ(corrupt.exit_code, 1);
   EXPECT_THAT(corrupt.err, HasSubstr(truncated));
 
@@ -208,14 +195,14 @@ TEST(ServeToolTest, RefusesBadFilesAndFlagsClearly) {
   images += std::string(784, '\0');
   const std::string images_path = TestDir() + "/images";
   WriteFile(images_path, images);
-  Result wide = Serve(absl::StrCat("--model=", model, " --idx=", images_path));
+  CommandResult wide = Serve(absl::StrCat("--model=", model, " --idx=", images_path));
   EXPECT_EQ(wide.exit_code, 1);
   EXPECT_THAT(wide.err, HasSubstr("has images of 784 pixels, but the model takes 4 features"));
 
-  Result batch = Serve(absl::StrCat("--model=", model, " --batch=0"));
+  CommandResult batch = Serve(absl::StrCat("--model=", model, " --batch=0"));
   EXPECT_EQ(batch.exit_code, 1);
   EXPECT_THAT(batch.err, HasSubstr("--batch must be > 0"));
-  Result huge = Serve(absl::StrCat("--model=", model, " --batch=1000000000"));
+  CommandResult huge = Serve(absl::StrCat("--model=", model, " --batch=1000000000"));
   EXPECT_EQ(huge.exit_code, 1);
   EXPECT_THAT(huge.err, HasSubstr("--batch must be at most 65536"));
 }

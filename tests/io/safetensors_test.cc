@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_files.h"
@@ -72,7 +73,29 @@ std::string MakeFile(const std::string& header, const std::string& data) {
   return Uint64LittleEndian(header.size()) + header + data;
 }
 
+// Reading `bytes` from a file (the reader checks the header against the
+// file's size, then reads the tensors at their offsets) gives what parsing
+// them in memory gives: the same tensors, or the same error word for word.
+void ExpectTheFileReaderAgrees(const std::string& bytes) {
+  const std::string path = TestDir() + "/as_a_file.safetensors";
+  WriteBytes(path, bytes);
+  const absl::StatusOr<TensorFile> parsed = ParseSafetensors(bytes, path);
+  const absl::StatusOr<TensorFile> read = ReadSafetensors(path);
+  EXPECT_EQ(read.status(), parsed.status());
+  if (read.ok() && parsed.ok()) {
+    EXPECT_EQ(read->metadata, parsed->metadata);
+    ASSERT_EQ(read->tensors.size(), parsed->tensors.size());
+    for (const auto& [name, tensor] : parsed->tensors) {
+      ASSERT_EQ(read->tensors.count(name), 1u) << name;
+      EXPECT_TRUE(read->tensors.at(name) == tensor) << name;
+    }
+  }
+}
+
+// The error of ParseSafetensors on `bytes`, which the file reader must give
+// too (checked here for every malformed file below but one too large to write).
 std::string ParseError(const std::string& bytes) {
+  if (bytes.size() <= (1 << 20)) ExpectTheFileReaderAgrees(bytes);
   absl::StatusOr<TensorFile> file = ParseSafetensors(bytes, "model.safetensors");
   if (file.ok()) return "(parsed without error)";
   EXPECT_EQ(file.status().code(), absl::StatusCode::kInvalidArgument);
@@ -463,6 +486,134 @@ TEST(SafetensorsTest, WriteReplacesTheOldFile) {
   ASSERT_TRUE(file.ok()) << file.status();
   EXPECT_EQ(file->tensors.at("w")(0, 0), 2);
   EXPECT_THAT(ListDir(dir), ElementsAre("model.safetensors"));
+}
+
+// The file reader checks the header length against the file's size before it
+// reads the header: a corrupt length cannot make it read (or allocate) more.
+TEST(SafetensorsReaderTest, RefusesAnInsaneHeaderLengthWithoutReadingTheHeader) {
+  const std::string path = TestDir() + "/insane.safetensors";
+  const uint64_t length = 100'000'001;
+  WriteBytes(path, Uint64LittleEndian(length));
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(8 + length)), 0);  // sparse: no disk used
+  const absl::StatusOr<SafetensorsReader> reader = SafetensorsReader::Open(path);
+  EXPECT_EQ(reader.status(),
+            absl::InvalidArgumentError(absl::StrCat(
+                path, ": the header length is 100000001, beyond the limit of 100000000 bytes")));
+}
+
+// A file cut anywhere (in the length, the header, the data area, or by one
+// byte at its end) is refused by the file reader with the parser's message.
+TEST(SafetensorsReaderTest, RefusesATruncatedFileAsTheParserDoes) {
+  TensorFile file;
+  file.tensors["a"] = Make(2, 3, {1, 2, 3, 4, 5, 6});
+  file.tensors["b"] = Make(1, 2, {7, 8});
+  file.metadata["k"] = "v";
+  const std::string whole_path = TestDir() + "/whole.safetensors";
+  ASSERT_TRUE(WriteSafetensors(whole_path, file).ok());
+  const std::string whole = ReadBytes(whole_path);
+  const size_t data_start = whole.size() - 32;  // 8 floats
+  for (const size_t size : {size_t{0}, size_t{5}, size_t{8}, size_t{20}, data_start, data_start + 4,
+                            data_start + 24, whole.size() - 1}) {
+    SCOPED_TRACE(absl::StrCat("the first ", size, " of ", whole.size(), " bytes"));
+    const std::string bytes = whole.substr(0, size);
+    const std::string path = TestDir() + "/truncated.safetensors";
+    WriteBytes(path, bytes);
+    const absl::StatusOr<TensorFile> read = ReadSafetensors(path);
+    EXPECT_FALSE(read.ok());
+    EXPECT_EQ(read.status(), ParseSafetensors(bytes, path).status());
+  }
+  // The data area cut after a valid header: the ranges are checked against
+  // the file's size before any data is read.
+  const std::string path = TestDir() + "/cut_data.safetensors";
+  WriteBytes(path, whole.substr(0, data_start + 24));
+  EXPECT_EQ(SafetensorsReader::Open(path).status(),
+            absl::InvalidArgumentError(absl::StrCat(
+                path, ": data_offsets [24, 32] of tensor \"b\" go beyond the data area of ",
+                "24 bytes")));
+}
+
+TEST(SafetensorsReaderTest, ReadsTheHeaderThenEachTensorIntoTheCallersBuffer) {
+  TensorFile file;
+  file.tensors["a"] = Make(2, 3, {1, 2, 3, 4, 5, 6});
+  file.tensors["b"] = Make(1, 2, {7, 8});
+  file.tensors["empty"] = Tensor(0, 3);
+  file.metadata["k"] = "v";
+  const std::string path = TestDir() + "/model.safetensors";
+  ASSERT_TRUE(WriteSafetensors(path, file).ok());
+  const uint64_t size = ReadBytes(path).size();
+
+  absl::StatusOr<SafetensorsReader> reader = SafetensorsReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ(reader->path(), path);
+  const SafetensorsHeader& header = reader->header();
+  EXPECT_EQ(header.metadata, file.metadata);
+  ASSERT_EQ(header.tensors.size(), 3u);
+  const TensorInfo& a = header.tensors.at("a");
+  const TensorInfo& b = header.tensors.at("b");
+  EXPECT_EQ(a.rows, 2);
+  EXPECT_EQ(a.cols, 3);
+  EXPECT_EQ(a.bytes(), 24u);
+  EXPECT_EQ(b.offset, a.offset + 24);  // sorted by name, one after another
+  EXPECT_EQ(b.offset + b.bytes(), size);
+  EXPECT_EQ(header.tensors.at("empty").bytes(), 0u);
+
+  std::vector<float> values(6);
+  ASSERT_TRUE(reader->ReadTensor("a", absl::MakeSpan(values)).ok());
+  EXPECT_THAT(values, ElementsAre(1, 2, 3, 4, 5, 6));
+  values.resize(2);
+  ASSERT_TRUE(reader->ReadTensor("b", absl::MakeSpan(values)).ok());
+  EXPECT_THAT(values, ElementsAre(7, 8));
+  EXPECT_TRUE(reader->ReadTensor("empty", absl::Span<float>()).ok());
+
+  // A moved reader keeps the file open.
+  SafetensorsReader moved = *std::move(reader);
+  ASSERT_TRUE(moved.ReadTensor("b", absl::MakeSpan(values)).ok());
+  EXPECT_THAT(values, ElementsAre(7, 8));
+
+  EXPECT_EQ(moved.ReadTensor("c", absl::MakeSpan(values)),
+            absl::InvalidArgumentError(absl::StrCat(path, ": there is no tensor \"c\"")));
+  EXPECT_EQ(moved.ReadTensor("a", absl::MakeSpan(values)),
+            absl::InvalidArgumentError(
+                absl::StrCat(path, ": tensor \"a\" has 2 x 3 values but the destination holds 2")));
+}
+
+// SaveModel replaces a file by rename while a server may be loading it: the
+// reader goes on reading the file it opened, never a mix of the two.
+TEST(SafetensorsReaderTest, ReadsTheFileItOpenedEvenWhenItsPathIsReplaced) {
+  const std::string path = TestDir() + "/model.safetensors";
+  ASSERT_TRUE(WriteSafetensors(path, SmallFile(1)).ok());
+  absl::StatusOr<SafetensorsReader> reader = SafetensorsReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_TRUE(WriteSafetensors(path, SmallFile(2)).ok());
+  float value = 0;
+  ASSERT_TRUE(reader->ReadTensor("w", absl::MakeSpan(&value, 1)).ok());
+  EXPECT_EQ(value, 1);
+}
+
+TEST(SafetensorsReaderTest, AFileTruncatedAfterOpeningIsAnErrorNamingFileAndTensor) {
+  TensorFile file;
+  file.tensors["weight"] = Tensor::Constant(4, 4, 0.5f);
+  const std::string path = TestDir() + "/model.safetensors";
+  ASSERT_TRUE(WriteSafetensors(path, file).ok());
+  absl::StatusOr<SafetensorsReader> reader = SafetensorsReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  const TensorInfo info = reader->header().tensors.at("weight");
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(info.offset + 40)), 0);
+
+  std::vector<float> values(16);
+  const absl::Status status = reader->ReadTensor("weight", absl::MakeSpan(values));
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(status.message(),
+            absl::StrCat(path, ": cannot read tensor \"weight\" (bytes ", info.offset, " to ",
+                         info.offset + 64, "): the file now ends at byte ", info.offset + 40,
+                         "; it was truncated after it was opened"));
+}
+
+TEST(SafetensorsReaderTest, RefusesWhatIsNotARegularFile) {
+  const std::string dir = TestDir();
+  EXPECT_EQ(SafetensorsReader::Open(dir).status(),
+            absl::InvalidArgumentError(absl::StrCat(
+                dir, ": not a regular file (the reader needs its size and reads at offsets)")));
 }
 
 }  // namespace

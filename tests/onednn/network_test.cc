@@ -163,6 +163,51 @@ TEST_F(OneDnnNetworkTest, FirstStepGradientsMatchEigen) {
   }
 }
 
+// Built for inference (as a Predictor builds it), the backend's Dense holds
+// no gradients (it wraps core's Dense, which leaves them empty) and answers
+// as the network built for training from the same config and seed, at one
+// row (its row-GEMV path) and at a batch (oneDNN's matmul).
+TEST_F(OneDnnNetworkTest, AnInferenceNetworkHasNoGradientsAndAnswersAsATrainingOne) {
+  auto training_config = Load(MlpConfig("onednn"));
+  auto inference_config = ConfigLoader(Registries::Global(), ConfigUse::kInference)
+                              .LoadText(MlpConfig("onednn"), "test.pbtxt");
+  ASSERT_TRUE(training_config.ok()) << training_config.status();
+  ASSERT_TRUE(inference_config.ok()) << inference_config.status();
+  auto training = BuildNetwork(**training_config, Registries::Global());
+  auto inference = BuildNetwork(**inference_config, Registries::Global());
+  ASSERT_TRUE(training.ok()) << training.status();
+  ASSERT_TRUE(inference.ok()) << inference.status();
+  ASSERT_STREQ((*inference)->layer(0).type(), "onednn/Dense");
+
+  for (int i = 0; i < (*inference)->num_layers(); ++i) {
+    std::vector<Parameter> a = (*inference)->layer(i).parameters();
+    std::vector<Parameter> b = (*training)->layer(i).parameters();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t p = 0; p < a.size(); ++p) {
+      EXPECT_EQ(a[p].gradient->size(), 0) << (*inference)->layer(i).name() << "." << a[p].name;
+      EXPECT_EQ(b[p].gradient->rows(), b[p].value->rows());
+      EXPECT_EQ(b[p].gradient->cols(), b[p].value->cols());
+      EXPECT_TRUE(*a[p].value == *b[p].value);
+    }
+  }
+  (*inference)->ZeroGradients();
+
+  TestRng rng(6);
+  const ForwardContext context;  // training off
+  for (int rows : {1, 16}) {
+    const Tensor input = rng.Random(rows, 20);
+    Tensor outputs[2];
+    for (int n = 0; n < 2; ++n) {
+      Network& network = n == 0 ? **inference : **training;
+      absl::StatusOr<const Tensor*> output = network.Forward(input, context);
+      ASSERT_TRUE(output.ok()) << output.status();
+      outputs[n] = **output;
+      network.strategy().EndPass();
+    }
+    EXPECT_LE(RelativeError(outputs[0], outputs[1]), 1e-6) << rows << " rows";
+  }
+}
+
 // The memory modules' similarity search on the onednn backend gives the
 // reference's answers, and it does run there.
 TEST_F(OneDnnNetworkTest, MemoryModulesSearchOnTheModelsBackend) {

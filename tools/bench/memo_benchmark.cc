@@ -17,7 +17,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +32,7 @@
 #include "core/trainer.h"
 #include "tools/model_summary.h"
 #include "tools/paths.h"
+#include "tools/resident_memory.h"
 #include "tools/strategy_stats.h"
 #include "tools/tool_main.h"
 
@@ -55,14 +55,8 @@ double Median(std::vector<double> values) {
 
 // The process's peak resident memory (VmHWM), or "?".
 std::string PeakResidentMemory() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
-      return FormatBytes(1024.0 * std::strtod(line.c_str() + 6, nullptr));
-    }
-  }
-  return "?";
+  absl::StatusOr<ResidentMemory> memory = ReadResidentMemory();
+  return memory.ok() ? FormatBytes(static_cast<double>(memory->peak_bytes)) : "?";
 }
 
 double Counter(const CacheStats& stats, const std::string& name) {
