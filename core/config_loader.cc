@@ -30,6 +30,12 @@ namespace {
 
 namespace pb = ::google::protobuf;
 
+// How deeply messages may nest in a config (Any options nest through the memo's
+// `inner`). Protobuf's text parser has no limit of its own and recurses once
+// per level, so a file of some ten thousand nested braces overflowed the stack.
+// Real configs nest fewer than ten levels.
+constexpr int kMaxNesting = 100;
+
 // Collects the parser's errors as "file:line:column: message", 1-based
 // (protobuf counts both from 0).
 class ErrorList : public pb::io::ErrorCollector {
@@ -127,6 +133,7 @@ absl::StatusOr<std::vector<PluginEntry>> ReadPluginList(const std::string& text,
   parser.WriteLocationsTo(&tree);
   parser.AllowUnknownField(true);
   parser.AllowUnknownExtension(true);
+  parser.SetRecursionLimit(kMaxNesting);  // skipping unknown fields recurses too
   if (!parser.ParseFromString(text, list.get())) return errors.ToStatus();
 
   const pb::FieldDescriptor* field = list->GetDescriptor()->field(0);
@@ -199,6 +206,7 @@ class Validator {
     if (use_ == ConfigUse::kTraining) {
       CheckData();
       CheckTrainer();
+      CheckOutput();
     }
     return std::move(problems_);
   }
@@ -332,6 +340,21 @@ class Validator {
     }
   }
 
+  void CheckOutput() {
+    const config::Output& output = experiment_.output();
+    if (output.snapshot_every_steps() < 0) {
+      Problem("output.snapshot_every_steps",
+              absl::StrCat("output.snapshot_every_steps must be >= 0 (0 = not by steps), not ",
+                           output.snapshot_every_steps()));
+    }
+    // Written this way round to refuse NaN too.
+    if (!(output.snapshot_every_seconds() >= 0) || std::isinf(output.snapshot_every_seconds())) {
+      Problem("output.snapshot_every_seconds",
+              absl::StrCat("output.snapshot_every_seconds must be >= 0 (0 = not by time), not ",
+                           output.snapshot_every_seconds()));
+    }
+  }
+
   const LoadedConfig& config_;
   const config::Experiment& experiment_;
   const Registries& registries_;
@@ -413,6 +436,7 @@ absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadText(const std::
   pb::TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
   parser.WriteLocationsTo(&tree);
+  parser.SetRecursionLimit(kMaxNesting);
   if (!parser.ParseFromString(text, &config->experiment_)) return errors.ToStatus();
   RecordLocations(*config::Experiment::descriptor(), tree, "", &config->locations_);
 

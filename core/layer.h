@@ -15,7 +15,7 @@ namespace mnemo {
 struct ForwardContext {
   bool training = false;
   uint64_t seed = 0;  // the run's seed
-  uint64_t step = 0;  // optimizer steps taken so far
+  uint64_t step = 0;  // training steps taken so far (skipped ones too: Trainer)
 };
 
 // One stage of a sequential network. Implementations hold their parameters and

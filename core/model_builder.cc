@@ -1,6 +1,7 @@
 #include "core/model_builder.h"
 
 #include <algorithm>
+#include <new>
 #include <set>
 #include <string>
 #include <utility>
@@ -185,8 +186,16 @@ class Builder {
 
   int Create(const std::string& path, const std::string& type, const LayerArgs& args,
              std::string name, bool trainable, int running) {
-    absl::StatusOr<std::unique_ptr<Layer>> created =
-        registries_.layers.Create(backend_.Map(type), args);
+    absl::StatusOr<std::unique_ptr<Layer>> created;
+    // A layer's size comes from the config, so a typo (units: 2000000000) must
+    // be a config error, not an uncaught std::bad_alloc that aborts the tool.
+    try {
+      created = registries_.layers.Create(backend_.Map(type), args);
+    } catch (const std::bad_alloc&) {
+      Error(path, absl::StrCat(type, ": not enough memory to create the layer (",
+                               running, " inputs, ", args.config.units(), " units)"));
+      return -1;
+    }
     if (!created.ok()) {
       Error(path, absl::StrCat(type, ": ", created.status().message()));
       return -1;

@@ -112,6 +112,9 @@ std::vector<std::unique_ptr<Layer>> Network::ReleaseLayers() {
 
 void Network::ZeroGradients() {
   for (const auto& layer : layers_) {
+    // No optimizer reads a frozen layer's gradient, and zeroing a large frozen
+    // backbone's every step would cost a pass over its memory for nothing.
+    if (!layer->trainable()) continue;
     for (const Parameter& parameter : layer->parameters()) parameter.gradient->setZero();
   }
 }

@@ -41,7 +41,9 @@ class Network {
   // built model into a backbone and a head with Create.
   std::vector<std::unique_ptr<Layer>> ReleaseLayers();
 
-  // Zeroes every parameter gradient.
+  // Zeroes the parameter gradients of the trainable layers. A frozen layer's
+  // are left as they are: nothing reads them (a frozen layer above a
+  // trainable one still adds to its own in Backward).
   void ZeroGradients();
 
   // Parameters of trainable layers only, as an optimizer should see them.

@@ -48,6 +48,15 @@ class ParameterStates {
     return state;
   }
 
+  // Get for every parameter of every trainable layer.
+  void CreateAll(Network& network) {
+    for (int i = 0; i < network.num_layers(); ++i) {
+      Layer& layer = network.layer(i);
+      if (!layer.trainable()) continue;
+      for (const Parameter& parameter : layer.parameters()) Get(layer, parameter);
+    }
+  }
+
   // Every slot as "<layer name>.<parameter name>.<slot name>", in the order
   // the parameters were first stepped.
   std::vector<std::pair<std::string, Tensor*>> Export(
@@ -112,6 +121,11 @@ class Sgd : public Optimizer {
     });
   }
 
+  void CreateState(Network& network) override {
+    // Plain SGD keeps nothing.
+    if (momentum_ != 0.0f) states_.CreateAll(network);
+  }
+
   std::vector<std::pair<std::string, Tensor*>> State() override {
     static const char* const kNames[1] = {"momentum"};
     return states_.Export(kNames);
@@ -165,6 +179,8 @@ class Adam : public Optimizer {
       value -= step_size * m / (v.sqrt() / sqrt_bias_correction2 + epsilon_);
     });
   }
+
+  void CreateState(Network& network) override { states_.CreateAll(network); }
 
   std::vector<std::pair<std::string, Tensor*>> State() override {
     static const char* const kNames[3] = {"exp_avg", "exp_avg_sq", "step"};

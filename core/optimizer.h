@@ -16,6 +16,12 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   virtual void Step(Network& network) = 0;
+  // Creates now the state a first Step would (zero moments, a step count of
+  // 0) for every trainable parameter that has none, so that State() lists
+  // all of it before the first step: a snapshot then has its whole shape,
+  // and a resumed run somewhere to restore it. Steps compute the same either
+  // way.
+  virtual void CreateState(Network& network) = 0;
   // Tensors of optimizer state (momentum, Adam moments) keyed
   // "<layer name>.<parameter>.<slot>", for snapshots.
   virtual std::vector<std::pair<std::string, Tensor*>> State() = 0;

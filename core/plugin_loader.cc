@@ -65,7 +65,7 @@ PluginLoader& PluginLoader::Global() {
 PluginLoader::PluginLoader(Registries& registries) : registries_(registries) {}
 
 std::vector<LoadedPlugin> PluginLoader::loaded() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return loaded_;
 }
 
@@ -79,7 +79,7 @@ absl::StatusOr<LoadedPlugin> PluginLoader::Load(const std::string& path) {
 
   // Held for the whole load: two loads must not interleave their duplicate
   // checks and commits (see PluginRegistrar::CommitTo).
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (const LoadedPlugin& plugin : loaded_) {
     if (plugin.path == canonical) return plugin;
   }

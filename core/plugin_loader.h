@@ -1,6 +1,7 @@
 #ifndef MNEMO_CORE_PLUGIN_LOADER_H_
 #define MNEMO_CORE_PLUGIN_LOADER_H_
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -47,8 +48,9 @@ class PluginLoader {
 
  private:
   Registries& registries_;
-  mutable absl::Mutex mu_;
-  std::vector<LoadedPlugin> loaded_ ABSL_GUARDED_BY(mu_);
+  // Not absl::Mutex, which ThreadSanitizer cannot see (registry.h).
+  mutable std::mutex mu_;
+  std::vector<LoadedPlugin> loaded_;  // guarded by mu_
 };
 
 }  // namespace mnemo

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,7 +14,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "core/backend.h"
 #include "core/cache_strategy.h"
 #include "core/config.pb.h"
@@ -77,7 +77,7 @@ class Registry {
   explicit Registry(std::string kind) : kind_(std::move(kind)) {}
 
   absl::Status Add(const std::string& name, Entry entry) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (absl::Status s = CheckAvailableLocked(name, entry.library); !s.ok()) return s;
     entries_.emplace(name, std::move(entry));
     return absl::OkStatus();
@@ -86,13 +86,13 @@ class Registry {
   // OK when `name` may be added by `library`; else the duplicate error.
   absl::Status CheckAvailable(const std::string& name,
                               const std::string& library) const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return CheckAvailableLocked(name, library);
   }
 
   // The entry for `name`, or an error that lists the known types.
   absl::StatusOr<Entry> Find(const std::string& name) const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(name);
     if (it == entries_.end()) {
       return absl::NotFoundError(absl::StrCat(
@@ -110,21 +110,21 @@ class Registry {
   }
 
   bool Contains(const std::string& name) const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return entries_.count(name) > 0;
   }
 
   std::vector<std::string> Names() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return NamesLocked();
   }
 
   const std::string& kind() const { return kind_; }
 
  private:
+  // Called with mu_ held.
   absl::Status CheckAvailableLocked(const std::string& name,
-                                    const std::string& library) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                                    const std::string& library) const {
     auto it = entries_.find(name);
     if (it == entries_.end()) return absl::OkStatus();
     return absl::AlreadyExistsError(absl::StrCat(
@@ -132,15 +132,18 @@ class Registry {
         it->second.library, " and by ", library));
   }
 
-  std::vector<std::string> NamesLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // Called with mu_ held.
+  std::vector<std::string> NamesLocked() const {
     std::vector<std::string> names;
     for (const auto& [name, entry] : entries_) names.push_back(name);
     return names;  // std::map: sorted
   }
 
   const std::string kind_;
-  mutable absl::Mutex mu_;
-  std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  // std::mutex rather than absl::Mutex: the system's Abseil is not built with
+  // ThreadSanitizer, which would then not see the locking.
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> entries_;  // guarded by mu_
 };
 
 using LayerRegistry = Registry<Layer, LayerArgs>;

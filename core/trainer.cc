@@ -2,10 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/init.h"
+#include "core/nonfinite.h"
 
 namespace mnemo {
 namespace {
@@ -84,6 +89,46 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
+int NumBatches(int samples, int batch_size) { return (samples + batch_size - 1) / batch_size; }
+
+// "step 58 (epoch 2, batch 18 of 40)": the step `progress` is about to take,
+// counted from 1, for messages.
+std::string StepName(const TrainingProgress& progress, int num_batches) {
+  return absl::StrCat("step ", progress.step + 1, " (epoch ", progress.epoch, ", batch ",
+                      progress.batch + 1, " of ", num_batches, ")");
+}
+
+// The metrics of the epoch `progress` has trained (not yet evaluated). With
+// no step skipped the means are over every batch and sample, as they always
+// were.
+EpochMetrics EpochMetricsOf(const TrainingProgress& progress, int samples) {
+  EpochMetrics metrics;
+  metrics.epoch = progress.epoch;
+  metrics.train_loss = progress.loss_sum / (progress.batch - progress.skipped);
+  metrics.train_accuracy = static_cast<double>(progress.correct) / progress.samples;
+  metrics.train_seconds = progress.train_seconds;
+  metrics.samples_per_second = samples / progress.train_seconds;
+  metrics.skipped_steps = progress.skipped;
+  return metrics;
+}
+
+// A non-finite element of a tensor and where it is.
+struct Cell {
+  Eigen::Index row = 0;
+  Eigen::Index col = 0;
+  float value = 0;
+};
+
+std::optional<Cell> FirstNonFinite(const Tensor& tensor) {
+  if (AllFinite(tensor)) return std::nullopt;
+  for (Eigen::Index r = 0; r < tensor.rows(); ++r) {
+    for (Eigen::Index c = 0; c < tensor.cols(); ++c) {
+      if (!std::isfinite(tensor(r, c))) return Cell{r, c, tensor(r, c)};
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config,
@@ -96,34 +141,44 @@ absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config,
     return absl::InvalidArgumentError(
         absl::StrCat("trainer.epochs must be > 0 (got ", config.epochs(), ")"));
   }
+  if (!config::Trainer::NonFinite_IsValid(config.nonfinite())) {
+    return absl::InvalidArgumentError(absl::StrCat("trainer.nonfinite ", config.nonfinite(),
+                                                   " is unknown (known: STOP, SKIP_STEP)"));
+  }
   return Trainer(config, network, optimizer);
 }
 
 absl::StatusOr<EpochMetrics> Trainer::TrainEpoch(const Dataset& train, int epoch,
                                                  TrainingObserver* observer) {
   if (absl::Status s = CheckShapes(*network_, train, "training"); !s.ok()) return s;
+  TrainingProgress progress;
+  progress.epoch = epoch;
+  progress.step = step_;
+  bool stopped = false;
+  if (absl::Status s = TrainBatches(train, &progress, observer, nullptr, &stopped); !s.ok()) {
+    return s;
+  }
+  return EpochMetricsOf(progress, train.size());
+}
+
+absl::Status Trainer::TrainBatches(const Dataset& train, TrainingProgress* progress,
+                                   TrainingObserver* observer, TrainingHook* hook, bool* stopped) {
+  *stopped = false;
   const auto start = std::chrono::steady_clock::now();
+  const double seconds_before = progress->train_seconds;
   const int n = train.size();
-  if (static_cast<int>(order_.size()) != n) {
-    order_.resize(n);
-  }
-  std::iota(order_.begin(), order_.end(), 0);
-  if (!config_.has_shuffle() || config_.shuffle()) {
-    Shuffle(DeriveSeed(config_.seed(), kShuffleStream + epoch), &order_);
-  }
-
+  EpochOrder(config_, progress->epoch, n, &order_);
   const int batch_size = config_.batch_size();
-  const int num_batches = (n + batch_size - 1) / batch_size;
-  if (observer) observer->OnEpochStart(epoch, num_batches);
+  const int num_batches = NumBatches(n, batch_size);
+  if (observer) observer->OnEpochStart(progress->epoch, num_batches);
+  const bool skip_nonfinite = config_.nonfinite() == config::Trainer::SKIP_STEP;
 
-  double loss_sum = 0;
-  int64_t correct = 0;
-  for (int b = 0; b < num_batches; ++b) {
-    const int begin = b * batch_size;
+  while (progress->batch < num_batches) {
+    const int begin = progress->batch * batch_size;
     const int count = std::min(batch_size, n - begin);
     Gather(train, order_.data() + begin, count, &batch_, &batch_labels_);
 
-    const ForwardContext context{/*training=*/true, config_.seed(), step_};
+    const ForwardContext context{/*training=*/true, config_.seed(), progress->step};
     absl::StatusOr<const Tensor*> logits = network_->Forward(batch_, context);
     if (!logits.ok()) return logits.status();
     int batch_correct = 0;
@@ -133,42 +188,144 @@ absl::StatusOr<EpochMetrics> Trainer::TrainEpoch(const Dataset& train, int epoch
       network_->strategy().EndPass();
       return loss.status();
     }
-    network_->ZeroGradients();
-    if (absl::Status s = network_->Backward(grad_logits_, context); !s.ok()) return s;
-    optimizer_->Step(*network_);
-    ++step_;
+    // Why this step may not update the weights; empty when it may.
+    std::string nonfinite;
+    if (!std::isfinite(*loss)) {
+      nonfinite = DescribeNonFiniteLoss(*progress, num_batches, begin, *loss);
+      network_->strategy().EndPass();  // no backward pass for this forward one
+    } else {
+      network_->ZeroGradients();
+      if (absl::Status s = network_->Backward(grad_logits_, context); !s.ok()) return s;
+      if (std::optional<NonFiniteValue> bad = FindNonFiniteGradient(*network_)) {
+        nonfinite = absl::StrCat(StepName(*progress, num_batches), ": the gradient of ",
+                                 bad->ToString(), " (the loss was ", *loss, ")");
+      }
+    }
+    if (nonfinite.empty()) {
+      optimizer_->Step(*network_);
+      progress->loss_sum += *loss;
+      progress->correct += batch_correct;
+      progress->samples += count;
+    } else if (skip_nonfinite) {
+      ++progress->skipped;
+      if (observer) observer->OnStepSkipped(nonfinite);
+    } else {
+      return absl::OutOfRangeError(
+          absl::StrCat(nonfinite,
+                       "; training stopped before the weights took it (trainer.nonfinite "
+                       "SKIP_STEP would skip such steps instead)"));
+    }
+    ++progress->step;
+    ++progress->batch;
+    step_ = progress->step;
 
-    loss_sum += *loss;
-    correct += batch_correct;
-    if (observer) observer->OnBatchEnd(epoch, b + 1, *loss);
+    if (observer) observer->OnBatchEnd(progress->epoch, progress->batch, *loss);
+    // After an epoch's last step the next point is its end, once evaluated.
+    if (hook != nullptr && progress->batch < num_batches) {
+      progress->train_seconds = seconds_before + Seconds(start);
+      absl::StatusOr<TrainingHook::Decision> decision = hook->AfterStep(*progress, false);
+      if (!decision.ok()) return decision.status();
+      if (*decision == TrainingHook::Decision::kStop) {
+        *stopped = true;
+        return absl::OkStatus();
+      }
+    }
   }
+  progress->train_seconds = seconds_before + Seconds(start);
+  return absl::OkStatus();
+}
 
-  EpochMetrics metrics;
-  metrics.epoch = epoch;
-  metrics.train_loss = loss_sum / num_batches;
-  metrics.train_accuracy = static_cast<double>(correct) / n;
-  metrics.train_seconds = Seconds(start);
-  metrics.samples_per_second = n / metrics.train_seconds;
-  return metrics;
+std::string Trainer::DescribeNonFiniteLoss(const TrainingProgress& progress, int num_batches,
+                                           int batch_begin, float loss) {
+  const std::string where =
+      absl::StrCat(StepName(progress, num_batches), ": the loss is ", loss, "; ");
+  if (std::optional<NonFiniteValue> bad = FindNonFiniteParameter(*network_)) {
+    return absl::StrCat(where, bad->ToString(), " already");
+  }
+  if (std::optional<Cell> cell = FirstNonFinite(batch_)) {
+    return absl::StrCat(where, "training sample ", order_[batch_begin + cell->row], " has feature ",
+                        cell->col, " = ", cell->value);
+  }
+  // The parameters and the inputs are finite, so some layer's output
+  // overflowed: find the lowest, asking for the activations in the order a
+  // backward pass does (core/cache_strategy.h).
+  const int num = network_->num_layers();
+  int lowest = -1;
+  Cell lowest_cell;
+  for (int i = num; i >= 1; --i) {
+    if (i < num && !network_->strategy().Activation(i + 1).ok()) break;
+    absl::StatusOr<const Tensor*> output = network_->strategy().Activation(i);
+    if (!output.ok()) break;
+    if (std::optional<Cell> cell = FirstNonFinite(**output)) {
+      lowest = i - 1;
+      lowest_cell = *cell;
+    }
+  }
+  if (lowest < 0) return absl::StrCat(where, "the parameters and the inputs are finite");
+  Layer& layer = network_->layer(lowest);
+  std::string text = absl::StrCat(
+      where,
+      "the parameters and the inputs are finite; the first layer whose output is not: "
+      "layer \"",
+      layer.name(), "\" (", layer.type(), "), element [", lowest_cell.row, ", ", lowest_cell.col,
+      "] = ", lowest_cell.value, " (training sample ", order_[batch_begin + lowest_cell.row], ")");
+  // How large its parameters have grown says whether they overflowed it.
+  for (const Parameter& p : layer.parameters()) {
+    if (p.value->size() == 0) continue;
+    absl::StrAppend(&text, ", largest |", p.name, "| ", p.value->cwiseAbs().maxCoeff());
+  }
+  return text;
+}
+
+absl::Status Trainer::Run(const Dataset& train, const Dataset& test, TrainingProgress* progress,
+                          TrainingObserver* observer, TrainingHook* hook) {
+  if (absl::Status s = CheckShapes(*network_, train, "training"); !s.ok()) return s;
+  if (absl::Status s = CheckShapes(*network_, test, "test"); !s.ok()) return s;
+  const int epochs = config_.epochs();
+  const int num_batches = NumBatches(train.size(), config_.batch_size());
+  if (progress->epoch < 1 || progress->epoch > epochs + 1 || progress->batch < 0 ||
+      progress->batch > num_batches || (progress->epoch > epochs && progress->batch != 0) ||
+      progress->history.size() != static_cast<size_t>(progress->epoch - 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot go on from epoch ", progress->epoch, ", batch ", progress->batch,
+                     " with ", progress->history.size(), " epochs done: this run has ", epochs,
+                     " epochs of ", num_batches, " batches"));
+  }
+  step_ = progress->step;
+  while (progress->epoch <= epochs) {
+    bool stopped = false;
+    if (absl::Status s = TrainBatches(train, progress, observer, hook, &stopped); !s.ok()) {
+      return s;
+    }
+    if (stopped) return absl::OkStatus();
+    EpochMetrics metrics = EpochMetricsOf(*progress, train.size());
+    absl::StatusOr<Evaluation> evaluation = Evaluate(*network_, test, config_.batch_size());
+    if (!evaluation.ok()) return evaluation.status();
+    metrics.test_loss = evaluation->loss;
+    metrics.test_accuracy = evaluation->accuracy;
+    if (observer) observer->OnEpochEnd(metrics);
+
+    TrainingProgress next;
+    next.epoch = progress->epoch + 1;
+    next.step = progress->step;
+    next.history = std::move(progress->history);
+    next.history.push_back(metrics);
+    *progress = std::move(next);
+    if (hook != nullptr) {
+      absl::StatusOr<TrainingHook::Decision> decision = hook->AfterStep(*progress, true);
+      if (!decision.ok()) return decision.status();
+      if (*decision == TrainingHook::Decision::kStop) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<EpochMetrics>> Trainer::Fit(const Dataset& train,
                                                        const Dataset& test,
                                                        TrainingObserver* observer) {
-  if (absl::Status s = CheckShapes(*network_, test, "test"); !s.ok()) return s;
-  std::vector<EpochMetrics> history;
-  for (int epoch = 1; epoch <= config_.epochs(); ++epoch) {
-    absl::StatusOr<EpochMetrics> metrics = TrainEpoch(train, epoch, observer);
-    if (!metrics.ok()) return metrics.status();
-    absl::StatusOr<Evaluation> evaluation =
-        Evaluate(*network_, test, config_.batch_size());
-    if (!evaluation.ok()) return evaluation.status();
-    metrics->test_loss = evaluation->loss;
-    metrics->test_accuracy = evaluation->accuracy;
-    if (observer) observer->OnEpochEnd(*metrics);
-    history.push_back(*metrics);
-  }
-  return history;
+  TrainingProgress progress;
+  if (absl::Status s = Run(train, test, &progress, observer); !s.ok()) return s;
+  return std::move(progress.history);
 }
 
 void EpochOrder(const config::Trainer& config, int epoch, int n, std::vector<int32_t>* order) {

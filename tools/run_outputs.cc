@@ -1,10 +1,9 @@
 #include "tools/run_outputs.h"
 
-#include <unistd.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/io/atomic_file.h"
+#include "core/io/output_checks.h"
 #include "tools/svg_plot.h"
 
 namespace mnemo {
@@ -32,11 +31,8 @@ absl::Status PrepareOutputDirectory(const std::string& dir) {
     return absl::FailedPreconditionError(
         absl::StrCat("output directory unusable: ", s.message()));
   }
-  if (access(dir.c_str(), W_OK) != 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("output directory ", dir, " is not writable"));
-  }
-  return absl::OkStatus();
+  // A real write: access(2) says yes to root and on read-only file systems.
+  return ProbeWritable(dir);
 }
 
 absl::Status WriteMetrics(const std::string& dir, const std::string& config_path,

@@ -9,8 +9,9 @@
 
 namespace mnemo {
 
-// Creates `dir` and proves it writable, so a bad output directory is reported
-// before training starts rather than after it.
+// Creates `dir` and proves it writable by writing a file into it
+// (ProbeWritable), so a bad output directory is reported before training
+// starts rather than after it.
 absl::Status PrepareOutputDirectory(const std::string& dir);
 
 // metrics.csv and metrics.json (one row/object per epoch), each written

@@ -2,14 +2,27 @@
 //
 //   ./bazelw run //tools:train                      # configs/fashion_mlp.pbtxt
 //   ./bazelw run //tools:train -- --config=my.pbtxt --epochs=3 --out=/tmp/run
+//   ./bazelw run //tools:train -- --config=my.pbtxt --epochs=3 --out=/tmp/run --resume
 //
 // Writes model.safetensors, metrics.csv, metrics.json and training.svg to the
 // output directory (default out/<config name>, where you ran the command).
+// While it trains, the directory holds snapshot.safetensors, the run so far
+// (core/snapshot.h), which --resume continues from and a finished run
+// removes. SIGINT or SIGTERM stop it after the step under way with a
+// snapshot; it then exits with 128 + the signal's number (130, 143) and
+// prints the command that resumes it.
 
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
@@ -17,15 +30,21 @@
 #include "absl/strings/str_format.h"
 #include "core/config_loader.h"
 #include "core/data/dataset.h"
+#include "core/io/atomic_file.h"
+#include "core/io/output_checks.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
 #include "core/optimizer.h"
+#include "core/snapshot.h"
+#include "core/snapshot_writer.h"
 #include "core/trainer.h"
 #include "google/protobuf/text_format.h"
+#include "tools/command_line.h"
 #include "tools/model_summary.h"
 #include "tools/paths.h"
 #include "tools/progress.h"
 #include "tools/run_outputs.h"
+#include "tools/stop_signals.h"
 #include "tools/strategy_stats.h"
 #include "tools/tool_main.h"
 
@@ -40,9 +59,24 @@ ABSL_FLAG(int, test_limit, -1, "use the first N test samples; -1 = as the config
 ABSL_FLAG(std::string, out, "", "output directory; empty = the config's, else out/<config name>");
 ABSL_FLAG(int, threads, -1,
           "threads of the model's backend; 0 = one per core, -1 = as the config says");
+ABSL_FLAG(bool, resume, false,
+          "continue the run whose snapshot is in the output directory (with the same config "
+          "and flags); without a snapshot, start from the beginning");
+ABSL_FLAG(int64_t, snapshot_every_steps, -1,
+          "also snapshot after every N-th step; 0 = not by steps, -1 = as the config says "
+          "(output.snapshot_every_steps, default 0); a snapshot is written at every epoch's end "
+          "regardless");
+ABSL_FLAG(double, snapshot_every_seconds, -1,
+          "also snapshot every S seconds; 0 = not by time, -1 = as the config says "
+          "(output.snapshot_every_seconds, default 60)");
 
 namespace mnemo {
 namespace {
+
+// The command line, for the command that resumes the run.
+std::vector<std::string>* command_line = new std::vector<std::string>;
+// The signal that stopped training, for main's exit code; 0 when none did.
+int stopped_by_signal = 0;
 
 // Flags override the config; each is checked here since the config loader
 // validated the file before they applied.
@@ -87,7 +121,7 @@ std::string Stem(const std::string& path) {
 }
 
 // Progress bar within an epoch, a table row and the cache strategy's figures
-// after it.
+// after it; notes (snapshots, skipped steps) between them.
 class ConsoleObserver : public TrainingObserver {
  public:
   ConsoleObserver(int epochs, int batch_size, const CacheStrategy& strategy)
@@ -96,36 +130,129 @@ class ConsoleObserver : public TrainingObserver {
   void OnEpochStart(int epoch, int num_batches) override {
     bar_.Start(absl::StrFormat("epoch %d/%d", epoch, epochs_), num_batches);
     loss_sum_ = 0;
+    losses_ = 0;
+    batches_ = 0;
     start_ = std::chrono::steady_clock::now();
   }
+  // `batch` counts from the epoch's start; a resumed epoch starts midway, so
+  // the means are over the batches seen here.
   void OnBatchEnd(int /*epoch*/, int batch, float loss) override {
-    loss_sum_ += loss;
+    ++batches_;
+    if (std::isfinite(loss)) {
+      loss_sum_ += loss;
+      ++losses_;
+    }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    bar_.Update(batch, absl::StrFormat("loss %.4f %.0f samples/s", loss_sum_ / batch,
-                                       batch * batch_size_ / seconds));
+    bar_.Update(batch, absl::StrFormat("loss %.4f %.0f samples/s", loss_sum_ / losses_,
+                                       batches_ * batch_size_ / seconds));
   }
   void OnEpochEnd(const EpochMetrics& m) override {
     bar_.Finish();
     absl::PrintF(
         "epoch %2d/%d  train loss %.4f  train acc %.4f  test acc %.4f  %.2fs "
-        "(%.0f samples/s)\n",
-        m.epoch, epochs_, m.train_loss, m.train_accuracy, m.test_accuracy,
-        m.train_seconds, m.samples_per_second);
+        "(%.0f samples/s)%s\n",
+        m.epoch, epochs_, m.train_loss, m.train_accuracy, m.test_accuracy, m.train_seconds,
+        m.samples_per_second,
+        m.skipped_steps > 0 ? absl::StrFormat("  skipped %d steps", m.skipped_steps) : "");
     absl::PrintF("        %s\n", FormatCacheStats(strategy_.stats()));
+    std::fflush(stdout);
+  }
+  void OnStepSkipped(const std::string& why) override {
+    // The first few in full; the epoch lines count the rest.
+    if (++skipped_ <= kSkipsShown) {
+      Note(absl::StrCat("skipped ", why,
+                        skipped_ == kSkipsShown ? " (further skips are only counted)" : ""));
+    }
+  }
+
+  // A line of its own on stdout, clearing the bar first.
+  void Note(const std::string& line) {
+    bar_.Finish();
+    absl::PrintF("%s\n", line);
     std::fflush(stdout);
   }
 
  private:
+  static constexpr int kSkipsShown = 10;
+
   ProgressBar bar_;
   int epochs_;
   int batch_size_;
   const CacheStrategy& strategy_;
   double loss_sum_ = 0;
+  int losses_ = 0;
+  int batches_ = 0;
+  int skipped_ = 0;
   std::chrono::steady_clock::time_point start_;
 };
 
+// "step 57 (epoch 2, batch 17)", "step 40 (end of epoch 1)", "step 0 (start)".
+std::string DescribeProgress(const TrainingProgress& p) {
+  if (p.batch > 0) {
+    return absl::StrCat("step ", p.step, " (epoch ", p.epoch, ", batch ", p.batch, ")");
+  }
+  if (p.epoch == 1) return absl::StrCat("step ", p.step, " (start)");
+  return absl::StrCat("step ", p.step, " (end of epoch ", p.epoch - 1, ")");
+}
+
+bool FileExists(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0;
+}
+
+// Every SnapshotSchedule field from the flags, else the config, else defaults.
+SnapshotSchedule Schedule(const config::Output& output) {
+  SnapshotSchedule schedule;
+  schedule.every_steps = output.snapshot_every_steps();
+  if (output.has_snapshot_every_seconds()) schedule.every_seconds = output.snapshot_every_seconds();
+  if (int64_t v = absl::GetFlag(FLAGS_snapshot_every_steps); v != -1) schedule.every_steps = v;
+  if (double v = absl::GetFlag(FLAGS_snapshot_every_seconds); v != -1) schedule.every_seconds = v;
+  return schedule;
+}
+
+std::string DescribeSchedule(const SnapshotSchedule& schedule) {
+  std::string text = "at every epoch's end";
+  if (schedule.every_steps > 0) absl::StrAppend(&text, ", every ", schedule.every_steps, " steps");
+  if (schedule.every_seconds > 0) absl::StrAppend(&text, ", every ", schedule.every_seconds, " s");
+  return text;
+}
+
+// A snapshot is written beside the previous one before replacing it, and the
+// model beside the last snapshot: room for both is needed at once (and a few
+// kilobytes of headers and metrics).
+absl::Status CheckRoomForOutputs(const std::string& dir, Network& network, Optimizer& optimizer) {
+  constexpr uint64_t kSmallFiles = 1 << 16;
+  const uint64_t snapshot_bytes = SnapshotTensorBytes(network, optimizer) + kSmallFiles;
+  uint64_t model_bytes = kSmallFiles;
+  for (int i = 0; i < network.num_layers(); ++i) {
+    for (const Parameter& p : network.layer(i).parameters()) model_bytes += TensorBytes(*p.value);
+  }
+  return CheckAvailableBytes(dir, snapshot_bytes + model_bytes,
+                             absl::StrCat("a snapshot (", FormatBytes(snapshot_bytes),
+                                          ") and the model (", FormatBytes(model_bytes), ")"));
+}
+
+// Refuses to start a run over the snapshot of another, unfinished one, which
+// it would overwrite.
+absl::Status CheckNoSnapshotToLose(const std::string& path) {
+  if (!FileExists(path)) return absl::OkStatus();
+  absl::StatusOr<SnapshotSummary> summary = ReadSnapshotSummary(path);
+  const std::string what =
+      summary.ok() ? absl::StrCat("holds a run stopped at ", DescribeProgress(summary->progress))
+                   : absl::StrCat("is there but unreadable (", summary.status().message(), ")");
+  return absl::FailedPreconditionError(
+      absl::StrCat(path, " ", what,
+                   ": continue it with --resume (same config and flags), or "
+                   "remove the file to start over"));
+}
+
 absl::Status Run() {
+  InstallStopSignalHandlers();
+  // A file size limit (ulimit -f) then fails a write with EFBIG, reported as
+  // any write error is, instead of killing the process mid-write.
+  ::signal(SIGXFSZ, SIG_IGN);
+
   absl::StatusOr<std::string> config_path = FindInputFile(absl::GetFlag(FLAGS_config));
   if (!config_path.ok()) return config_path.status();
   ConfigLoader loader;
@@ -133,12 +260,30 @@ absl::Status Run() {
   if (!loaded.ok()) return loaded.status();
   config::Experiment& experiment = (*loaded)->mutable_experiment();
   if (absl::Status s = ApplyFlags(experiment); !s.ok()) return s;
+  const SnapshotSchedule schedule = Schedule(experiment.output());
+  if (schedule.every_steps < 0 || !(schedule.every_seconds >= 0)) {
+    return absl::InvalidArgumentError(
+        "--snapshot_every_steps and --snapshot_every_seconds must be >= 0 (0 = never)");
+  }
 
   std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) out = experiment.output().dir();
   if (out.empty()) out = absl::StrCat("out/", Stem(*config_path));
   out = UserPath(out);
   if (absl::Status s = PrepareOutputDirectory(out); !s.ok()) return s;
+  const std::string snapshot_path = absl::StrCat(out, "/", kSnapshotFileName);
+  const bool resume = absl::GetFlag(FLAGS_resume);
+  if (!resume) {
+    if (absl::Status s = CheckNoSnapshotToLose(snapshot_path); !s.ok()) return s;
+  }
+  const std::string model_path = out + "/model.safetensors";
+  for (const char* name :
+       {"model.safetensors", kSnapshotFileName, "metrics.csv", "metrics.json", "training.svg"}) {
+    if (absl::StatusOr<int> removed = RemoveStaleTemporaryFiles(absl::StrCat(out, "/", name));
+        !removed.ok()) {
+      return removed.status();
+    }
+  }
 
   absl::PrintF("config  %s\n", *config_path);
   absl::StatusOr<TrainTestData> data = LoadData(experiment.data());
@@ -160,27 +305,94 @@ absl::Status Run() {
   absl::StatusOr<Trainer> trainer =
       Trainer::Create(experiment.trainer(), network->get(), optimizer->get());
   if (!trainer.ok()) return trainer.status();
+  // All of the optimizer's state now, so that a snapshot has its whole shape
+  // from the start and the space check below sees it.
+  (*optimizer)->CreateState(**network);
+
+  if (absl::Status s = CheckRoomForOutputs(out, **network, **optimizer); !s.ok()) return s;
+
+  const std::string training_config = TrainingConfigText(experiment);
+  TrainingProgress progress;
+  const bool restoring = resume && FileExists(snapshot_path);
+  std::string restored_at;  // where the restored snapshot stands
+  if (restoring) {
+    absl::StatusOr<RestoredSnapshot> restored =
+        RestoreSnapshot(snapshot_path, training_config, **network, **optimizer);
+    if (!restored.ok()) return restored.status();
+    progress = std::move(restored->progress);
+    restored_at = DescribeProgress(progress);
+    absl::PrintF("resume  from %s: %s%s\n", snapshot_path, DescribeProgress(progress),
+                 progress.epoch > experiment.trainer().epochs()
+                     ? "; the training is done, its outputs are written again"
+                     : "");
+  } else if (resume) {
+    absl::PrintF("resume  no snapshot in %s: starting from the beginning\n", out);
+  }
 
   ConsoleObserver observer(experiment.trainer().epochs(), experiment.trainer().batch_size(),
                            (*network)->strategy());
-  absl::StatusOr<std::vector<EpochMetrics>> history =
-      trainer->Fit(data->train, data->test, &observer);
-  if (!history.ok()) return history.status();
+  SnapshotWriter::Options options;
+  options.schedule = schedule;
+  options.stop_requested = [] { return StopSignal() != 0; };
+  options.on_written = [&observer](const TrainingProgress& p, double seconds) {
+    observer.Note(absl::StrFormat("snapshot at %s in %.0f ms", DescribeProgress(p), seconds * 1e3));
+  };
+  SnapshotWriter writer(snapshot_path, network->get(), optimizer->get(), training_config,
+                        std::move(options));
+  absl::PrintF("snapshot %s %s\n", snapshot_path, DescribeSchedule(schedule));
+  // The first snapshot proves the directory takes one before any training.
+  if (!restoring) {
+    if (absl::Status s = writer.Write(progress); !s.ok()) return s;
+  }
 
+  // Where the run can go on from when it fails; empty when no snapshot exists.
+  const auto kept_snapshot = [&]() -> std::string {
+    const std::optional<TrainingProgress>& last = writer.last_written();
+    if (!last.has_value() && !restoring) return "";
+    return absl::StrCat("; the last snapshot, ", snapshot_path,
+                        ", is kept: ", last.has_value() ? DescribeProgress(*last) : restored_at);
+  };
+  // A signal during the loading above stops before the first step.
+  absl::Status trained = StopSignal() != 0
+                             ? absl::OkStatus()
+                             : trainer->Run(data->train, data->test, &progress, &observer, &writer);
+  if (!trained.ok()) {
+    return absl::Status(trained.code(), absl::StrCat(trained.message(), kept_snapshot()));
+  }
+  if (const int signal = StopSignal(); signal != 0) {
+    stopped_by_signal = signal;
+    return absl::AbortedError(
+        absl::StrCat("stopped by ", SignalName(signal), " at ", DescribeProgress(progress), "; ",
+                     snapshot_path, " holds the run so far. Resume it with:\n  ",
+                     RerunCommand(*command_line, "//tools:train", "--resume")));
+  }
+
+  const std::vector<EpochMetrics>& history = progress.history;
   std::string config_text;
   google::protobuf::TextFormat::PrintToString(experiment, &config_text);
-  const std::string model_path = out + "/model.safetensors";
-  if (absl::Status s = SaveModel(model_path, **network, config_text); !s.ok()) return s;
-  if (absl::Status s = WriteMetrics(out, *config_path, *history); !s.ok()) return s;
+  if (absl::Status s = SaveModel(model_path, **network, config_text); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(s.message(), kept_snapshot(),
+                                               " (--resume writes the outputs again)"));
+  }
+  if (absl::Status s = WriteMetrics(out, *config_path, history); !s.ok()) return s;
   const bool plot = !experiment.output().has_plot() || experiment.output().plot();
   if (plot) {
-    if (absl::Status s = WriteTrainingPlot(out + "/training.svg", Stem(*config_path), *history);
+    if (absl::Status s = WriteTrainingPlot(out + "/training.svg", Stem(*config_path), history);
         !s.ok()) {
       return s;
     }
   }
-  const EpochMetrics& last = history->back();
-  absl::PrintF("test accuracy %.4f after %d epochs\n", last.test_accuracy, last.epoch);
+  // The run is in its outputs now; a snapshot left behind would only make the
+  // next run in this directory refuse to start.
+  if (::unlink(snapshot_path.c_str()) != 0 && errno != ENOENT) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("cannot remove ", snapshot_path));
+  }
+  const EpochMetrics& last = history.back();
+  int skipped = 0;
+  for (const EpochMetrics& m : history) skipped += m.skipped_steps;
+  absl::PrintF(
+      "test accuracy %.4f after %d epochs%s\n", last.test_accuracy, last.epoch,
+      skipped > 0 ? absl::StrFormat(" (%d steps skipped for non-finite values)", skipped) : "");
   absl::PrintF("wrote   %s, %s/metrics.csv, %s/metrics.json%s\n", model_path, out, out,
                plot ? absl::StrCat(", ", out, "/training.svg") : "");
   return absl::OkStatus();
@@ -190,8 +402,16 @@ absl::Status Run() {
 }  // namespace mnemo
 
 int main(int argc, char** argv) {
-  return mnemo::RunTool(argc, argv, "train",
-                        "Trains an MLP as an experiment config says.\n"
-                        "  bazel run //tools:train -- [--config=FILE] [--epochs=N] [--out=DIR] ...",
-                        &mnemo::Run);
+  mnemo::command_line->assign(argv, argv + argc);
+  const int code = mnemo::RunTool(
+      argc, argv, "train",
+      "Trains an MLP as an experiment config says.\n"
+      "  bazel run //tools:train -- [--config=FILE] [--epochs=N] [--out=DIR] ...\n"
+      "Snapshots the run into DIR/snapshot.safetensors at every epoch's end (and every\n"
+      "--snapshot_every_steps / --snapshot_every_seconds); --resume continues from it.\n"
+      "SIGINT/SIGTERM stop after the current step with a snapshot, exit 130/143 and\n"
+      "print the command that resumes the run.",
+      &mnemo::Run);
+  // The shell's convention for a process ended by a signal.
+  return mnemo::stopped_by_signal != 0 ? 128 + mnemo::stopped_by_signal : code;
 }

@@ -72,7 +72,7 @@ LruMemo::~LruMemo() { Clear(); }
 
 bool LruMemo::Lookup(const Signature& signature, uint64_t hash,
                      absl::Span<const float> input, absl::Span<float> output) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Entry* entry = FindLocked(Key{signature, hash}, input);
   if (entry == nullptr || entry->output_floats != output.size()) {
     ++stats_.misses;
@@ -88,7 +88,7 @@ bool LruMemo::Insert(const Signature& signature, uint64_t hash,
                      absl::Span<const float> input, absl::Span<const float> output) {
   const size_t bytes = EntryBytes(input.size(), output.size());
   if (bytes > capacity_bytes_) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     ++stats_.refused;
     return false;
   }
@@ -97,7 +97,7 @@ bool LruMemo::Insert(const Signature& signature, uint64_t hash,
   // the table and list updates.
   Entry* fresh = Entry::New(key, input, output);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (Entry* existing = FindLocked(key, input); existing != nullptr) {
       // Already stored (another thread computed it too): refresh it.
       EraseLocked(existing);
@@ -117,7 +117,7 @@ bool LruMemo::Insert(const Signature& signature, uint64_t hash,
 }
 
 size_t LruMemo::DropSignature(const Signature& signature) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   // A walk over every entry: this happens when a frozen layer changes, not
   // per batch.
   size_t dropped = 0;
@@ -134,7 +134,7 @@ size_t LruMemo::DropSignature(const Signature& signature) {
 }
 
 void LruMemo::Clear() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (Entry* entry = newest_; entry != nullptr;) {
     Entry* next = entry->older;
     Entry::Delete(entry);
@@ -147,7 +147,7 @@ void LruMemo::Clear() {
 }
 
 MemoStats LruMemo::stats() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return stats_;
 }
 

@@ -4,11 +4,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 
 namespace mnemo::caching::memo {
@@ -122,26 +121,29 @@ class LruMemo {
   };
   struct Entry;
 
+  // The *Locked functions are called with mu_ held.
   // The entry of `key` whose input is `input`, or null.
-  Entry* FindLocked(const Key& key, absl::Span<const float> input) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void MakeMostRecentLocked(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Entry* FindLocked(const Key& key, absl::Span<const float> input) const;
+  void MakeMostRecentLocked(Entry* entry);
   // Links an entry that is in no list as the most recently used.
-  void PushNewestLocked(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void UnlinkLocked(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PushNewestLocked(Entry* entry);
+  void UnlinkLocked(Entry* entry);
   // Unlinks `entry` from the recency list and its chain, and frees it.
-  void EraseLocked(Entry* entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EraseLocked(Entry* entry);
 
   const size_t capacity_bytes_;
   const RowHash hash_;
 
-  mutable absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: the system's Abseil is not built
+  // with ThreadSanitizer, which would then not see the locking (as in
+  // caching/bench_memo). Every member below is guarded by it.
+  mutable std::mutex mu_;
   // Key -> first entry of its chain (entries whose inputs share the key).
-  absl::flat_hash_map<Key, Entry*> chains_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<Key, Entry*> chains_;
   // Recency list: newest_ is the most recently used, oldest_ the next evicted.
-  Entry* newest_ ABSL_GUARDED_BY(mu_) = nullptr;
-  Entry* oldest_ ABSL_GUARDED_BY(mu_) = nullptr;
-  MemoStats stats_ ABSL_GUARDED_BY(mu_);
+  Entry* newest_ = nullptr;
+  Entry* oldest_ = nullptr;
+  MemoStats stats_;
 };
 
 }  // namespace mnemo::caching::memo

@@ -1,18 +1,17 @@
 #include "caching/memo/named_memos.h"
 
 #include <map>
+#include <mutex>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 
 namespace mnemo::caching::memo {
 namespace {
 
 struct Memos {
-  absl::Mutex mu;
-  std::map<std::string, std::shared_ptr<LruMemo>> by_name ABSL_GUARDED_BY(mu);
+  std::mutex mu;  // not absl::Mutex, which ThreadSanitizer cannot see (lru_memo.h)
+  std::map<std::string, std::shared_ptr<LruMemo>> by_name;  // guarded by mu
 };
 
 Memos& Global() {
@@ -25,7 +24,7 @@ Memos& Global() {
 absl::StatusOr<std::shared_ptr<LruMemo>> NamedMemo(const std::string& name,
                                                    size_t capacity_bytes) {
   Memos& memos = Global();
-  absl::MutexLock lock(&memos.mu);
+  std::lock_guard<std::mutex> lock(memos.mu);
   std::shared_ptr<LruMemo>& memo = memos.by_name[name];
   if (memo == nullptr) {
     memo = std::make_shared<LruMemo>(capacity_bytes);

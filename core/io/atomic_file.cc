@@ -1,7 +1,9 @@
 #include "core/io/atomic_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
@@ -118,6 +123,38 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
     return absl::ErrnoToStatus(error, absl::StrCat(context, "cannot fsync directory ", dir));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> RemoveStaleTemporaryFiles(const std::string& path) {
+  std::string dir, name;
+  SplitPath(path, &dir, &name);
+  // The names WriteFileAtomically gives: ".<name>.tmp.<pid>.<counter>".
+  const std::string prefix = absl::StrCat(".", name, ".tmp.");
+  DIR* listing = ::opendir(dir.c_str());
+  if (listing == nullptr) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("cannot list directory ", dir));
+  }
+  int removed = 0;
+  absl::Status status;
+  while (const struct dirent* entry = ::readdir(listing)) {
+    const absl::string_view entry_name = entry->d_name;
+    if (!absl::StartsWith(entry_name, prefix)) continue;
+    const absl::string_view rest = entry_name.substr(prefix.size());
+    int pid = 0;
+    if (!absl::SimpleAtoi(rest.substr(0, rest.find('.')), &pid) || pid <= 0) continue;
+    // EPERM: the process exists but is someone else's.
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    const std::string stale = absl::StrCat(dir == "/" ? "" : dir, "/", entry_name);
+    if (::unlink(stale.c_str()) != 0 && errno != ENOENT) {
+      status =
+          absl::ErrnoToStatus(errno, absl::StrCat("cannot remove stale temporary file ", stale));
+      break;
+    }
+    ++removed;
+  }
+  ::closedir(listing);
+  if (!status.ok()) return status;
+  return removed;
 }
 
 absl::Status MakeDirectories(const std::string& dir) {

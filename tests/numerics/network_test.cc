@@ -164,6 +164,22 @@ TEST(NetworkTest, GradientsAccumulateUntilZeroed) {
   EXPECT_TRUE(d2->bias_gradient().isZero(0.0f));
 }
 
+// A frozen layer's gradient is read by no optimizer: ZeroGradients leaves it
+// (zeroing a large frozen backbone every step would cost a pass over it).
+TEST(NetworkTest, ZeroGradientsZeroesTrainableLayersOnly) {
+  ThreeLayers t = MakeThreeLayers(5);
+  Dense* d0 = t.d0;
+  Dense* d2 = t.d2;
+  d0->set_trainable(false);
+  std::unique_ptr<Network> network = Build(std::move(t.layers));
+  for (Dense* dense : {d0, d2}) {
+    for (const Parameter& p : dense->parameters()) p.gradient->setOnes();
+  }
+  network->ZeroGradients();
+  EXPECT_TRUE((d0->weight_gradient().array() == 1.0f).all());
+  EXPECT_TRUE(d2->weight_gradient().isZero(0.0f));
+}
+
 TEST(NetworkTest, RefusesLayersThatDoNotChain) {
   std::vector<std::unique_ptr<Layer>> layers;
   layers.push_back(std::make_unique<Dense>(5, 4));

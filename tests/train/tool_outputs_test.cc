@@ -1,5 +1,6 @@
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -7,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "core/config_loader.h"
 #include "core/model_builder.h"
+#include "tools/command_line.h"
 #include "tools/model_summary.h"
 #include "tools/progress.h"
 #include "tools/run_outputs.h"
@@ -79,6 +81,18 @@ TEST(RunOutputsTest, UnusableOutputDirectoryIsReportedBeforeTraining) {
   absl::Status status = PrepareOutputDirectory(file + "/sub");
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find("output directory unusable"), std::string::npos) << status;
+}
+
+TEST(CommandLineTest, QuotesWhatTheShellWouldSplitAndAddsTheFlagOnce) {
+  EXPECT_EQ(ShellQuote("--out=/tmp/run-1"), "--out=/tmp/run-1");
+  EXPECT_EQ(ShellQuote("a b"), "'a b'");
+  EXPECT_EQ(ShellQuote("it's"), "'it'\\''s'");
+  EXPECT_EQ(ShellQuote(""), "''");
+  unsetenv("BUILD_WORKSPACE_DIRECTORY");
+  EXPECT_EQ(RerunCommand({"tools/train", "--out=/tmp/a b"}, "//tools:train", "--resume"),
+            "tools/train '--out=/tmp/a b' --resume");
+  EXPECT_EQ(RerunCommand({"tools/train", "--resume"}, "//tools:train", "--resume"),
+            "tools/train --resume");
 }
 
 TEST(ProgressBarTest, PlainLinesAtEachQuarterWhenNotATerminal) {

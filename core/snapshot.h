@@ -1,0 +1,88 @@
+#ifndef MNEMO_CORE_SNAPSHOT_H_
+#define MNEMO_CORE_SNAPSHOT_H_
+
+// Training snapshots: all that a run needs to go on after it stopped, in one
+// safetensors file written atomically (a crash, a kill or a full disk leaves
+// the previous snapshot whole).
+//
+// Format, version 1. Tensors (F32):
+//   param/<layer>.<parameter>             every layer's parameters, frozen ones too
+//   optimizer/<layer>.<parameter>.<slot>  the optimizer's state (Optimizer::State)
+//   extra/<name>                          the caller's own (a memory's contents, say)
+// String metadata:
+//   mnemo.snapshot   "1", the format version
+//   mnemo.config     the config text of the run (TrainingConfigText)
+//   mnemo.epoch, mnemo.batch, mnemo.step        where the run stood (TrainingProgress)
+//   mnemo.epoch_loss_sum, mnemo.epoch_correct, mnemo.epoch_samples,
+//   mnemo.epoch_skipped, mnemo.epoch_seconds    the epoch under way so far
+//   mnemo.history    a line per epoch done: epoch, train loss, train accuracy,
+//                    test loss, test accuracy, train seconds, samples per
+//                    second, skipped steps (space-separated)
+//   mnemo.checksum   CRC-32 (zlib's), 8 hex digits, of every other metadata
+//                    entry and every tensor (name, shape, data), in name order
+// Doubles have 17 significant digits, so they read back bit for bit.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/config.pb.h"
+#include "core/network.h"
+#include "core/optimizer.h"
+#include "core/tensor.h"
+#include "core/trainer.h"
+
+namespace mnemo {
+
+// The name tools/train gives the snapshot in its output directory.
+inline constexpr char kSnapshotFileName[] = "snapshot.safetensors";
+
+// The config text a snapshot stores and a resume must match: the experiment
+// without what a resumed run may change because it decides nothing of what
+// is trained: `output` (where and how often to write) and trainer.nonfinite
+// (the steps before the snapshot took no non-finite value either way).
+std::string TrainingConfigText(const config::Experiment& experiment);
+
+// Writes a snapshot of `network`, `optimizer`, `progress` and
+// `extra_tensors` (names without the "extra/" prefix) to `path`, atomically.
+// Creates the optimizer's state that a step has not created yet
+// (Optimizer::CreateState), so that a snapshot always has all of it. Errors
+// name the path and the reason (errno's for the file system); the previous
+// file at `path` is then untouched. Layer names must be unique.
+absl::Status WriteSnapshot(const std::string& path, Network& network, Optimizer& optimizer,
+                           const TrainingProgress& progress, const std::string& config_text,
+                           const std::map<std::string, Tensor>& extra_tensors = {});
+
+struct RestoredSnapshot {
+  TrainingProgress progress;
+  std::map<std::string, Tensor> extra_tensors;  // names without "extra/"
+};
+
+// Restores the snapshot at `path` into `network` and `optimizer`, built from
+// the config whose TrainingConfigText is `config_text`, and returns where the
+// run stood. Refuses, naming the file and what is wrong, and changing
+// nothing: a file that is damaged (safetensors' checks; the checksum) or not
+// a snapshot, one written with another config (the differing lines named),
+// a tensor missing, unexpected or of another shape. Reads the whole file
+// into memory first, for that all-or-nothing.
+absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
+                                                 const std::string& config_text, Network& network,
+                                                 Optimizer& optimizer);
+
+// Where the run of the snapshot at `path` stood, and its config text, from
+// the file's header alone (the checksum is not verified).
+struct SnapshotSummary {
+  TrainingProgress progress;
+  std::string config_text;
+};
+absl::StatusOr<SnapshotSummary> ReadSnapshotSummary(const std::string& path);
+
+// The bytes of the tensors in a snapshot of `network` and `optimizer` (the
+// file is that and a header of a few kilobytes), for a check of free space.
+uint64_t SnapshotTensorBytes(Network& network, Optimizer& optimizer);
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_SNAPSHOT_H_

@@ -1,0 +1,389 @@
+// tools/train stopped and resumed as a user (or a crash) would: killed with
+// SIGKILL at random points and resumed until it finishes, stopped by SIGTERM
+// and SIGINT, it ends with the model of a run never stopped, bit for bit;
+// what cannot be resumed is refused, naming the file; a write that fails
+// keeps the previous snapshot; a NaN stops the run naming the layer.
+//
+// A 784-64-10 MLP with dropout and momentum on 2,000 Fashion-MNIST samples,
+// 3 epochs of 40 batches, a snapshot every 4 steps.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/io/safetensors.h"
+#include "core/snapshot.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/plugins/test_args.h"
+#include "tests/testing/run_command.h"
+#include "tests/testing/test_files.h"
+
+namespace mnemo {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr char kConfig[] = R"pb(
+  model {
+    input_size: 784
+    layer { type: "Dense" units: 64 activation: "ReLU" }
+    layer { type: "Dropout" rate: 0.2 }
+    layer { type: "Dense" units: 10 }
+  }
+  data { train_limit: 2000 test_limit: 500 }
+  trainer {
+    optimizer { type: "sgd" learning_rate: 0.05 momentum: 0.9 }
+    batch_size: 50
+    epochs: 3
+    seed: 11
+  }
+)pb";
+
+constexpr char kSnapshotLine[] = "snapshot at step";
+
+std::string Train() { return testing::TestArg("train"); }
+
+// The config file, with `trainer_fields` added to its trainer.
+std::string ConfigPath(const std::string& trainer_fields = "") {
+  const std::string path =
+      absl::StrCat(TestDir(), "/small", trainer_fields.empty() ? "" : "_changed", ".pbtxt");
+  std::string text = kConfig;
+  text.insert(text.find("seed: 11"), trainer_fields + "\n    ");
+  WriteFile(path, text);
+  return path;
+}
+
+std::vector<std::string> TrainArgs(const std::string& config, const std::string& out) {
+  return {Train(), "--config=" + config, "--out=" + out, "--snapshot_every_steps=4",
+          "--snapshot_every_seconds=0"};
+}
+
+// The train binary as a child process: stdout through a pipe (read line by
+// line), stderr into a file.
+class Child {
+ public:
+  // `max_file_bytes` > 0 limits the size of every file it writes.
+  Child(const std::vector<std::string>& args, const std::string& err_path,
+        rlim_t max_file_bytes = 0) {
+    int fds[2];
+    EXPECT_EQ(pipe(fds), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(err, STDERR_FILENO);
+      close(fds[0]);
+      if (max_file_bytes > 0) {
+        struct rlimit limit = {max_file_bytes, max_file_bytes};
+        setrlimit(RLIMIT_FSIZE, &limit);
+      }
+      std::vector<char*> argv;
+      for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    out_ = fds[0];
+  }
+  ~Child() {
+    if (out_ >= 0) close(out_);
+    if (pid_ > 0 && !waited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Reads output until `count` lines starting with `prefix` came (true) or
+  // the output ended (false); a minute at most.
+  bool WaitForLines(const std::string& prefix, int count) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (std::chrono::steady_clock::now() < deadline) {
+      size_t end;
+      while ((end = buffer_.find('\n', scanned_)) != std::string::npos) {
+        if (buffer_.compare(scanned_, prefix.size(), prefix) == 0 && --count == 0) {
+          scanned_ = end + 1;
+          return true;
+        }
+        scanned_ = end + 1;
+      }
+      if (!ReadSome()) return false;
+    }
+    ADD_FAILURE() << "timed out waiting for \"" << prefix << "\"; output so far:\n" << buffer_;
+    return false;
+  }
+
+  void Signal(int signal) { kill(pid_, signal); }
+
+  // Reads the rest of the output and waits: the exit code, or 128 + the
+  // signal that ended it (as a shell reports it).
+  int Finish() {
+    while (ReadSome()) {
+    }
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    waited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  const std::string& output() const { return buffer_; }
+
+ private:
+  // False at the end of the output.
+  bool ReadSome() {
+    struct pollfd poll_fd = {out_, POLLIN, 0};
+    if (poll(&poll_fd, 1, 60'000) <= 0) return false;
+    char chunk[4096];
+    const ssize_t n = read(out_, chunk, sizeof(chunk));
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int out_ = -1;
+  bool waited_ = false;
+  std::string buffer_;
+  size_t scanned_ = 0;
+};
+
+bool Exists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
+// Every tensor of two model files bit for bit, and the figures of their
+// metrics.csv that do not depend on the clock.
+void ExpectSameRun(const std::string& want_dir, const std::string& got_dir) {
+  absl::StatusOr<TensorFile> want = ReadSafetensors(want_dir + "/model.safetensors");
+  absl::StatusOr<TensorFile> got = ReadSafetensors(got_dir + "/model.safetensors");
+  ASSERT_TRUE(want.ok()) << want.status();
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(want->tensors.size(), got->tensors.size());
+  for (const auto& [name, tensor] : want->tensors) {
+    ASSERT_TRUE(got->tensors.count(name)) << name;
+    const Tensor& other = got->tensors.at(name);
+    ASSERT_EQ(tensor.size(), other.size()) << name;
+    EXPECT_EQ(std::memcmp(tensor.data(), other.data(), TensorBytes(tensor)), 0) << name;
+  }
+  const std::vector<std::string> want_rows =
+      absl::StrSplit(ReadBytes(want_dir + "/metrics.csv"), '\n', absl::SkipEmpty());
+  const std::vector<std::string> got_rows =
+      absl::StrSplit(ReadBytes(got_dir + "/metrics.csv"), '\n', absl::SkipEmpty());
+  ASSERT_EQ(want_rows.size(), 4u);  // a header and 3 epochs
+  ASSERT_EQ(got_rows.size(), want_rows.size());
+  for (size_t i = 1; i < want_rows.size(); ++i) {
+    // epoch, train loss, train accuracy, test loss, test accuracy
+    const std::vector<std::string> a = absl::StrSplit(want_rows[i], ',');
+    const std::vector<std::string> b = absl::StrSplit(got_rows[i], ',');
+    ASSERT_GE(a.size(), 5u);
+    ASSERT_GE(b.size(), 5u);
+    EXPECT_EQ(std::vector<std::string>(a.begin(), a.begin() + 5),
+              std::vector<std::string>(b.begin(), b.begin() + 5));
+  }
+  // Done: no snapshot, and no temporary file of a killed write.
+  EXPECT_FALSE(Exists(got_dir + "/snapshot.safetensors"));
+  const testing::CommandResult leftovers =
+      testing::RunCommand(absl::StrCat("find ", got_dir, " -name '*.tmp*'"), TestDir());
+  EXPECT_EQ(leftovers.out, "");
+}
+
+class ResumeToolTest : public ::testing::Test {
+ protected:
+  // The run never stopped, once for every test.
+  static void SetUpTestSuite() {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    reference_dir_ = new std::string(absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/reference"));
+    const std::string config = absl::StrCat(*reference_dir_, ".pbtxt");
+    WriteFile(config, kConfig);
+    std::vector<std::string> args = TrainArgs(config, *reference_dir_);
+    Child child(args, *reference_dir_ + ".err");
+    ASSERT_EQ(child.Finish(), 0) << child.output() << ReadBytes(*reference_dir_ + ".err");
+  }
+  static std::string* reference_dir_;
+};
+std::string* ResumeToolTest::reference_dir_ = nullptr;
+
+TEST_F(ResumeToolTest, KilledAtRandomPointsAndResumedEndsBitIdentical) {
+  const std::string out = TestDir() + "/run";
+  const std::string config = ConfigPath();
+  std::vector<std::string> args = TrainArgs(config, out);
+  args.push_back("--resume");  // from the first run on: without a snapshot it starts afresh
+  std::mt19937 rng(20240607);
+  int kills = 0;
+  bool finished = false;
+  for (int run = 0; run < 12 && !finished; ++run) {
+    // A kill that came after the run had written everything finds it done.
+    if (run > 0 && Exists(out + "/model.safetensors") && !Exists(out + "/snapshot.safetensors")) {
+      finished = true;
+      break;
+    }
+    Child child(args, absl::StrCat(TestDir(), "/err", run, ".txt"));
+    if (kills < 6) {
+      // After 1 to 4 snapshots and up to 3 ms more: mid-step or mid-write.
+      const int lines = std::uniform_int_distribution<int>(1, 4)(rng);
+      if (child.WaitForLines(kSnapshotLine, lines)) {
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(std::uniform_int_distribution<int>(0, 3000)(rng)));
+        child.Signal(SIGKILL);
+        ++kills;
+      }
+    }
+    const int code = child.Finish();
+    if (run == 0) {
+      EXPECT_THAT(child.output(), HasSubstr("no snapshot in " + out +
+                                            ": starting from the "
+                                            "beginning"));
+    } else {
+      EXPECT_THAT(child.output(), HasSubstr("resume  from " + out + "/snapshot.safetensors: "));
+    }
+    if (code == 0) {
+      finished = true;
+    } else {
+      ASSERT_EQ(code, 128 + SIGKILL)
+          << child.output() << ReadBytes(absl::StrCat(TestDir(), "/err", run, ".txt"));
+    }
+  }
+  ASSERT_TRUE(finished);
+  EXPECT_GE(kills, 4);  // most kills land in training, not after it
+  ExpectSameRun(*reference_dir_, out);
+}
+
+// The command line the message says resumes the run.
+std::string ResumeCommandFrom(const std::string& err) {
+  const std::string marker = "Resume it with:\n  ";
+  const size_t at = err.find(marker);
+  if (at == std::string::npos) return "";
+  const size_t begin = at + marker.size();
+  return err.substr(begin, err.find('\n', begin) - begin);
+}
+
+TEST_F(ResumeToolTest, SigtermStopsWithASnapshotAndTheCommandThatResumes) {
+  const std::string out = TestDir() + "/run";
+  const std::string err = TestDir() + "/err.txt";
+  Child child(TrainArgs(ConfigPath(), out), err);
+  ASSERT_TRUE(child.WaitForLines(kSnapshotLine, 3));
+  child.Signal(SIGTERM);
+  EXPECT_EQ(child.Finish(), 128 + SIGTERM);
+  const std::string message = ReadBytes(err);
+  EXPECT_THAT(message, HasSubstr("train: stopped by SIGTERM at step "));
+  EXPECT_THAT(message, HasSubstr(out + "/snapshot.safetensors holds the run so far"));
+  EXPECT_FALSE(Exists(out + "/model.safetensors"));
+
+  // The exact command, as printed, resumes it.
+  const std::string command = ResumeCommandFrom(message);
+  EXPECT_THAT(command, StartsWith(Train() + " --config="));
+  EXPECT_THAT(command, HasSubstr(" --resume"));
+  const testing::CommandResult resumed = testing::RunCommand(command, TestDir());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_THAT(resumed.out, HasSubstr("resume  from " + out + "/snapshot.safetensors: step "));
+  ExpectSameRun(*reference_dir_, out);
+}
+
+TEST_F(ResumeToolTest, RefusesWhatCannotBeResumedAndKeepsTheSnapshot) {
+  const std::string out = TestDir() + "/run";
+  const std::string config = ConfigPath();
+  const std::string snapshot = out + "/snapshot.safetensors";
+  {
+    Child child(TrainArgs(config, out), TestDir() + "/err_int.txt");
+    ASSERT_TRUE(child.WaitForLines(kSnapshotLine, 2));
+    child.Signal(SIGINT);
+    EXPECT_EQ(child.Finish(), 128 + SIGINT);
+    EXPECT_THAT(ReadBytes(TestDir() + "/err_int.txt"), HasSubstr("stopped by SIGINT"));
+  }
+  const std::string saved = ReadBytes(snapshot);
+  ASSERT_FALSE(saved.empty());
+  const std::string base = absl::StrCat(Train(), " --config=", config, " --out=", out,
+                                        " --snapshot_every_steps=4 --snapshot_every_seconds=0");
+
+  // Without --resume a run would overwrite it.
+  testing::CommandResult result = testing::RunCommand(base, TestDir());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr(snapshot + " holds a run stopped at step "));
+  EXPECT_THAT(result.err, HasSubstr("continue it with --resume"));
+
+  // Another config.
+  result = testing::RunCommand(base + " --resume --epochs=4", TestDir());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr(snapshot + " was written by another config"));
+  EXPECT_THAT(result.err, HasSubstr("`trainer.epochs: 3` where this run has `trainer.epochs: 4`"));
+
+  // A truncated copy.
+  const std::string copy = TestDir() + "/copy";
+  ASSERT_EQ(mkdir(copy.c_str(), 0777), 0);
+  WriteFile(copy + "/snapshot.safetensors", saved.substr(0, saved.size() / 2));
+  result = testing::RunCommand(
+      absl::StrCat(Train(), " --config=", config, " --out=", copy, " --resume"), TestDir());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr(copy + "/snapshot.safetensors: "));
+
+  // A disk that takes no more (a file size limit: it binds root too): the
+  // failed write names the reason and keeps the previous snapshot.
+  {
+    std::vector<std::string> args = TrainArgs(config, out);
+    args.push_back("--resume");
+    Child child(args, TestDir() + "/err_limit.txt", saved.size() / 2);
+    EXPECT_EQ(child.Finish(), 1);
+    const std::string message = ReadBytes(TestDir() + "/err_limit.txt");
+    EXPECT_THAT(message, HasSubstr("cannot write " + snapshot));
+    EXPECT_THAT(message, HasSubstr("File too large"));
+    EXPECT_THAT(message, HasSubstr("the last snapshot, " + snapshot + ", is kept"));
+    EXPECT_EQ(ReadBytes(snapshot), saved);
+  }
+
+  // Everything refused changed nothing: the run resumes and ends as the
+  // reference did.
+  result = testing::RunCommand(base + " --resume", TestDir());
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  ExpectSameRun(*reference_dir_, out);
+}
+
+TEST_F(ResumeToolTest, AnUnwritableOutputDirectoryIsRefusedBeforeTraining) {
+  const std::string file = TestDir() + "/a_file";
+  WriteFile(file, "x");
+  const testing::CommandResult result = testing::RunCommand(
+      absl::StrCat(Train(), " --config=", ConfigPath(), " --out=", file, "/out"), TestDir());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("output directory unusable"));
+  EXPECT_THAT(result.out, Not(HasSubstr("data ")));  // before the data set was read
+}
+
+TEST_F(ResumeToolTest, ANonFiniteGradientStopsNamingTheLayerUnlessStepsAreSkipped) {
+  const std::string out = TestDir() + "/run";
+  testing::CommandResult result = testing::RunCommand(
+      absl::StrCat(Train(), " --config=", ConfigPath(), " --out=", out, " --learning_rate=1e30"),
+      TestDir());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("train: step "));
+  EXPECT_THAT(result.err, HasSubstr("layer \""));
+  EXPECT_THAT(result.err,
+              HasSubstr("the last snapshot, " + out + "/snapshot.safetensors, is kept"));
+
+  const std::string skip_out = TestDir() + "/skip";
+  result =
+      testing::RunCommand(absl::StrCat(Train(), " --config=", ConfigPath("nonfinite: SKIP_STEP"),
+                                       " --out=", skip_out, " --learning_rate=1e30"),
+                          TestDir());
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("skipped step "));
+  EXPECT_THAT(result.out, HasSubstr("steps skipped for non-finite values"));
+}
+
+}  // namespace
+}  // namespace mnemo

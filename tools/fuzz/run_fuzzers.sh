@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Builds every fuzz target of tests/fuzz with --config=fuzz (clang, libFuzzer,
+# ASan, UBSan) and fuzzes each for a bounded time on a scratch copy of its seed
+# corpus. Prints one line per target:
+#   config_fuzzer: 41234 executions, 0 crashes
+# and exits non-zero if any target crashed, hung, ran out of memory or a
+# sanitizer reported; the input that did it is kept and its path printed.
+#
+# Usage: tools/fuzz/run_fuzzers.sh [SECONDS_PER_TARGET]   (default $FUZZ_SECONDS or 60)
+# Environment:
+#   FUZZ_SECONDS      seconds per target when no argument is given (default 60)
+#   FUZZ_TIMEOUT      seconds one input may take before it counts as a hang (default 10)
+#   FUZZ_RSS_MB       memory limit of a fuzzer process in MiB (default 2048)
+#   FUZZ_TARGETS      the targets to run, space-separated names (default: all)
+#   FUZZ_ARTIFACTS    where crashing inputs and logs go (default out/fuzz)
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+seconds="${1:-${FUZZ_SECONDS:-60}}"
+timeout="${FUZZ_TIMEOUT:-10}"
+rss_mb="${FUZZ_RSS_MB:-2048}"
+artifacts="${FUZZ_ARTIFACTS:-out/fuzz}"
+if ! [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]]; then
+  echo "run_fuzzers: seconds per target must be a positive integer, not \"$seconds\"" >&2
+  exit 2
+fi
+
+# Not in third_party/debian-packages.txt: the normal build and tests need no clang.
+fuzzer_lib="$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null || true)"
+if ! command -v clang >/dev/null || [[ ! -f "$fuzzer_lib" ]]; then
+  echo "run_fuzzers: clang with libFuzzer is needed:" >&2
+  echo "  sudo apt-get install -y clang libclang-rt-14-dev" >&2
+  exit 2
+fi
+
+if [[ -n "${FUZZ_TARGETS:-}" ]]; then
+  read -r -a names <<<"$FUZZ_TARGETS"
+  targets=("${names[@]/#/\/\/tests\/fuzz:}")
+else
+  # Every binary the mnemo_fuzz_target macro made.
+  mapfile -t targets < <(./bazelw query --noshow_progress \
+    'attr(tags, "\bfuzz_target\b", kind(cc_binary, //tests/fuzz:all))' 2>/dev/null)
+fi
+if ((${#targets[@]} == 0)); then
+  echo "run_fuzzers: no fuzz targets found in //tests/fuzz" >&2
+  exit 2
+fi
+
+if ! ./bazelw build --config=fuzz "${targets[@]}"; then
+  echo "run_fuzzers: the fuzz build failed" >&2
+  exit 1
+fi
+# --config=fuzz makes no bazel-bin symlink (.bazelrc says why); ask where it put them.
+bin="$(./bazelw info --config=fuzz bazel-bin 2>/dev/null)"
+
+mkdir -p "$artifacts"
+artifacts="$(cd "$artifacts" && pwd)"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+
+failed=0
+summary=()
+for target in "${targets[@]}"; do
+  name="${target##*:}"
+  reader="${name%_fuzzer}"
+  corpus="$scratch/$name"
+  mkdir -p "$corpus"
+  cp tests/fuzz/corpus/"$reader"/* "$corpus"/
+  log="$artifacts/$name.log"
+  rm -f "$artifacts/$name"-{crash,timeout,oom,leak}-*
+  echo "run_fuzzers: $name for ${seconds}s (log: $log)"
+  # The seed corpus is a copy: what libFuzzer adds to it stays out of the
+  # tree. An empty working directory: a plugin path in a fuzzed config is then
+  # found only in the fuzzer's runfiles, never in the workspace's bazel-bin.
+  mkdir -p "$scratch/cwd"
+  (cd "$scratch/cwd" && "$bin/tests/fuzz/$name" "$corpus" \
+    -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss_mb" \
+    -print_final_stats=1 -artifact_prefix="$artifacts/$name-") >"$log" 2>&1
+  status=$?
+  executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
+  crashes=0
+  line="$name: ${executions:-0} executions"
+  if ((status != 0)); then
+    failed=1
+    crashes=1
+    artifact="$(sed -n "s/.*Test unit written to \(.*\)$/\1/p" "$log" | tail -1)"
+    kind="$(grep -m1 -oE 'ERROR: (libFuzzer|AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer): [a-z -]+|runtime error: .*|FUZZ CHECK FAILED: .*' "$log" ||
+      echo "exit status $status")"
+    line="$line, $crashes crash ($kind); input: ${artifact:-none written}, log: $log"
+  else
+    line="$line, 0 crashes"
+  fi
+  echo "$line"
+  summary+=("$line")
+done
+
+echo
+printf '%s\n' "${summary[@]}"
+exit "$failed"
