@@ -8,9 +8,6 @@
 
 namespace mnemo {
 
-// "1.5 KiB", "291.4 MiB": bytes as people read them.
-std::string FormatBytes(double bytes);
-
 // A cache strategy's figures on one line, for the tools:
 //   cache  held 2.1 MiB, peak 2.3 MiB, recomputed 0 | hits 120000, misses 70000, ...
 // Counters print as the strategy names them; those whose name ends in

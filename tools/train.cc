@@ -31,6 +31,7 @@
 #include "core/config_loader.h"
 #include "core/data/dataset.h"
 #include "core/io/atomic_file.h"
+#include "core/io/format_bytes.h"
 #include "core/io/output_checks.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
@@ -259,6 +260,15 @@ absl::Status Run() {
   absl::StatusOr<std::unique_ptr<LoadedConfig>> loaded = loader.LoadFile(*config_path);
   if (!loaded.ok()) return loaded.status();
   config::Experiment& experiment = (*loaded)->mutable_experiment();
+  if (experiment.has_memory_module()) {
+    // This tool trains the network alone; training it without the memory the
+    // config asks for would give another model than the config describes.
+    return absl::InvalidArgumentError(
+        absl::StrCat(*config_path, " has a memory_module (", experiment.memory_module().type(),
+                     "): tools/train trains networks without one; train a memory config with "
+                     "//tools:memory_experiment -- --configs=",
+                     *config_path));
+  }
   if (absl::Status s = ApplyFlags(experiment); !s.ok()) return s;
   const SnapshotSchedule schedule = Schedule(experiment.output());
   if (schedule.every_steps < 0 || !(schedule.every_seconds >= 0)) {
@@ -288,11 +298,10 @@ absl::Status Run() {
   absl::PrintF("config  %s\n", *config_path);
   absl::StatusOr<TrainTestData> data = LoadData(experiment.data());
   if (!data.ok()) return data.status();
-  absl::PrintF("data    %d training and %d test samples of %d features\n",
-               data->train.size(), data->test.size(), data->train.features.cols());
+  absl::PrintF("data    %d training and %d test samples of %d features\n", data->train.size(),
+               data->test.size(), data->train.features.cols());
 
-  absl::StatusOr<std::unique_ptr<Network>> network =
-      BuildNetwork(**loaded, Registries::Global());
+  absl::StatusOr<std::unique_ptr<Network>> network = BuildNetwork(**loaded, Registries::Global());
   if (!network.ok()) return network.status();
   absl::PrintF("model   %s\n", DescribeNetwork(**network));
   absl::PrintF("backend %s, %d thread%s\n", (*network)->backend().name(),

@@ -52,8 +52,7 @@ T PairAt(const std::vector<T>& s, int i, int u) {
 class LeastMemory {
  public:
   explicit LeastMemory(const Chain& chain)
-      : chain_(chain),
-        last_(chain.num_layers()),
+      : last_(chain.num_layers()),
         b_((last_ + 1) * (last_ + 1), 0),
         b_choice_((last_ + 1) * (last_ + 1), 0),
         f_(last_ + 1, 0),
@@ -106,7 +105,6 @@ class LeastMemory {
  private:
   size_t Index(int i, int j) const { return static_cast<size_t>(i) * (last_ + 1) + j; }
 
-  const Chain& chain_;
   const int last_;
   std::vector<int64_t> b_;
   std::vector<int> b_choice_;

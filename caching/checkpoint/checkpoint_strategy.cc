@@ -13,8 +13,6 @@
 namespace mnemo::caching::checkpoint {
 namespace {
 
-constexpr char kName[] = "checkpoint";
-
 std::string MiB(int64_t bytes) {
   return absl::StrFormat("%.1f MiB", static_cast<double>(bytes) / (1 << 20));
 }

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "core/io/atomic_file.h"
+#include "core/io/format_bytes.h"
 
 namespace mnemo {
 
@@ -42,12 +42,6 @@ absl::Status CheckAvailableBytes(const std::string& dir, uint64_t needed, absl::
                                                      " need ", FormatBytes(needed)));
   }
   return absl::OkStatus();
-}
-
-std::string FormatBytes(uint64_t bytes) {
-  if (bytes < 1000 * 1000) return absl::StrFormat("%.1f kB", bytes / 1e3);
-  if (bytes < 1000ull * 1000 * 1000) return absl::StrFormat("%.1f MB", bytes / 1e6);
-  return absl::StrFormat("%.2f GB", bytes / 1e9);
 }
 
 }  // namespace mnemo

@@ -29,9 +29,6 @@ absl::StatusOr<uint64_t> AvailableBytes(const std::string& dir);
 // than `needed` bytes available; `what` says what they are for.
 absl::Status CheckAvailableBytes(const std::string& dir, uint64_t needed, absl::string_view what);
 
-// "12.3 MB", for messages.
-std::string FormatBytes(uint64_t bytes);
-
 }  // namespace mnemo
 
 #endif  // MNEMO_CORE_IO_OUTPUT_CHECKS_H_

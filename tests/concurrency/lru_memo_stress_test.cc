@@ -30,7 +30,7 @@ namespace {
 using Row = std::vector<float>;
 
 constexpr int kSignatures = 3;
-constexpr int kRows = 240;  // per signature; the capacity holds about a quarter of all
+constexpr int kRows = 240;  // per signature; the capacity holds about an eighth of all
 
 const Signature& SignatureOf(int s) {
   static const Signature kAll[kSignatures] = {{7, 1}, {7, 2}, {8, 1}};
@@ -137,9 +137,10 @@ void RandomOperation(LruMemo& memo, std::mt19937& rng, bool may_clear, Seen* see
     } else {
       ++seen->refused;
     }
-  } else if (choice < 935) {
+  } else if (choice < 923) {
+    // Rare, as a frozen layer's update is: entries pile up and get evicted.
     seen->dropped += memo.DropSignature(SignatureOf(s));
-  } else if (choice < 938 && may_clear) {
+  } else if (choice < 926 && may_clear) {
     memo.Clear();
   } else {
     // Readers see a consistent state at every moment.
@@ -157,7 +158,7 @@ constexpr int kOperations = 6000;
 size_t Capacity() {
   size_t all = 0;
   for (int i = 0; i < kRows; ++i) all += BytesOf(i);
-  return all * kSignatures / 4;
+  return all * kSignatures / 8;
 }
 
 TEST(LruMemoStressTest, CountersAndContentsAgreeAfterConcurrentUse) {

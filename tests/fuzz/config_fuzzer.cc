@@ -7,8 +7,9 @@
 // The plugins are loaded once, before the first input, by their runfiles
 // paths; an input that names them again loads nothing. An input that names
 // another path would make the loader dlopen it: a relative one is looked up in
-// the runfiles, which hold only these plugins and core, and an absolute one
-// would have to be guessed byte by byte by the fuzzer.
+// the working directory (run_fuzzers.sh starts the fuzzer in an empty one) and
+// the runfiles, which hold only these plugins and core; an absolute one would
+// have to be guessed byte by byte.
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
@@ -44,18 +45,12 @@ constexpr const char* kPlugins[] = {
     "plugins/template/libtemplate_plugin.so",
 };
 
-void LoadPluginsOnce() {
-  static const bool loaded = [] {
-    for (const char* plugin : kPlugins) {
-      absl::StatusOr<std::string> path = PluginLoader::Resolve(plugin, ".");
-      if (!path.ok()) Fail(path.status().ToString());
-      if (absl::Status s = PluginLoader::Global().Load(*path).status(); !s.ok()) {
-        Fail(s.ToString());
-      }
-    }
-    return true;
-  }();
-  (void)loaded;
+void LoadPlugins() {
+  for (const char* plugin : kPlugins) {
+    absl::StatusOr<std::string> path = PluginLoader::Resolve(plugin, ".");
+    if (!path.ok()) Fail(path.status().ToString());
+    if (absl::Status s = PluginLoader::Global().Load(*path).status(); !s.ok()) Fail(s.ToString());
+  }
 }
 
 class Silent : public google::protobuf::io::ErrorCollector {
@@ -94,7 +89,6 @@ void Load(const std::string& text, ConfigUse use) {
 }
 
 void TestOneInput(absl::string_view bytes) {
-  LoadPluginsOnce();
   const std::string text(bytes);
   if (ParameterCount(text) > kMaxParameters) return;
   Load(text, ConfigUse::kTraining);
@@ -103,6 +97,13 @@ void TestOneInput(absl::string_view bytes) {
 
 }  // namespace
 }  // namespace mnemo::fuzz
+
+// Both mains call it first: libFuzzer before it counts the modules it measures
+// coverage in, so that the plugins' code counts from the first input on.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  mnemo::fuzz::LoadPlugins();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mnemo::fuzz::TestOneInput(mnemo::fuzz::Bytes(data, size));

@@ -66,6 +66,12 @@ void TestOneInput(absl::string_view bytes) {
 }  // namespace
 }  // namespace mnemo::fuzz
 
+// Loads the fuzz plugin before libFuzzer counts the modules it measures.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  mnemo::fuzz::FuzzInfoPluginPath();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mnemo::fuzz::TestOneInput(mnemo::fuzz::Bytes(data, size));
   return 0;

@@ -36,4 +36,13 @@ if "$train" --epochs=-3 --out="$TEST_TMPDIR/never" 2> "$TEST_TMPDIR/err2.log"; t
   echo "negative epochs accepted"; exit 1
 fi
 grep -q -- "--epochs must be > 0" "$TEST_TMPDIR/err2.log"
+
+# A memory module config is refused, not trained without its memory.
+if "$train" --config=configs/memory_cached.pbtxt --out="$TEST_TMPDIR/never" 2> "$TEST_TMPDIR/err3.log"; then
+  echo "a memory module config was trained by tools/train"; exit 1
+fi
+cat "$TEST_TMPDIR/err3.log"
+grep -q "memory_cached.pbtxt has a memory_module (cached_memory).*//tools:memory_experiment" \
+  "$TEST_TMPDIR/err3.log"
+[[ ! -e "$TEST_TMPDIR/never" ]] || { echo "the refused run made its output directory"; exit 1; }
 echo PASS

@@ -27,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "core/config_loader.h"
 #include "core/data/dataset.h"
+#include "core/io/format_bytes.h"
 #include "core/model_builder.h"
 #include "core/optimizer.h"
 #include "core/trainer.h"

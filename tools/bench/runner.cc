@@ -14,11 +14,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "caching/bench_memo/memo_cache.h"
+#include "core/io/format_bytes.h"
 #include "tools/bench/records.h"
 #include "tools/paths.h"
 #include "tools/resident_memory.h"
 #include "tools/run_outputs.h"
-#include "tools/strategy_stats.h"
 
 ABSL_FLAG(std::string, out, "",
           "directory of the run's records, <suite>.json and <suite>.csv; default out/bench");

@@ -25,11 +25,11 @@ if ! [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]]; then
   exit 2
 fi
 
-# Not in third_party/debian-packages.txt: the normal build and tests need no clang.
+# clang and libFuzzer: installed if missing, as ./bazelw installs the rest.
+third_party/install_debian_packages.sh third_party/debian-packages-fuzz.txt || exit 2
 fuzzer_lib="$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a 2>/dev/null || true)"
-if ! command -v clang >/dev/null || [[ ! -f "$fuzzer_lib" ]]; then
-  echo "run_fuzzers: clang with libFuzzer is needed:" >&2
-  echo "  sudo apt-get install -y clang libclang-rt-14-dev" >&2
+if [[ ! -f "$fuzzer_lib" ]]; then
+  echo "run_fuzzers: clang has no libFuzzer ($fuzzer_lib); see third_party/debian-packages-fuzz.txt" >&2
   exit 2
 fi
 
@@ -51,7 +51,7 @@ if ! ./bazelw build --config=fuzz "${targets[@]}"; then
   exit 1
 fi
 # --config=fuzz makes no bazel-bin symlink (.bazelrc says why); ask where it put them.
-bin="$(./bazelw info --config=fuzz bazel-bin 2>/dev/null)"
+bin="$(./bazelw info --config=fuzz bazel-bin 2>/dev/null)/tests/fuzz"
 
 mkdir -p "$artifacts"
 artifacts="$(cd "$artifacts" && pwd)"
@@ -62,7 +62,11 @@ failed=0
 summary=()
 for target in "${targets[@]}"; do
   name="${target##*:}"
-  reader="${name%_fuzzer}"
+  reader="${name%_fuzzer}"  # its seeds: tests/fuzz/corpus/<reader>/, as in tests/fuzz/BUILD
+  if [[ ! -x "$bin/$name" || ! -d "tests/fuzz/corpus/$reader" ]]; then
+    echo "run_fuzzers: no $bin/$name or no tests/fuzz/corpus/$reader" >&2
+    exit 2
+  fi
   corpus="$scratch/$name"
   mkdir -p "$corpus"
   cp tests/fuzz/corpus/"$reader"/* "$corpus"/
@@ -73,20 +77,20 @@ for target in "${targets[@]}"; do
   # tree. An empty working directory: a plugin path in a fuzzed config is then
   # found only in the fuzzer's runfiles, never in the workspace's bazel-bin.
   mkdir -p "$scratch/cwd"
-  (cd "$scratch/cwd" && "$bin/tests/fuzz/$name" "$corpus" \
+  (cd "$scratch/cwd" && "$bin/$name" "$corpus" \
     -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss_mb" \
     -print_final_stats=1 -artifact_prefix="$artifacts/$name-") >"$log" 2>&1
   status=$?
   executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
-  crashes=0
   line="$name: ${executions:-0} executions"
   if ((status != 0)); then
     failed=1
-    crashes=1
     artifact="$(sed -n "s/.*Test unit written to \(.*\)$/\1/p" "$log" | tail -1)"
-    kind="$(grep -m1 -oE 'ERROR: (libFuzzer|AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer): [a-z -]+|runtime error: .*|FUZZ CHECK FAILED: .*' "$log" ||
-      echo "exit status $status")"
-    line="$line, $crashes crash ($kind); input: ${artifact:-none written}, log: $log"
+    # The first report in the log names the failure: a broken check of the
+    # target, a sanitizer's error, or libFuzzer's (timeout, out-of-memory).
+    kind="$(grep -m1 -oE '(FUZZ CHECK FAILED|runtime error|ERROR: [A-Za-z]+): .*' "$log" | cut -c1-120)"
+    kind="${kind:-exit status $status}"
+    line="$line, 1 crash ($kind); input: ${artifact:-none written}, log: $log"
   else
     line="$line, 0 crashes"
   fi

@@ -261,10 +261,12 @@ TEST(MemoStrategyTest, ReturnsWhatRecomputationReturnsForEveryMixOfHitsAndMisses
   auto memo = std::make_shared<LruMemo>(1 << 24);
   std::unique_ptr<Network> with = MakeNetwork(Backbone(3), Memo(memo));
   std::unique_ptr<Network> without = MakeNetwork(Backbone(3), nullptr);
-  const Data data = RandomData(4, 200);
+  constexpr int kRounds = 40;
+  // The pool of rows grows by 5 a round, to 20 + 5 * 39 = 215 rows.
+  const Data data = RandomData(4, 20 + 5 * (kRounds - 1));
   std::mt19937 rng(5);
   const ForwardContext eval{false, 0, 0};
-  for (int round = 0; round < 40; ++round) {
+  for (int round = 0; round < kRounds; ++round) {
     // Batches of 16 drawn from a growing pool: 0 to 16 of their rows are new.
     std::vector<int> rows;
     for (int k = 0; k < 16; ++k) rows.push_back(static_cast<int>(rng() % (20 + 5 * round)));
