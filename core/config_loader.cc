@@ -7,8 +7,10 @@
 #include <google/protobuf/text_format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -16,11 +18,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "core/classifier/feature_split.h"
 #include "core/data/dataset.h"
+#include "core/io/utf8.h"
 #include "core/memory/memory_settings.h"
 #include "core/model_builder.h"
 #include "core/options_check.h"
@@ -35,6 +39,20 @@ namespace pb = ::google::protobuf;
 // per level, so a file of some ten thousand nested braces overflowed the stack.
 // Real configs nest fewer than ten levels.
 constexpr int kMaxNesting = 100;
+
+// Refuses text that is not UTF-8, naming where the first bad byte is.
+// Protobuf's parser only logs such bytes in a string and keeps them, so an
+// invalid name would reach messages, files and the model's metadata.
+absl::Status CheckUtf8(absl::string_view text, const std::string& path) {
+  const size_t bad = FindInvalidUtf8(text);
+  if (bad == absl::string_view::npos) return absl::OkStatus();
+  const absl::string_view before = text.substr(0, bad);
+  const size_t line_start = before.rfind('\n') + 1;  // npos + 1 = 0 on the first line
+  const int64_t line = 1 + std::count(before.begin(), before.end(), '\n');
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s:%d:%d: invalid UTF-8 (byte 0x%02x): a config is UTF-8 text", path, line,
+                      bad - line_start + 1, static_cast<uint8_t>(text[bad])));
+}
 
 // Collects the parser's errors as "file:line:column: message", 1-based
 // (protobuf counts both from 0).
@@ -411,6 +429,7 @@ absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadFile(const std::
 
 absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadText(const std::string& text,
                                                                      const std::string& path) {
+  if (absl::Status s = CheckUtf8(text, path); !s.ok()) return s;
   // Step 1: the plugins, so that their option messages exist for step 2.
   absl::StatusOr<std::vector<PluginEntry>> plugins = ReadPluginList(text, path);
   if (!plugins.ok()) return plugins.status();

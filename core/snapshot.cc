@@ -27,6 +27,7 @@ namespace {
 constexpr char kParamPrefix[] = "param/";
 constexpr char kOptimizerPrefix[] = "optimizer/";
 constexpr char kExtraPrefix[] = "extra/";
+constexpr char kExtraMetadataPrefix[] = "mnemo.extra.";
 
 constexpr char kFormatKey[] = "mnemo.snapshot";
 constexpr char kFormatVersion[] = "1";
@@ -80,10 +81,10 @@ std::string Checksum(const TensorFile& file) {
   return absl::StrFormat("%08x", crc);
 }
 
-// The tensors a snapshot of `network` and `optimizer` holds, by their names
+// The tensors a snapshot of `networks` and `optimizer` holds, by their names
 // in the file; an error for two layers of one name.
-absl::StatusOr<std::map<std::string, Tensor*>> SnapshotTensors(Network& network,
-                                                               Optimizer& optimizer) {
+absl::StatusOr<std::map<std::string, Tensor*>> SnapshotTensors(
+    const std::vector<Network*>& networks, Optimizer& optimizer) {
   std::map<std::string, Tensor*> tensors;
   auto add = [&](std::string name, Tensor* tensor) -> absl::Status {
     if (!tensors.emplace(name, tensor).second) {
@@ -92,12 +93,14 @@ absl::StatusOr<std::map<std::string, Tensor*>> SnapshotTensors(Network& network,
     }
     return absl::OkStatus();
   };
-  for (int i = 0; i < network.num_layers(); ++i) {
-    Layer& layer = network.layer(i);
-    for (const Parameter& p : layer.parameters()) {
-      if (absl::Status s = add(absl::StrCat(kParamPrefix, layer.name(), ".", p.name), p.value);
-          !s.ok()) {
-        return s;
+  for (Network* network : networks) {
+    for (int i = 0; i < network->num_layers(); ++i) {
+      Layer& layer = network->layer(i);
+      for (const Parameter& p : layer.parameters()) {
+        if (absl::Status s = add(absl::StrCat(kParamPrefix, layer.name(), ".", p.name), p.value);
+            !s.ok()) {
+          return s;
+        }
       }
     }
   }
@@ -285,21 +288,24 @@ std::string TrainingConfigText(const config::Experiment& experiment) {
   return text;
 }
 
-absl::Status WriteSnapshot(const std::string& path, Network& network, Optimizer& optimizer,
-                           const TrainingProgress& progress, const std::string& config_text,
-                           const std::map<std::string, Tensor>& extra_tensors) {
-  optimizer.CreateState(network);
-  absl::StatusOr<std::map<std::string, Tensor*>> tensors = SnapshotTensors(network, optimizer);
+absl::Status WriteSnapshot(const std::string& path, const std::vector<Network*>& networks,
+                           Optimizer& optimizer, const TrainingProgress& progress,
+                           const std::string& config_text, const SnapshotExtras& extras) {
+  for (Network* network : networks) optimizer.CreateState(*network);
+  absl::StatusOr<std::map<std::string, Tensor*>> tensors = SnapshotTensors(networks, optimizer);
   if (!tensors.ok()) {
     return absl::Status(tensors.status().code(),
                         absl::StrCat("cannot write ", path, ": ", tensors.status().message()));
   }
   TensorFile file;
   for (const auto& [name, tensor] : *tensors) file.tensors.emplace(name, *tensor);
-  for (const auto& [name, tensor] : extra_tensors) {
+  for (const auto& [name, tensor] : extras.tensors) {
     file.tensors.emplace(absl::StrCat(kExtraPrefix, name), tensor);
   }
   std::map<std::string, std::string>& metadata = file.metadata;
+  for (const auto& [name, text] : extras.metadata) {
+    metadata[absl::StrCat(kExtraMetadataPrefix, name)] = text;
+  }
   metadata[kFormatKey] = kFormatVersion;
   metadata[kConfigKey] = config_text;
   metadata[kEpochKey] = absl::StrCat(progress.epoch);
@@ -316,7 +322,8 @@ absl::Status WriteSnapshot(const std::string& path, Network& network, Optimizer&
 }
 
 absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
-                                                 const std::string& config_text, Network& network,
+                                                 const std::string& config_text,
+                                                 const std::vector<Network*>& networks,
                                                  Optimizer& optimizer) {
   absl::StatusOr<TensorFile> file = ReadSafetensors(path);
   if (!file.ok()) return file.status();
@@ -334,8 +341,8 @@ absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
   absl::StatusOr<TrainingProgress> progress = metadata.Progress();
   if (!progress.ok()) return progress.status();
 
-  optimizer.CreateState(network);
-  absl::StatusOr<std::map<std::string, Tensor*>> targets = SnapshotTensors(network, optimizer);
+  for (Network* network : networks) optimizer.CreateState(*network);
+  absl::StatusOr<std::map<std::string, Tensor*>> targets = SnapshotTensors(networks, optimizer);
   if (!targets.ok()) {
     return absl::Status(targets.status().code(),
                         absl::StrCat("cannot restore ", path, ": ", targets.status().message()));
@@ -369,10 +376,17 @@ absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
     if (auto it = targets->find(name); it != targets->end()) {
       *it->second = tensor;
     } else {
-      restored.extra_tensors.emplace(name.substr(sizeof(kExtraPrefix) - 1), std::move(tensor));
+      restored.extras.tensors.emplace(name.substr(sizeof(kExtraPrefix) - 1), std::move(tensor));
     }
   }
-  for (int i = 0; i < network.num_layers(); ++i) network.layer(i).MarkParametersUpdated();
+  for (const auto& [key, text] : file->metadata) {
+    if (absl::StartsWith(key, kExtraMetadataPrefix)) {
+      restored.extras.metadata.emplace(key.substr(sizeof(kExtraMetadataPrefix) - 1), text);
+    }
+  }
+  for (Network* network : networks) {
+    for (int i = 0; i < network->num_layers(); ++i) network->layer(i).MarkParametersUpdated();
+  }
   return restored;
 }
 
@@ -392,10 +406,12 @@ absl::StatusOr<SnapshotSummary> ReadSnapshotSummary(const std::string& path) {
   return summary;
 }
 
-uint64_t SnapshotTensorBytes(Network& network, Optimizer& optimizer) {
+uint64_t SnapshotTensorBytes(const std::vector<Network*>& networks, Optimizer& optimizer) {
   uint64_t bytes = 0;
-  for (int i = 0; i < network.num_layers(); ++i) {
-    for (const Parameter& p : network.layer(i).parameters()) bytes += TensorBytes(*p.value);
+  for (Network* network : networks) {
+    for (int i = 0; i < network->num_layers(); ++i) {
+      for (const Parameter& p : network->layer(i).parameters()) bytes += TensorBytes(*p.value);
+    }
   }
   for (const auto& [key, tensor] : optimizer.State()) bytes += TensorBytes(*tensor);
   return bytes;

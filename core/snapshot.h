@@ -10,6 +10,7 @@
 //   optimizer/<layer>.<parameter>.<slot>  the optimizer's state (Optimizer::State)
 //   extra/<name>                          the caller's own (a memory's contents, say)
 // String metadata:
+//   mnemo.extra.<name>  the caller's own (a dual-path run's metrics, say)
 //   mnemo.snapshot   "1", the format version
 //   mnemo.config     the config text of the run (TrainingConfigText)
 //   mnemo.epoch, mnemo.batch, mnemo.step        where the run stood (TrainingProgress)
@@ -25,6 +26,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -45,31 +47,51 @@ inline constexpr char kSnapshotFileName[] = "snapshot.safetensors";
 // (the steps before the snapshot took no non-finite value either way).
 std::string TrainingConfigText(const config::Experiment& experiment);
 
-// Writes a snapshot of `network`, `optimizer`, `progress` and
-// `extra_tensors` (names without the "extra/" prefix) to `path`, atomically.
-// Creates the optimizer's state that a step has not created yet
-// (Optimizer::CreateState), so that a snapshot always has all of it. Errors
-// name the path and the reason (errno's for the file system); the previous
-// file at `path` is then untouched. Layer names must be unique.
-absl::Status WriteSnapshot(const std::string& path, Network& network, Optimizer& optimizer,
-                           const TrainingProgress& progress, const std::string& config_text,
-                           const std::map<std::string, Tensor>& extra_tensors = {});
+// What a snapshot holds of the caller's own, beside the networks, the
+// optimizer and the progress; names without their prefixes.
+struct SnapshotExtras {
+  std::map<std::string, Tensor> tensors;        // stored as extra/<name>
+  std::map<std::string, std::string> metadata;  // stored as mnemo.extra.<name>
+};
+
+// Writes a snapshot of `networks` (one model's parts, e.g. a dual-path
+// classifier's backbone and head; layer names unique across them),
+// `optimizer`, `progress` and `extras` to `path`, atomically. Creates the
+// optimizer's state that a step has not created yet (Optimizer::CreateState),
+// so that a snapshot always has all of it. Errors name the path and the
+// reason (errno's for the file system); the previous file at `path` is then
+// untouched.
+absl::Status WriteSnapshot(const std::string& path, const std::vector<Network*>& networks,
+                           Optimizer& optimizer, const TrainingProgress& progress,
+                           const std::string& config_text, const SnapshotExtras& extras = {});
+inline absl::Status WriteSnapshot(const std::string& path, Network& network, Optimizer& optimizer,
+                                  const TrainingProgress& progress, const std::string& config_text,
+                                  const SnapshotExtras& extras = {}) {
+  return WriteSnapshot(path, std::vector<Network*>{&network}, optimizer, progress, config_text,
+                       extras);
+}
 
 struct RestoredSnapshot {
   TrainingProgress progress;
-  std::map<std::string, Tensor> extra_tensors;  // names without "extra/"
+  SnapshotExtras extras;
 };
 
-// Restores the snapshot at `path` into `network` and `optimizer`, built from
+// Restores the snapshot at `path` into `networks` and `optimizer`, built from
 // the config whose TrainingConfigText is `config_text`, and returns where the
-// run stood. Refuses, naming the file and what is wrong, and changing
-// nothing: a file that is damaged (safetensors' checks; the checksum) or not
-// a snapshot, one written with another config (the differing lines named),
-// a tensor missing, unexpected or of another shape. Reads the whole file
-// into memory first, for that all-or-nothing.
+// run stood and the extras. Refuses, naming the file and what is wrong, and
+// changing nothing: a file that is damaged (safetensors' checks; the
+// checksum) or not a snapshot, one written with another config (the
+// differing lines named), a tensor missing, unexpected or of another shape.
+// Reads the whole file into memory first, for that all-or-nothing.
 absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
-                                                 const std::string& config_text, Network& network,
+                                                 const std::string& config_text,
+                                                 const std::vector<Network*>& networks,
                                                  Optimizer& optimizer);
+inline absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
+                                                        const std::string& config_text,
+                                                        Network& network, Optimizer& optimizer) {
+  return RestoreSnapshot(path, config_text, std::vector<Network*>{&network}, optimizer);
+}
 
 // Where the run of the snapshot at `path` stood, and its config text, from
 // the file's header alone (the checksum is not verified).
@@ -79,9 +101,13 @@ struct SnapshotSummary {
 };
 absl::StatusOr<SnapshotSummary> ReadSnapshotSummary(const std::string& path);
 
-// The bytes of the tensors in a snapshot of `network` and `optimizer` (the
-// file is that and a header of a few kilobytes), for a check of free space.
-uint64_t SnapshotTensorBytes(Network& network, Optimizer& optimizer);
+// The bytes of the tensors in a snapshot of `networks` and `optimizer`
+// without extras (the file is that and a header of a few kilobytes), for a
+// check of free space.
+uint64_t SnapshotTensorBytes(const std::vector<Network*>& networks, Optimizer& optimizer);
+inline uint64_t SnapshotTensorBytes(Network& network, Optimizer& optimizer) {
+  return SnapshotTensorBytes(std::vector<Network*>{&network}, optimizer);
+}
 
 }  // namespace mnemo
 

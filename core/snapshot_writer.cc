@@ -2,8 +2,6 @@
 
 #include <utility>
 
-#include "core/snapshot.h"
-
 namespace mnemo {
 namespace {
 
@@ -13,10 +11,10 @@ double SecondsSince(std::chrono::steady_clock::time_point since) {
 
 }  // namespace
 
-SnapshotWriter::SnapshotWriter(std::string path, Network* network, Optimizer* optimizer,
-                               std::string config_text, Options options)
+SnapshotWriter::SnapshotWriter(std::string path, std::vector<Network*> networks,
+                               Optimizer* optimizer, std::string config_text, Options options)
     : path_(std::move(path)),
-      network_(network),
+      networks_(std::move(networks)),
       optimizer_(optimizer),
       config_text_(std::move(config_text)),
       options_(std::move(options)),
@@ -46,7 +44,8 @@ absl::StatusOr<TrainingHook::Decision> SnapshotWriter::AfterStep(const TrainingP
 
 absl::Status SnapshotWriter::Write(const TrainingProgress& progress) {
   const auto start = std::chrono::steady_clock::now();
-  if (absl::Status s = WriteSnapshot(path_, *network_, *optimizer_, progress, config_text_);
+  const SnapshotExtras extras = options_.extras ? options_.extras() : SnapshotExtras();
+  if (absl::Status s = WriteSnapshot(path_, networks_, *optimizer_, progress, config_text_, extras);
       !s.ok()) {
     return s;
   }

@@ -6,11 +6,14 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/network.h"
 #include "core/optimizer.h"
+#include "core/snapshot.h"
 #include "core/trainer.h"
 
 namespace mnemo {
@@ -34,11 +37,19 @@ class SnapshotWriter : public TrainingHook {
     std::function<bool()> stop_requested;  // may be empty: never
     // Told of every snapshot written, with the seconds it took; may be empty.
     std::function<void(const TrainingProgress&, double seconds)> on_written;
+    // What each snapshot holds of the caller's own, asked at every write
+    // (a memory's contents, say); may be empty: nothing.
+    std::function<SnapshotExtras()> extras;
   };
 
-  // `config_text` is stored in every snapshot (TrainingConfigText).
+  // `config_text` is stored in every snapshot (TrainingConfigText);
+  // `networks` are the model's parts (WriteSnapshot).
+  SnapshotWriter(std::string path, std::vector<Network*> networks, Optimizer* optimizer,
+                 std::string config_text, Options options);
   SnapshotWriter(std::string path, Network* network, Optimizer* optimizer, std::string config_text,
-                 Options options);
+                 Options options)
+      : SnapshotWriter(std::move(path), std::vector<Network*>{network}, optimizer,
+                       std::move(config_text), std::move(options)) {}
 
   absl::StatusOr<Decision> AfterStep(const TrainingProgress& progress, bool epoch_end) override;
 
@@ -55,7 +66,7 @@ class SnapshotWriter : public TrainingHook {
 
  private:
   std::string path_;
-  Network* network_;
+  std::vector<Network*> networks_;
   Optimizer* optimizer_;
   std::string config_text_;
   Options options_;

@@ -8,8 +8,13 @@
 //   ./bazelw run //tools:memory_experiment -- --cifar10_dir=/data/cifar-10-batches-bin
 //
 // Per module, in <out>/<config name>/: model.safetensors (backbone, head and
-// the memory's contents), metrics.csv, metrics.json and four SVG plots.
+// the memory's contents), metrics.csv, metrics.json and four SVG plots; while
+// it runs, snapshot.safetensors (core/classifier/dual_path_snapshot.h), which
+// --resume continues from and which goes once every module is done.
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -22,18 +27,25 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/classifier/dual_path_classifier.h"
+#include "core/classifier/dual_path_snapshot.h"
 #include "core/classifier/dual_path_trainer.h"
 #include "core/classifier/path_timing.h"
 #include "core/config_loader.h"
 #include "core/data/dataset.h"
+#include "core/io/atomic_file.h"
 #include "core/memory/memory_settings.h"
 #include "core/optimizer.h"
+#include "core/snapshot.h"
+#include "core/snapshot_writer.h"
 #include "google/protobuf/text_format.h"
+#include "tools/command_line.h"
 #include "tools/memory_report.h"
 #include "tools/model_summary.h"
 #include "tools/paths.h"
 #include "tools/progress.h"
 #include "tools/run_outputs.h"
+#include "tools/run_snapshots.h"
+#include "tools/stop_signals.h"
 #include "tools/tool_main.h"
 
 ABSL_FLAG(std::string, configs, "configs/memory_cached.pbtxt,configs/memory_trainable.pbtxt",
@@ -48,11 +60,24 @@ ABSL_FLAG(std::string, cifar10_dir, "",
           "(the binary version); sets model.input_size to 3072");
 ABSL_FLAG(int, timing_samples, 500, "test samples timed one at a time (batch 1)");
 ABSL_FLAG(std::string, out, "out/memory_experiment", "output directory (one folder per config)");
+ABSL_FLAG(bool, resume, false,
+          "continue the experiment from the snapshots in the output directory (same configs "
+          "and flags); a module without one starts from the beginning");
+ABSL_FLAG(int64_t, snapshot_every_steps, -1,
+          "also snapshot after every N-th step; 0 = not by steps, -1 = as the config says "
+          "(default 0); a snapshot is written at every epoch's end regardless");
+ABSL_FLAG(double, snapshot_every_seconds, -1,
+          "also snapshot every S seconds; 0 = not by time, -1 = as the config says (default 60)");
 
 namespace mnemo {
 namespace {
 
 constexpr int kCifar10InputSize = 3 * 32 * 32;
+
+// The command line, for the command that resumes the experiment.
+std::vector<std::string>* command_line = new std::vector<std::string>;
+// The signal that stopped training, for main's exit code; 0 when none did.
+int stopped_by_signal = 0;
 
 std::string Stem(const std::string& path) {
   std::string name = path.substr(path.find_last_of('/') + 1);
@@ -164,6 +189,7 @@ struct Outcome {
   ExperimentParameters parameters;
   std::vector<std::string> plots;
   std::string model_path;
+  std::string snapshot_path;  // removed once every module is done
 };
 
 absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string& out_root,
@@ -175,8 +201,20 @@ absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string&
   if (!loaded.ok()) return loaded.status();
   config::Experiment& experiment = (*loaded)->mutable_experiment();
   if (absl::Status s = ApplyFlags(experiment); !s.ok()) return s;
+  absl::StatusOr<SnapshotSchedule> schedule =
+      SnapshotScheduleFrom(experiment.output(), absl::GetFlag(FLAGS_snapshot_every_steps),
+                           absl::GetFlag(FLAGS_snapshot_every_seconds));
+  if (!schedule.ok()) return schedule.status();
   const std::string out = absl::StrCat(out_root, "/", Stem(*config_path));
   if (absl::Status s = PrepareOutputDirectory(out); !s.ok()) return s;
+  const std::string snapshot_path = absl::StrCat(out, "/", kSnapshotFileName);
+  const bool resume = absl::GetFlag(FLAGS_resume);
+  if (!resume) {
+    if (absl::Status s = CheckNoSnapshotToLose(snapshot_path); !s.ok()) return s;
+  }
+  if (absl::StatusOr<int> removed = RemoveStaleTemporaryFiles(snapshot_path); !removed.ok()) {
+    return removed.status();
+  }
 
   // Both configs read the same data: load it once.
   const std::string data_key = experiment.data().SerializeAsString();
@@ -206,11 +244,51 @@ absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string&
   absl::StatusOr<DualPathTrainer> trainer =
       DualPathTrainer::Create(experiment.trainer(), &model, optimizer->get());
   if (!trainer.ok()) return trainer.status();
+  for (Network* network : model.trained_networks()) (*optimizer)->CreateState(*network);
+
+  // A snapshot of the run so far at every epoch's end and as the schedule
+  // says; --resume goes on from it, bit for bit.
+  const std::string training_config = TrainingConfigText(experiment);
+  DualPathProgress progress;
+  const bool restoring = resume && FileExists(snapshot_path);
+  if (restoring) {
+    absl::StatusOr<DualPathProgress> restored =
+        RestoreDualPathSnapshot(snapshot_path, training_config, model, **optimizer);
+    if (!restored.ok()) return restored.status();
+    progress = *std::move(restored);
+    absl::PrintF("resume  from %s: %s\n", snapshot_path, DescribeProgress(progress.position));
+  } else if (resume) {
+    absl::PrintF("resume  no snapshot in %s: starting from the beginning\n", out);
+  }
+  absl::PrintF("snapshot %s %s\n", snapshot_path, DescribeSchedule(*schedule));
+  std::fflush(stdout);
+  SnapshotWriter::Options options;
+  options.schedule = *schedule;
+  options.stop_requested = [] { return StopSignal() != 0; };
+  options.extras = [&] { return DualPathSnapshotExtras(model, progress); };
+  SnapshotWriter writer(snapshot_path, model.trained_networks(), optimizer->get(), training_config,
+                        std::move(options));
+  if (!restoring) {
+    if (absl::Status s = writer.Write(progress.position); !s.ok()) return s;
+  }
   ConsoleObserver observer(outcome.run.memory_type, experiment.trainer().epochs());
-  absl::StatusOr<std::vector<DualPathEpochMetrics>> history =
-      trainer->Fit(data.train, data.test, &observer);
-  if (!history.ok()) return history.status();
-  outcome.run.history = *std::move(history);
+  // A signal during the loading above stops before the first step.
+  absl::Status trained = StopSignal() != 0
+                             ? absl::OkStatus()
+                             : trainer->Run(data.train, data.test, &progress, &observer, &writer);
+  if (!trained.ok()) {
+    return absl::Status(trained.code(), absl::StrCat(trained.message(), "; the last snapshot, ",
+                                                     snapshot_path, ", is kept"));
+  }
+  if (const int signal = StopSignal(); signal != 0) {
+    stopped_by_signal = signal;
+    return absl::AbortedError(
+        absl::StrCat("stopped by ", SignalName(signal), " at ", DescribeProgress(progress.position),
+                     "; ", snapshot_path, " holds the run so far. Resume the experiment with:\n  ",
+                     RerunCommand(*command_line, "//tools:memory_experiment", "--resume")));
+  }
+  outcome.run.history = std::move(progress.history);
+  outcome.snapshot_path = snapshot_path;
 
   absl::StatusOr<PathTimes> batch_times =
       MeasurePathTimes(model, data.test, experiment.trainer().batch_size());
@@ -233,6 +311,7 @@ absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string&
 }
 
 absl::Status Run() {
+  InstallStopSignalHandlers();
   const std::vector<std::string> configs =
       absl::StrSplit(absl::GetFlag(FLAGS_configs), ',', absl::SkipWhitespace());
   if (configs.empty()) return absl::InvalidArgumentError("--configs names no config");
@@ -261,6 +340,13 @@ absl::Status Run() {
   absl::StrAppend(&report, "Models (with the memory's contents):\n");
   for (const Outcome& outcome : outcomes) absl::StrAppend(&report, "  ", outcome.model_path, "\n");
   absl::PrintF("%s", report);
+  // Every module is in its outputs now; until here a finished module's
+  // snapshot let --resume skip its training.
+  for (const Outcome& outcome : outcomes) {
+    if (::unlink(outcome.snapshot_path.c_str()) != 0 && errno != ENOENT) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("cannot remove ", outcome.snapshot_path));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -268,10 +354,17 @@ absl::Status Run() {
 }  // namespace mnemo
 
 int main(int argc, char** argv) {
-  return mnemo::RunTool(
+  mnemo::command_line->assign(argv, argv + argc);
+  const int code = mnemo::RunTool(
       argc, argv, "memory_experiment",
       "Trains the dual-path (memory + network) classifier for each memory module config and\n"
       "prints the seed's results block.\n"
-      "  bazel run //tools:memory_experiment -- [--configs=A,B] [--epochs=N] [--out=DIR] ...",
+      "  bazel run //tools:memory_experiment -- [--configs=A,B] [--epochs=N] [--out=DIR] ...\n"
+      "Snapshots each run into DIR/<config>/snapshot.safetensors at every epoch's end (and\n"
+      "every --snapshot_every_steps / --snapshot_every_seconds); --resume continues from\n"
+      "them. SIGINT/SIGTERM stop after the current step with a snapshot, exit 130/143 and\n"
+      "print the command that resumes the experiment.",
       &mnemo::Run);
+  // The shell's convention for a process ended by a signal.
+  return mnemo::stopped_by_signal != 0 ? 128 + mnemo::stopped_by_signal : code;
 }

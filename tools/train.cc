@@ -13,7 +13,6 @@
 // prints the command that resumes it.
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -45,6 +44,7 @@
 #include "tools/paths.h"
 #include "tools/progress.h"
 #include "tools/run_outputs.h"
+#include "tools/run_snapshots.h"
 #include "tools/stop_signals.h"
 #include "tools/strategy_stats.h"
 #include "tools/tool_main.h"
@@ -188,37 +188,6 @@ class ConsoleObserver : public TrainingObserver {
   std::chrono::steady_clock::time_point start_;
 };
 
-// "step 57 (epoch 2, batch 17)", "step 40 (end of epoch 1)", "step 0 (start)".
-std::string DescribeProgress(const TrainingProgress& p) {
-  if (p.batch > 0) {
-    return absl::StrCat("step ", p.step, " (epoch ", p.epoch, ", batch ", p.batch, ")");
-  }
-  if (p.epoch == 1) return absl::StrCat("step ", p.step, " (start)");
-  return absl::StrCat("step ", p.step, " (end of epoch ", p.epoch - 1, ")");
-}
-
-bool FileExists(const std::string& path) {
-  struct stat info;
-  return ::stat(path.c_str(), &info) == 0;
-}
-
-// Every SnapshotSchedule field from the flags, else the config, else defaults.
-SnapshotSchedule Schedule(const config::Output& output) {
-  SnapshotSchedule schedule;
-  schedule.every_steps = output.snapshot_every_steps();
-  if (output.has_snapshot_every_seconds()) schedule.every_seconds = output.snapshot_every_seconds();
-  if (int64_t v = absl::GetFlag(FLAGS_snapshot_every_steps); v != -1) schedule.every_steps = v;
-  if (double v = absl::GetFlag(FLAGS_snapshot_every_seconds); v != -1) schedule.every_seconds = v;
-  return schedule;
-}
-
-std::string DescribeSchedule(const SnapshotSchedule& schedule) {
-  std::string text = "at every epoch's end";
-  if (schedule.every_steps > 0) absl::StrAppend(&text, ", every ", schedule.every_steps, " steps");
-  if (schedule.every_seconds > 0) absl::StrAppend(&text, ", every ", schedule.every_seconds, " s");
-  return text;
-}
-
 // A snapshot is written beside the previous one before replacing it, and the
 // model beside the last snapshot: room for both is needed at once (and a few
 // kilobytes of headers and metrics).
@@ -232,20 +201,6 @@ absl::Status CheckRoomForOutputs(const std::string& dir, Network& network, Optim
   return CheckAvailableBytes(dir, snapshot_bytes + model_bytes,
                              absl::StrCat("a snapshot (", FormatBytes(snapshot_bytes),
                                           ") and the model (", FormatBytes(model_bytes), ")"));
-}
-
-// Refuses to start a run over the snapshot of another, unfinished one, which
-// it would overwrite.
-absl::Status CheckNoSnapshotToLose(const std::string& path) {
-  if (!FileExists(path)) return absl::OkStatus();
-  absl::StatusOr<SnapshotSummary> summary = ReadSnapshotSummary(path);
-  const std::string what =
-      summary.ok() ? absl::StrCat("holds a run stopped at ", DescribeProgress(summary->progress))
-                   : absl::StrCat("is there but unreadable (", summary.status().message(), ")");
-  return absl::FailedPreconditionError(
-      absl::StrCat(path, " ", what,
-                   ": continue it with --resume (same config and flags), or "
-                   "remove the file to start over"));
 }
 
 absl::Status Run() {
@@ -270,11 +225,11 @@ absl::Status Run() {
                      *config_path));
   }
   if (absl::Status s = ApplyFlags(experiment); !s.ok()) return s;
-  const SnapshotSchedule schedule = Schedule(experiment.output());
-  if (schedule.every_steps < 0 || !(schedule.every_seconds >= 0)) {
-    return absl::InvalidArgumentError(
-        "--snapshot_every_steps and --snapshot_every_seconds must be >= 0 (0 = never)");
-  }
+  absl::StatusOr<SnapshotSchedule> schedule_or =
+      SnapshotScheduleFrom(experiment.output(), absl::GetFlag(FLAGS_snapshot_every_steps),
+                           absl::GetFlag(FLAGS_snapshot_every_seconds));
+  if (!schedule_or.ok()) return schedule_or.status();
+  const SnapshotSchedule schedule = *schedule_or;
 
   std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) out = experiment.output().dir();

@@ -214,6 +214,12 @@ absl::StatusOr<StepLosses> DualPathClassifier::ComputeGradients(const Tensor& in
   return losses;
 }
 
+std::vector<Network*> DualPathClassifier::trained_networks() {
+  std::vector<Network*> networks = {backbone_.get(), head_.get()};
+  if (memory_parameters_ != nullptr) networks.push_back(memory_parameters_.get());
+  return networks;
+}
+
 absl::StatusOr<StepLosses> DualPathClassifier::TrainStep(const Tensor& input,
                                                          absl::Span<const int32_t> labels,
                                                          const ForwardContext& context,

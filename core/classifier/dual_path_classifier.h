@@ -122,6 +122,10 @@ class DualPathClassifier {
 
   Network& backbone() { return *backbone_; }
   Network& head() { return *head_; }
+  // Every network an optimizer steps: backbone, head and, for a memory with
+  // learnable tensors, those as a one-layer network named "memory". With the
+  // optimizer's state and the memory's contents they are all training changes.
+  std::vector<Network*> trained_networks();
   MemoryModule& memory() { return *memory_; }
   const DualPathSettings& settings() const { return settings_; }
   // Routing only: answers change, the trained model does not (a threshold

@@ -10,6 +10,7 @@
 #include "core/config.pb.h"
 #include "core/data/dataset.h"
 #include "core/optimizer.h"
+#include "core/trainer.h"
 
 namespace mnemo {
 
@@ -39,6 +40,19 @@ class DualPathObserver {
   virtual void OnEpochEnd(const DualPathEpochMetrics& /*metrics*/) {}
 };
 
+// Where a dual-path run stands between two steps: core's TrainingProgress,
+// whose loss_sum is of the total loss and whose history is the EpochMetrics
+// view of `history` (test_loss and test_accuracy those of the dual path), and
+// what only a dual path has. With the classifier's trained networks, the
+// optimizer's state and the memory's contents it is all that the rest of the
+// run depends on (core/classifier/dual_path_snapshot.h).
+struct DualPathProgress {
+  TrainingProgress position;
+  double classification_sum = 0;  // the epoch under way so far
+  double memory_sum = 0;
+  std::vector<DualPathEpochMetrics> history;  // the epochs done, evaluated
+};
+
 // Minibatch training of a DualPathClassifier, shuffled as core's Trainer
 // shuffles (EpochOrder), so a config and seed give the same run every time.
 class DualPathTrainer {
@@ -52,6 +66,14 @@ class DualPathTrainer {
   absl::StatusOr<std::vector<DualPathEpochMetrics>> Fit(const Dataset& train, const Dataset& test,
                                                         DualPathObserver* observer = nullptr);
 
+  // Fit from `progress` on (default-constructed: from the start), keeping it
+  // up to date, with `hook` (may be null) consulted between steps as core's
+  // Trainer::Run consults it. Returns OK when the last epoch is done
+  // (progress->position.epoch is then epochs + 1) or when the hook stopped
+  // the run. Refuses a progress that does not fit this config and data set.
+  absl::Status Run(const Dataset& train, const Dataset& test, DualPathProgress* progress,
+                   DualPathObserver* observer = nullptr, TrainingHook* hook = nullptr);
+
   // One epoch (1-based; seeds its shuffle); `test` is not touched.
   absl::StatusOr<DualPathEpochMetrics> TrainEpoch(const Dataset& train, int epoch,
                                                   DualPathObserver* observer = nullptr);
@@ -62,6 +84,11 @@ class DualPathTrainer {
   DualPathTrainer(const config::Trainer& config, DualPathClassifier* classifier,
                   Optimizer* optimizer)
       : config_(config), classifier_(classifier), optimizer_(optimizer) {}
+
+  // The batches of progress->position.epoch from its batch on. `*stopped`
+  // says whether the hook stopped the run.
+  absl::Status TrainBatches(const Dataset& train, DualPathProgress* progress,
+                            DualPathObserver* observer, TrainingHook* hook, bool* stopped);
 
   config::Trainer config_;
   DualPathClassifier* classifier_;

@@ -23,6 +23,7 @@
 #include "absl/types/span.h"
 #include "core/io/atomic_file.h"
 #include "core/io/strict_json.h"
+#include "core/io/utf8.h"
 #include "core/tensor.h"
 
 namespace mnemo {
@@ -323,7 +324,7 @@ absl::Status WriteSafetensors(const std::string& path, const TensorFile& file) {
     header += "\"__metadata__\":{";
     bool first = true;
     for (const auto& [key, value] : file.metadata) {
-      if (!json::IsValidUtf8(key) || !json::IsValidUtf8(value)) {
+      if (!IsValidUtf8(key) || !IsValidUtf8(value)) {
         return error(absl::StrCat("metadata key ", Quote(key), " or its value is not UTF-8"));
       }
       if (!first) header += ",";
@@ -337,7 +338,7 @@ absl::Status WriteSafetensors(const std::string& path, const TensorFile& file) {
   uint64_t offset = 0;
   for (const auto& [name, tensor] : file.tensors) {
     if (name == kMetadataKey) return error("a tensor may not be named \"__metadata__\"");
-    if (!json::IsValidUtf8(name)) {
+    if (!IsValidUtf8(name)) {
       return error(absl::StrCat("tensor name ", Quote(name), " is not UTF-8"));
     }
     const uint64_t bytes = TensorBytes(tensor);

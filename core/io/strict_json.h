@@ -39,10 +39,6 @@ absl::StatusOr<Value> Parse(absl::string_view text, uint64_t base_offset = 0);
 // Appends `s` (valid UTF-8) as a JSON string literal, quotes included.
 void AppendQuoted(absl::string_view s, std::string* out);
 
-// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code
-// points beyond U+10FFFF).
-bool IsValidUtf8(absl::string_view s);
-
 }  // namespace json
 }  // namespace mnemo
 

@@ -1,6 +1,7 @@
 #include "memory_modules/cached_memory/cached_memory.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <utility>
 
@@ -161,6 +162,14 @@ absl::Status CachedMemory::ImportState(const std::map<std::string, Tensor>& stat
       return absl::InvalidArgumentError(
           absl::StrCat("memory state: \"keys\" row ", i, " is zero (no direction to match)"));
     }
+  }
+  // Rows ExportState wrote are unit already, and dividing them by their norm
+  // again (1 only to within a few ulp) would move their last bits: a training
+  // run resumed from a snapshot would then drift from one that never
+  // stopped. Rows that close to unit length are taken as they are.
+  constexpr float kUnitLength = 1e-5f;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    if (std::abs(norms(i) - 1.0f) <= kUnitLength) unit.row(i) = (*keys)->row(i);
   }
   Clear();
   keys_.topRows(n) = unit;

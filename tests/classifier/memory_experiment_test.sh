@@ -50,6 +50,44 @@ grep -qF -- "- Data: CIFAR-10 (60 training, 12 test samples)" "$TEST_TMPDIR/cifa
 grep -qF "backbone 3072 -> Dense(512)" "$TEST_TMPDIR/cifar.log"
 grep -q '^Memory Size: 60/10000$' "$TEST_TMPDIR/cifar.log"
 
+# Stopped and resumed, the experiment ends with the models of the first run,
+# byte for byte: a SIGTERM (a snapshot after the step under way, exit 143,
+# the command that resumes), then a SIGKILL (the last snapshot on disk stays).
+[[ -z "$(find "$out" -name snapshot.safetensors)" ]] || { echo "a finished run left a snapshot"; exit 1; }
+stopped="$TEST_TMPDIR/stopped"
+run_in_background() {
+  "$tool" --epochs=1 --train_limit=3000 --test_limit=500 --timing_samples=20 --out="$stopped" \
+    --snapshot_every_steps=2 "$@" > "$TEST_TMPDIR/stopped.log" 2> "$TEST_TMPDIR/stopped.err" &
+  pid=$!
+}
+run_in_background
+# The first snapshot is written before the first step.
+for _ in $(seq 600); do
+  [[ -e "$stopped/memory_cached/snapshot.safetensors" ]] && break
+  sleep 0.05
+done
+kill -TERM "$pid"
+status=0
+wait "$pid" || status=$?
+cat "$TEST_TMPDIR/stopped.err"
+[[ $status -eq 143 ]] || { echo "SIGTERM: exit status $status, not 143"; exit 1; }
+grep -q "stopped by SIGTERM at step .*memory_cached/snapshot.safetensors holds the run so far" \
+  "$TEST_TMPDIR/stopped.err"
+grep -qE "^  .*memory_experiment .*--resume$" "$TEST_TMPDIR/stopped.err"
+run_in_background --resume
+sleep 1
+kill -KILL "$pid" 2> /dev/null || true
+wait "$pid" || true
+"$tool" --epochs=1 --train_limit=3000 --test_limit=500 --timing_samples=20 --out="$stopped" \
+  --resume > "$TEST_TMPDIR/resumed.log"
+grep -q "^resume  from .*memory_trainable/snapshot.safetensors: step" "$TEST_TMPDIR/resumed.log" ||
+  grep -q "^resume  no snapshot in .*memory_trainable" "$TEST_TMPDIR/resumed.log"
+for module in memory_cached memory_trainable; do
+  cmp "$out/$module/model.safetensors" "$stopped/$module/model.safetensors" ||
+    { echo "$module: the resumed model differs from the uninterrupted one"; exit 1; }
+done
+[[ -z "$(find "$stopped" -name snapshot.safetensors)" ]] || { echo "snapshot left"; exit 1; }
+
 # A flag that makes no sense is refused before anything runs.
 if "$tool" --epochs=-1 --out="$TEST_TMPDIR/never" 2> "$TEST_TMPDIR/err.log"; then
   echo "negative epochs accepted"; exit 1

@@ -6,13 +6,16 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/model_builder.h"
 #include "core/registry.h"
@@ -165,6 +168,31 @@ TEST_F(ConfigLoaderTest, UnknownFieldNameHasLineAndColumn) {
   EXPECT_EQ(config.status().message(),
             At(text, "input_sise") +
                 "Message type \"mnemo.config.Model\" has no field named \"input_sise\".");
+}
+
+TEST_F(ConfigLoaderTest, InvalidUtf8IsRefusedWhereItIsEvenInAComment) {
+  // A lone continuation byte, an overlong '/', a surrogate: each at its place.
+  for (const std::string bad : {"\x80", "\xC0\xAF", "\xED\xA0\x80"}) {
+    const std::string text = std::string("model {\n  input_size: 4  # caf") + bad +
+                             "\n  layer { type: \"Dense\" units: 3 }\n}\n" + kTrainer;
+    auto config = Load(text);
+    ASSERT_FALSE(config.ok()) << "accepted " << absl::CEscape(bad);
+    EXPECT_EQ(config.status().message(),
+              absl::StrFormat("%s:2:23: invalid UTF-8 (byte 0x%02x): a config is UTF-8 text", kPath,
+                              static_cast<uint8_t>(bad[0])));
+  }
+}
+
+TEST_F(ConfigLoaderTest, WellFormedUtf8Loads) {
+  const std::string text =
+      std::string(
+          "# caf\xC3\xA9, \xE2\x82\xAC, \xF0\x9F\x99\x82\n"
+          "model {\n  input_size: 4\n"
+          "  layer { type: \"Dense\" units: 3 name: \"sortie_\xC3\xA9\" }\n}\n") +
+      kTrainer;
+  auto config = Load(text);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ((*config)->experiment().model().layer(0).name(), "sortie_\xC3\xA9");
 }
 
 TEST_F(ConfigLoaderTest, UnknownLayerTypeListsTheKnownTypes) {

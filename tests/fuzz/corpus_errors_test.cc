@@ -112,9 +112,7 @@ TEST(CorpusErrorsTest, Config) {
           {"layer-too-large.pbtxt",
            "$FILE:4:3: Dense: not enough memory to create the layer (2000000000 inputs, "
            "2000000000 units)"},
-          {"invalid-utf8.pbtxt",
-           "$FILE:3:11: unknown layer type \"Den\xFFse\" (known types: Dense, Dropout, "
-           "ReLU, Scale, Sigmoid, Tanh)"},
+          {"invalid-utf8.pbtxt", "$FILE:3:21: invalid UTF-8 (byte 0xff): a config is UTF-8 text"},
           {"memo-inner-options-wrong.pbtxt",
            "$FILE:4:1: memo: options.inner: cache strategy type \"checkpoint\" takes "
            "options of type mnemo.caching.checkpoint.CheckpointOptions, not "

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <vector>
@@ -329,6 +330,30 @@ TEST(CachedMemoryStateTest, RoundTripsAndRefusesBadState) {
   CachedMemory empty(SmallSettings(4));
   ASSERT_TRUE(copy.ImportState(empty.ExportState()).ok());
   EXPECT_EQ(copy.size(), 0);
+}
+
+TEST(CachedMemoryStateTest, ExportedKeysComeBackBitForBitOthersAreNormalized) {
+  // Stored keys are unit rows; dividing them by their norm again would move
+  // the last bits of many (a resumed training run would then drift).
+  CachedMemory memory(SmallSettings(40, /*dim=*/64));
+  const Tensor features = TestRng(9).Random(40, 64, -1, 1);
+  std::vector<int> labels(40);
+  for (int i = 0; i < 40; ++i) labels[i] = i % 5;
+  ASSERT_TRUE(memory.Store(features, labels).ok());
+  const std::map<std::string, Tensor> state = memory.ExportState();
+  CachedMemory copy(SmallSettings(40, 64));
+  ASSERT_TRUE(copy.ImportState(state).ok());
+  const Tensor& keys = state.at("keys");
+  const Tensor again = copy.ExportState().at("keys");
+  ASSERT_EQ(again.rows(), keys.rows());
+  EXPECT_EQ(std::memcmp(again.data(), keys.data(), keys.size() * sizeof(float)), 0);
+
+  // Rows that are not unit length are still made so.
+  std::map<std::string, Tensor> scaled = state;
+  scaled["keys"].row(3) *= 3.0f;
+  ASSERT_TRUE(copy.ImportState(scaled).ok());
+  EXPECT_NEAR(copy.stored_keys().row(3).norm(), 1.0f, 1e-6f);
+  EXPECT_LT((copy.stored_keys().row(3) - keys.row(3)).cwiseAbs().maxCoeff(), 1e-6f);
 }
 
 TEST(CachedMemoryStateTest, ClearEmptiesIt) {

@@ -155,19 +155,20 @@ TEST(SnapshotTest, BeforeTheFirstStepTheOptimizerStateHasItsShape) {
   EXPECT_EQ(state.at("2_dense.bias.step").size(), 1);
 }
 
-TEST(SnapshotTest, ExtraTensorsComeBackUnderTheirNames) {
+TEST(SnapshotTest, ExtrasComeBackUnderTheirNames) {
   SmallRun run = MakeSmallRun(SmallConfigText(testing::kMomentum));
   ASSERT_NE(run.trainer, nullptr);
   const std::string path = absl::StrCat(TestDir(), "/snapshot.safetensors");
   Tensor keys = Tensor::Constant(4, 2, 1.5f);
   ASSERT_TRUE(WriteSnapshot(path, *run.network, *run.optimizer, TrainingProgress(),
-                            TrainingText(run), {{"memory.keys", keys}})
+                            TrainingText(run), {{{"memory.keys", keys}}, {{"note", "a b\nc"}}})
                   .ok());
   absl::StatusOr<RestoredSnapshot> restored =
       RestoreSnapshot(path, TrainingText(run), *run.network, *run.optimizer);
   ASSERT_TRUE(restored.ok()) << restored.status();
-  ASSERT_EQ(restored->extra_tensors.size(), 1u);
-  EXPECT_TRUE(SameBits(restored->extra_tensors.at("memory.keys"), keys));
+  ASSERT_EQ(restored->extras.tensors.size(), 1u);
+  EXPECT_TRUE(SameBits(restored->extras.tensors.at("memory.keys"), keys));
+  EXPECT_EQ(restored->extras.metadata, (std::map<std::string, std::string>{{"note", "a b\nc"}}));
 }
 
 // Writes a snapshot of a run stopped at step 4; returns its path.
