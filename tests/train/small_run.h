@@ -113,8 +113,9 @@ class StopAt : public TrainingHook {
 };
 
 inline bool SameBits(const Tensor& a, const Tensor& b) {
+  // An empty tensor's data() may be null, which memcmp must not be given.
   return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), TensorBytes(a)) == 0;
+         (a.size() == 0 || std::memcmp(a.data(), b.data(), TensorBytes(a)) == 0);
 }
 
 // Every parameter of `a` and `b` bit for bit; failures name the tensor.
