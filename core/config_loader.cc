@@ -22,12 +22,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "core/classifier/feature_split.h"
-#include "core/data/dataset.h"
+#include "core/data_config.h"
+#include "core/feature_split.h"
 #include "core/io/utf8.h"
-#include "core/memory/memory_settings.h"
+#include "core/memory_settings.h"
 #include "core/model_builder.h"
 #include "core/options_check.h"
+#include "core/status_macros.h"
 
 namespace mnemo {
 namespace {
@@ -287,9 +288,9 @@ class Validator {
     // The names LoadData reads, each raw or gzip-compressed.
     std::vector<std::string> missing;
     for (const std::string& prefix :
-         {data.train_prefix().empty() ? std::string("train") : data.train_prefix(),
-          data.test_prefix().empty() ? std::string("t10k") : data.test_prefix()}) {
-      for (const char* kind : {"-images-idx3-ubyte", "-labels-idx1-ubyte"}) {
+         {data.train_prefix().empty() ? std::string(kDefaultTrainPrefix) : data.train_prefix(),
+          data.test_prefix().empty() ? std::string(kDefaultTestPrefix) : data.test_prefix()}) {
+      for (const char* kind : {kIdxImagesSuffix, kIdxLabelsSuffix}) {
         const std::string file = absl::StrCat(dir, "/", prefix, kind);
         if (!IsFile(file) && !IsFile(file + ".gz")) {
           missing.push_back(absl::StrCat(prefix, kind, "[.gz]"));
@@ -429,12 +430,11 @@ absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadFile(const std::
 
 absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadText(const std::string& text,
                                                                      const std::string& path) {
-  if (absl::Status s = CheckUtf8(text, path); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(CheckUtf8(text, path));
   // Step 1: the plugins, so that their option messages exist for step 2.
-  absl::StatusOr<std::vector<PluginEntry>> plugins = ReadPluginList(text, path);
-  if (!plugins.ok()) return plugins.status();
+  MNEMO_ASSIGN_OR_RETURN(std::vector<PluginEntry> plugins, ReadPluginList(text, path));
   std::vector<std::string> problems;
-  for (const PluginEntry& plugin : *plugins) {
+  for (const PluginEntry& plugin : plugins) {
     absl::StatusOr<std::string> resolved = PluginLoader::Resolve(plugin.path, Dirname(path));
     absl::Status status = resolved.status();
     if (resolved.ok()) status = plugin_loader_->Load(*resolved).status();

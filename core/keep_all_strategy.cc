@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/network.h"
+#include "core/status_macros.h"
 
 namespace mnemo {
 
@@ -13,7 +14,7 @@ std::unique_ptr<CacheStrategy> MakeKeepAllStrategy() {
 }
 
 absl::Status KeepAllStrategy::Attach(const std::vector<Layer*>& layers) {
-  if (absl::Status status = CacheStrategy::Attach(layers); !status.ok()) return status;
+  MNEMO_RETURN_IF_ERROR(CacheStrategy::Attach(layers));
   input_ = nullptr;
   outputs_.clear();
   outputs_.resize(layers.size());

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -78,6 +79,16 @@ class Layer {
   uint64_t parameter_version_;
   bool trainable_ = true;
   std::string name_;
+};
+
+// A parameter as a model's optimizer and snapshots see it: by a name unique
+// in the model, with the layer that owns it, which is told when its values
+// change (Layer::MarkParametersUpdated).
+struct ModelParameter {
+  std::string name;  // "<layer name>.<parameter name>" ("0_dense.weight"); "memory.keys"
+  Tensor* value;
+  Tensor* gradient;  // empty in a network built for inference
+  Layer* layer;      // null for a tensor that belongs to no layer (a memory's own)
 };
 
 }  // namespace mnemo

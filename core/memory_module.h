@@ -1,5 +1,5 @@
-#ifndef MNEMO_CORE_MEMORY_MODULE_H_
-#define MNEMO_CORE_MEMORY_MODULE_H_
+#ifndef MNEMO_MEMORY_MODULES_COMMON_MODULE_H_
+#define MNEMO_MEMORY_MODULES_COMMON_MODULE_H_
 
 #include <map>
 #include <string>
@@ -56,4 +56,4 @@ class MemoryModule {
 
 }  // namespace mnemo
 
-#endif  // MNEMO_CORE_MEMORY_MODULE_H_
+#endif  // MNEMO_MEMORY_MODULES_COMMON_MODULE_H_

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
 #include "core/io/safetensors.h"
+#include "core/status_macros.h"
 
 namespace mnemo {
 namespace {
@@ -62,9 +63,8 @@ absl::Status LoadModel(const std::string& path, Network& network) {
 absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
                                                         const std::vector<Network*>& networks,
                                                         const std::string& extra_prefix) {
-  absl::StatusOr<SafetensorsReader> file = SafetensorsReader::Open(path);
-  if (!file.ok()) return file.status();
-  const std::map<std::string, TensorInfo>& tensors = file->header().tensors;
+  MNEMO_ASSIGN_OR_RETURN(SafetensorsReader file, SafetensorsReader::Open(path));
+  const std::map<std::string, TensorInfo>& tensors = file.header().tensors;
 
   std::map<std::string, Tensor*> named = NamedParameters(networks);
   std::vector<std::string> problems;
@@ -99,7 +99,7 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
     Tensor* target = it != named.end()
                          ? it->second
                          : &extras.emplace(name, Tensor(info.rows, info.cols)).first->second;
-    read = file->ReadTensor(name, absl::MakeSpan(target->data(), target->size()));
+    read = file.ReadTensor(name, absl::MakeSpan(target->data(), target->size()));
     if (!read.ok()) break;
   }
   // Even after a failed read: the values did change.
@@ -116,9 +116,8 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
 }
 
 absl::StatusOr<std::string> ReadModelConfigText(const std::string& path) {
-  absl::StatusOr<SafetensorsReader> file = SafetensorsReader::Open(path);
-  if (!file.ok()) return file.status();
-  const std::map<std::string, std::string>& metadata = file->header().metadata;
+  MNEMO_ASSIGN_OR_RETURN(SafetensorsReader file, SafetensorsReader::Open(path));
+  const std::map<std::string, std::string>& metadata = file.header().metadata;
   auto it = metadata.find(kModelConfigKey);
   return it == metadata.end() ? std::string() : it->second;
 }

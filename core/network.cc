@@ -5,6 +5,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "core/keep_all_strategy.h"  // MakeKeepAllStrategy
+#include "core/status_macros.h"
 
 namespace mnemo {
 namespace {
@@ -12,6 +13,13 @@ namespace {
 // `layer 2 ("2_Dense", Dense)`, for messages.
 std::string Describe(int index, const Layer& layer) {
   return absl::StrCat("layer ", index, " (\"", layer.name(), "\", ", layer.type(), ")");
+}
+
+void AppendParameters(Layer& layer, std::vector<ModelParameter>* out) {
+  for (Parameter& p : layer.parameters()) {
+    out->push_back(
+        ModelParameter{absl::StrCat(layer.name(), ".", p.name), p.value, p.gradient, &layer});
+  }
 }
 
 }  // namespace
@@ -79,24 +87,21 @@ absl::Status Network::Backward(const Tensor& grad_output, const ForwardContext& 
   // The strategy's memory is released whatever happens; parameter gradients
   // of the layers already passed stay accumulated on error.
   absl::Status status = [&]() -> absl::Status {
-    absl::StatusOr<const Tensor*> last = strategy_->Activation(num);
-    if (!last.ok()) return last.status();
-    if (grad_output.rows() != (*last)->rows() || grad_output.cols() != (*last)->cols()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the output gradient is ", grad_output.rows(), "x", grad_output.cols(),
-          " but the network's output is ", (*last)->rows(), "x", (*last)->cols()));
+    MNEMO_ASSIGN_OR_RETURN(const Tensor* last, strategy_->Activation(num));
+    if (grad_output.rows() != last->rows() || grad_output.cols() != last->cols()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the output gradient is ", grad_output.rows(), "x", grad_output.cols(),
+                       " but the network's output is ", last->rows(), "x", last->cols()));
     }
     const Tensor* grad = &grad_output;
     for (int i = num - 1; i >= lowest; --i) {
       // The contract keeps these two valid together (core/cache_strategy.h).
-      absl::StatusOr<const Tensor*> output = strategy_->Activation(i + 1);
-      if (!output.ok()) return output.status();
-      absl::StatusOr<const Tensor*> input = strategy_->Activation(i);
-      if (!input.ok()) return input.status();
+      MNEMO_ASSIGN_OR_RETURN(const Tensor* output, strategy_->Activation(i + 1));
+      MNEMO_ASSIGN_OR_RETURN(const Tensor* input, strategy_->Activation(i));
       // Ping-pong: the layer reads one buffer and writes the other.
       Tensor* grad_input = i == lowest ? grad_input_out
                                        : (grad == &grad_a_ ? &grad_b_ : &grad_a_);
-      layers_[i]->Backward(**input, **output, *grad, context, grad_input);
+      layers_[i]->Backward(*input, *output, *grad, context, grad_input);
       grad = grad_input;
     }
     return absl::OkStatus();
@@ -119,15 +124,16 @@ void Network::ZeroGradients() {
   }
 }
 
-// Parameter names are the layers' own ("weight", "bias"): callers that need
-// them unique across the network prefix the layer's name.
-std::vector<Parameter> Network::TrainableParameters() {
-  std::vector<Parameter> parameters;
+std::vector<ModelParameter> Network::Parameters() {
+  std::vector<ModelParameter> parameters;
+  for (const auto& layer : layers_) AppendParameters(*layer, &parameters);
+  return parameters;
+}
+
+std::vector<ModelParameter> Network::TrainableParameters() {
+  std::vector<ModelParameter> parameters;
   for (const auto& layer : layers_) {
-    if (!layer->trainable()) continue;
-    for (Parameter& parameter : layer->parameters()) {
-      parameters.push_back(std::move(parameter));
-    }
+    if (layer->trainable()) AppendParameters(*layer, &parameters);
   }
   return parameters;
 }

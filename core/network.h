@@ -46,8 +46,11 @@ class Network {
   // trainable one still adds to its own in Backward).
   void ZeroGradients();
 
-  // Parameters of trainable layers only, as an optimizer should see them.
-  std::vector<Parameter> TrainableParameters();
+  // Every layer's parameters, frozen ones too, named "<layer name>.<parameter
+  // name>" (what a model file and a snapshot hold).
+  std::vector<ModelParameter> Parameters();
+  // Those of trainable layers only, as an optimizer should see them.
+  std::vector<ModelParameter> TrainableParameters();
 
   int input_size() const;
   int output_size() const;

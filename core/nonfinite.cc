@@ -7,38 +7,68 @@
 namespace mnemo {
 namespace {
 
-// The first non-finite element of `tensor`, row-major, into `found`.
-bool Locate(const Tensor& tensor, NonFiniteValue* found) {
+// The first non-finite element of `tensor`, row-major; none when AllFinite.
+std::optional<NonFiniteValue> Locate(const Tensor& tensor) {
+  if (AllFinite(tensor)) return std::nullopt;
   for (Eigen::Index r = 0; r < tensor.rows(); ++r) {
     for (Eigen::Index c = 0; c < tensor.cols(); ++c) {
-      if (!std::isfinite(tensor(r, c))) {
-        found->row = r;
-        found->col = c;
-        found->value = tensor(r, c);
-        return true;
-      }
+      if (!std::isfinite(tensor(r, c))) return NonFiniteValue{"", r, c, tensor(r, c)};
     }
   }
-  return false;
+  return std::nullopt;  // unreachable: AllFinite said otherwise
+}
+
+std::string Where(const ModelParameter& p) {
+  if (p.layer == nullptr) return absl::StrCat("parameter \"", p.name, "\"");
+  // The parameter's own name follows "<layer name>.".
+  return absl::StrCat("layer \"", p.layer->name(), "\" (", p.layer->type(), "), parameter \"",
+                      absl::string_view(p.name).substr(p.layer->name().size() + 1), "\"");
 }
 
 // `gradients` picks the gradient of each parameter, else its value.
-std::optional<NonFiniteValue> Find(Network& network, bool gradients) {
-  for (int i = 0; i < network.num_layers(); ++i) {
-    Layer& layer = network.layer(i);
-    if (gradients && !layer.trainable()) continue;
-    for (const Parameter& p : layer.parameters()) {
-      const Tensor& tensor = gradients ? *p.gradient : *p.value;
-      if (AllFinite(tensor)) continue;
-      NonFiniteValue found;
-      if (!Locate(tensor, &found)) continue;  // unreachable: AllFinite said otherwise
-      found.layer = layer.name();
-      found.type = layer.type();
-      found.parameter = p.name;
+std::optional<NonFiniteValue> Find(absl::Span<const ModelParameter> parameters, bool gradients) {
+  for (const ModelParameter& p : parameters) {
+    std::optional<NonFiniteValue> found = Locate(gradients ? *p.gradient : *p.value);
+    if (found.has_value()) {
+      found->where = Where(p);
       return found;
     }
   }
   return std::nullopt;
+}
+
+// "the first layer whose output is not: ...", or "" when every layer's is.
+std::string FirstNonFiniteOutput(const std::vector<Network*>& networks,
+                                 absl::Span<const int32_t> samples) {
+  for (Network* network : networks) {
+    // The activations asked for in the order a backward pass asks
+    // (core/cache_strategy.h): from the top down, each below the last.
+    const int num = network->num_layers();
+    int lowest = -1;
+    NonFiniteValue lowest_value;
+    for (int i = num; i >= 1; --i) {
+      if (i < num && !network->strategy().Activation(i + 1).ok()) break;
+      absl::StatusOr<const Tensor*> output = network->strategy().Activation(i);
+      if (!output.ok()) break;
+      if (std::optional<NonFiniteValue> found = Locate(**output)) {
+        lowest = i - 1;
+        lowest_value = *found;
+      }
+    }
+    if (lowest < 0) continue;
+    Layer& layer = network->layer(lowest);
+    std::string text = absl::StrCat("the first layer whose output is not: layer \"", layer.name(),
+                                    "\" (", layer.type(), "), element [", lowest_value.row, ", ",
+                                    lowest_value.col, "] = ", lowest_value.value,
+                                    " (training sample ", samples[lowest_value.row], ")");
+    // How large its parameters have grown says whether they overflowed it.
+    for (const Parameter& p : layer.parameters()) {
+      if (p.value->size() == 0) continue;
+      absl::StrAppend(&text, ", largest |", p.name, "| ", p.value->cwiseAbs().maxCoeff());
+    }
+    return text;
+  }
+  return "";
 }
 
 }  // namespace
@@ -49,16 +79,30 @@ bool AllFinite(const Tensor& tensor) {
 }
 
 std::string NonFiniteValue::ToString() const {
-  return absl::StrCat("layer \"", layer, "\" (", type, "), parameter \"", parameter,
-                      "\", element [", row, ", ", col, "] = ", value);
+  return absl::StrCat(where, ", element [", row, ", ", col, "] = ", value);
 }
 
-std::optional<NonFiniteValue> FindNonFiniteGradient(Network& network) {
-  return Find(network, /*gradients=*/true);
+std::optional<NonFiniteValue> FindNonFiniteGradient(absl::Span<const ModelParameter> parameters) {
+  return Find(parameters, /*gradients=*/true);
 }
 
-std::optional<NonFiniteValue> FindNonFiniteParameter(Network& network) {
-  return Find(network, /*gradients=*/false);
+std::optional<NonFiniteValue> FindNonFiniteValue(absl::Span<const ModelParameter> parameters) {
+  return Find(parameters, /*gradients=*/false);
+}
+
+std::string ExplainNonFiniteLoss(absl::Span<const ModelParameter> parameters,
+                                 const std::vector<Network*>& networks, const Tensor& input,
+                                 absl::Span<const int32_t> samples) {
+  if (std::optional<NonFiniteValue> bad = FindNonFiniteValue(parameters)) {
+    return absl::StrCat(bad->ToString(), " already");
+  }
+  if (std::optional<NonFiniteValue> cell = Locate(input)) {
+    return absl::StrCat("training sample ", samples[cell->row], " has feature ", cell->col, " = ",
+                        cell->value);
+  }
+  std::string output = FirstNonFiniteOutput(networks, samples);
+  return absl::StrCat("the parameters and the inputs are finite",
+                      output.empty() ? "" : absl::StrCat("; ", output));
 }
 
 }  // namespace mnemo

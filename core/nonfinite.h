@@ -3,7 +3,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/types/span.h"
+#include "core/layer.h"
 #include "core/network.h"
 #include "core/tensor.h"
 
@@ -14,11 +17,9 @@ namespace mnemo {
 // cheap enough to run on every gradient of every step.
 bool AllFinite(const Tensor& tensor);
 
-// A NaN or infinity found in a network's parameters or gradients.
+// A NaN or infinity found in a model's parameters or gradients.
 struct NonFiniteValue {
-  std::string layer;      // its name
-  std::string type;       // its type, e.g. "Dense"
-  std::string parameter;  // e.g. "weight"
+  std::string where;  // `layer "0_dense" (Dense), parameter "weight"`, or `parameter "memory.keys"`
   Eigen::Index row = 0;
   Eigen::Index col = 0;
   float value = 0;
@@ -27,13 +28,23 @@ struct NonFiniteValue {
   std::string ToString() const;
 };
 
-// The first non-finite element of a trainable layer's gradient, in layer
+// The first non-finite element of the gradients of `parameters`, in their
 // order; none when every one is finite. Costs one AllFinite pass over each
 // gradient; only a tensor that fails it is searched element by element.
-std::optional<NonFiniteValue> FindNonFiniteGradient(Network& network);
+std::optional<NonFiniteValue> FindNonFiniteGradient(absl::Span<const ModelParameter> parameters);
 
-// The same over every layer's parameter values (frozen layers too).
-std::optional<NonFiniteValue> FindNonFiniteParameter(Network& network);
+// The same over the parameters' values.
+std::optional<NonFiniteValue> FindNonFiniteValue(absl::Span<const ModelParameter> parameters);
+
+// What a training step's forward pass, with the passes of `networks` still
+// open (their activations readable), can say about a loss that is not finite:
+// a non-finite value among `parameters` ("... already"), else a non-finite
+// feature of `input` ("training sample 17 has feature 2 = nan", the sample
+// being samples[row]), else the first layer in `networks`, in order, whose
+// output is not finite, with the size its parameters have grown to.
+std::string ExplainNonFiniteLoss(absl::Span<const ModelParameter> parameters,
+                                 const std::vector<Network*>& networks, const Tensor& input,
+                                 absl::Span<const int32_t> samples);
 
 }  // namespace mnemo
 

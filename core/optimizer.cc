@@ -17,55 +17,47 @@ namespace {
 
 // Per-parameter state, created the first time a parameter is stepped: kSlots
 // tensors, the first kShaped shaped like the parameter (moments), the rest
-// 1x1 (counters). Keyed by the parameter's tensor, so two layers that share a
-// name still get their own state; an optimizer therefore serves one network.
+// 1x1 (counters). Keyed by the parameter's tensor, so two parameters that
+// share a name still get their own state.
 template <int kSlots, int kShaped = kSlots>
 class ParameterStates {
  public:
   struct State {
-    std::string key_prefix;  // "<layer name>.<parameter name>."
+    std::string key_prefix;  // "<parameter name>."
     Tensor slots[kSlots];
   };
 
-  State& Get(const Layer& layer, const Parameter& parameter) {
+  State& Get(const ModelParameter& parameter) {
     auto it = index_.find(parameter.value);
     if (it == index_.end()) {
       it = index_.emplace(parameter.value, states_.size()).first;
       states_.push_back(std::make_unique<State>());
       State& state = *states_.back();
-      state.key_prefix = absl::StrCat(layer.name(), ".", parameter.name, ".");
+      state.key_prefix = absl::StrCat(parameter.name, ".");
       for (int s = kShaped; s < kSlots; ++s) state.slots[s].setZero(1, 1);
     }
     State& state = *states_[it->second];
     for (int s = 0; s < kShaped; ++s) {
       Tensor& slot = state.slots[s];
       // Zero-filled when new; a parameter that changed shape starts over.
-      if (slot.rows() != parameter.value->rows() ||
-          slot.cols() != parameter.value->cols()) {
+      if (slot.rows() != parameter.value->rows() || slot.cols() != parameter.value->cols()) {
         slot.setZero(parameter.value->rows(), parameter.value->cols());
       }
     }
     return state;
   }
 
-  // Get for every parameter of every trainable layer.
-  void CreateAll(Network& network) {
-    for (int i = 0; i < network.num_layers(); ++i) {
-      Layer& layer = network.layer(i);
-      if (!layer.trainable()) continue;
-      for (const Parameter& parameter : layer.parameters()) Get(layer, parameter);
-    }
+  void CreateAll(absl::Span<const ModelParameter> parameters) {
+    for (const ModelParameter& parameter : parameters) Get(parameter);
   }
 
-  // Every slot as "<layer name>.<parameter name>.<slot name>", in the order
-  // the parameters were first stepped.
-  std::vector<std::pair<std::string, Tensor*>> Export(
-      const char* const (&slot_names)[kSlots]) {
+  // Every slot as "<parameter name>.<slot name>", in the order the parameters
+  // were first stepped.
+  std::vector<std::pair<std::string, Tensor*>> Export(const char* const (&slot_names)[kSlots]) {
     std::vector<std::pair<std::string, Tensor*>> out;
     for (const auto& state : states_) {
       for (int s = 0; s < kSlots; ++s) {
-        out.emplace_back(absl::StrCat(state->key_prefix, slot_names[s]),
-                         &state->slots[s]);
+        out.emplace_back(absl::StrCat(state->key_prefix, slot_names[s]), &state->slots[s]);
       }
     }
     return out;
@@ -76,18 +68,18 @@ class ParameterStates {
   std::vector<std::unique_ptr<State>> states_;  // stable addresses for State()
 };
 
-// Calls `update(layer, parameter)` for every parameter of every trainable
-// layer, then marks the layer's parameters as changed.
+// Calls `update(parameter)` for every parameter, then tells their layers.
 template <typename Update>
-void ForEachTrainableParameter(Network& network, Update update) {
-  for (int i = 0; i < network.num_layers(); ++i) {
-    Layer& layer = network.layer(i);
-    if (!layer.trainable()) continue;
-    // One small vector per layer and step: negligible beside the update.
-    const std::vector<Parameter> parameters = layer.parameters();
-    if (parameters.empty()) continue;
-    for (const Parameter& parameter : parameters) update(layer, parameter);
-    layer.MarkParametersUpdated();
+void UpdateEach(absl::Span<const ModelParameter> parameters, Update update) {
+  for (const ModelParameter& parameter : parameters) update(parameter);
+  // A layer's parameters are adjacent in the list; telling a layer twice is
+  // harmless (its version changes again).
+  const Layer* told = nullptr;
+  for (const ModelParameter& parameter : parameters) {
+    if (parameter.layer != nullptr && parameter.layer != told) {
+      parameter.layer->MarkParametersUpdated();
+      told = parameter.layer;
+    }
   }
 }
 
@@ -103,15 +95,15 @@ class Sgd : public Optimizer {
         nesterov_(nesterov),
         weight_decay_(weight_decay) {}
 
-  void Step(Network& network) override {
-    ForEachTrainableParameter(network, [&](const Layer& layer, const Parameter& p) {
+  void Step(absl::Span<const ModelParameter> parameters) override {
+    UpdateEach(parameters, [&](const ModelParameter& p) {
       auto value = p.value->array();
       const auto grad = p.gradient->array() + weight_decay_ * value;
       if (momentum_ == 0.0f) {
         value -= lr_ * grad;
         return;
       }
-      auto velocity = states_.Get(layer, p).slots[0].array();
+      auto velocity = states_.Get(p).slots[0].array();
       velocity = momentum_ * velocity + grad;
       if (nesterov_) {
         value -= lr_ * (grad + momentum_ * velocity);
@@ -121,9 +113,9 @@ class Sgd : public Optimizer {
     });
   }
 
-  void CreateState(Network& network) override {
+  void CreateState(absl::Span<const ModelParameter> parameters) override {
     // Plain SGD keeps nothing.
-    if (momentum_ != 0.0f) states_.CreateAll(network);
+    if (momentum_ != 0.0f) states_.CreateAll(parameters);
   }
 
   std::vector<std::pair<std::string, Tensor*>> State() override {
@@ -155,9 +147,9 @@ class Adam : public Optimizer {
         epsilon_(epsilon),
         weight_decay_(weight_decay) {}
 
-  void Step(Network& network) override {
-    ForEachTrainableParameter(network, [&](const Layer& layer, const Parameter& p) {
-      auto& state = states_.Get(layer, p);
+  void Step(absl::Span<const ModelParameter> parameters) override {
+    UpdateEach(parameters, [&](const ModelParameter& p) {
+      auto& state = states_.Get(p);
       // The step count is a 1x1 tensor so that snapshots carry it with the
       // moments. A float counts exactly to 2^24 steps; by then both bias
       // corrections are 1 to float precision for any beta < 1 - 1e-6.
@@ -180,7 +172,9 @@ class Adam : public Optimizer {
     });
   }
 
-  void CreateState(Network& network) override { states_.CreateAll(network); }
+  void CreateState(absl::Span<const ModelParameter> parameters) override {
+    states_.CreateAll(parameters);
+  }
 
   std::vector<std::pair<std::string, Tensor*>> State() override {
     static const char* const kNames[3] = {"exp_avg", "exp_avg_sq", "step"};

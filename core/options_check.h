@@ -1,11 +1,13 @@
 #ifndef MNEMO_CORE_OPTIONS_CHECK_H_
 #define MNEMO_CORE_OPTIONS_CHECK_H_
 
-#include <string>
-
 #include <google/protobuf/any.pb.h>
 
+#include <string>
+
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace mnemo {
 
@@ -33,6 +35,31 @@ inline std::string OptionsProblem(const std::string& kind, const std::string& ty
                         ", not ", given);
   }
   return "";
+}
+
+// The typed options of a registered type, for its factory to read, as
+// MediaPipe's cc->Options<T>(). `config` is the type's config message
+// (config::Layer, config::CacheStrategy, config::MemoryModule), whose `type`
+// names it in messages. Without options: T's defaults, or, when `required`,
+// an error that shows how to write them (`example` inside the braces).
+// Options of another message type: an error naming both types.
+template <typename T, typename Config>
+absl::StatusOr<T> UnpackOptions(const Config& config, bool required = false,
+                                absl::string_view example = "...") {
+  const std::string& expected = T::descriptor()->full_name();
+  T options;
+  if (!config.has_options()) {
+    if (!required) return options;
+    return absl::InvalidArgumentError(absl::StrCat(config.type(),
+                                                   " needs options { [type.googleapis.com/",
+                                                   expected, "] { ", example, " } }"));
+  }
+  // UnpackTo checks the type name before it parses the bytes.
+  if (!config.options().UnpackTo(&options)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        config.type(), " needs options of type ", expected, ", not ", config.options().type_url()));
+  }
+  return options;
 }
 
 }  // namespace mnemo

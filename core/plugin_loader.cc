@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/plugin_api.h"
+#include "core/status_macros.h"
 
 namespace mnemo {
 namespace {
@@ -137,9 +138,7 @@ absl::StatusOr<LoadedPlugin> PluginLoader::Load(const std::string& path) {
 
   PluginRegistrar registrar(canonical);
   info->register_types(&registrar);
-  if (absl::Status status = registrar.CommitTo(registries_); !status.ok()) {
-    return status;
-  }
+  MNEMO_RETURN_IF_ERROR(registrar.CommitTo(registries_));
   LoadedPlugin plugin;
   plugin.path = canonical;
   plugin.name = info->name != nullptr ? info->name : "";

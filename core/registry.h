@@ -19,6 +19,7 @@
 #include "core/config.pb.h"
 #include "core/layer.h"
 #include "core/memory_module.h"
+#include "core/status_macros.h"
 
 namespace mnemo {
 
@@ -78,7 +79,7 @@ class Registry {
 
   absl::Status Add(const std::string& name, Entry entry) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (absl::Status s = CheckAvailableLocked(name, entry.library); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(CheckAvailableLocked(name, entry.library));
     entries_.emplace(name, std::move(entry));
     return absl::OkStatus();
   }
@@ -104,9 +105,8 @@ class Registry {
 
   absl::StatusOr<std::unique_ptr<T>> Create(const std::string& name,
                                             const Args& args) const {
-    absl::StatusOr<Entry> entry = Find(name);
-    if (!entry.ok()) return entry.status();
-    return entry->factory(args);
+    MNEMO_ASSIGN_OR_RETURN(Entry entry, Find(name));
+    return entry.factory(args);
   }
 
   bool Contains(const std::string& name) const {

@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "core/io/safetensors.h"
+#include "core/status_macros.h"
 #include "google/protobuf/text_format.h"
 
 namespace mnemo {
@@ -26,11 +27,10 @@ namespace {
 
 constexpr char kParamPrefix[] = "param/";
 constexpr char kOptimizerPrefix[] = "optimizer/";
-constexpr char kExtraPrefix[] = "extra/";
-constexpr char kExtraMetadataPrefix[] = "mnemo.extra.";
+constexpr char kStatePrefix[] = "extra/";
 
 constexpr char kFormatKey[] = "mnemo.snapshot";
-constexpr char kFormatVersion[] = "1";
+constexpr char kFormatVersion[] = "2";
 constexpr char kConfigKey[] = "mnemo.config";
 constexpr char kEpochKey[] = "mnemo.epoch";
 constexpr char kBatchKey[] = "mnemo.batch";
@@ -40,6 +40,7 @@ constexpr char kCorrectKey[] = "mnemo.epoch_correct";
 constexpr char kSamplesKey[] = "mnemo.epoch_samples";
 constexpr char kSkippedKey[] = "mnemo.epoch_skipped";
 constexpr char kSecondsKey[] = "mnemo.epoch_seconds";
+constexpr char kPartSumsKey[] = "mnemo.epoch_part_sums";
 constexpr char kHistoryKey[] = "mnemo.history";
 constexpr char kChecksumKey[] = "mnemo.checksum";
 
@@ -81,10 +82,10 @@ std::string Checksum(const TensorFile& file) {
   return absl::StrFormat("%08x", crc);
 }
 
-// The tensors a snapshot of `networks` and `optimizer` holds, by their names
-// in the file; an error for two layers of one name.
-absl::StatusOr<std::map<std::string, Tensor*>> SnapshotTensors(
-    const std::vector<Network*>& networks, Optimizer& optimizer) {
+// The tensors a snapshot of `model` and `optimizer` holds, by their names in
+// the file; an error for two parameters of one name.
+absl::StatusOr<std::map<std::string, Tensor*>> SnapshotTensors(TrainableModel& model,
+                                                               Optimizer& optimizer) {
   std::map<std::string, Tensor*> tensors;
   auto add = [&](std::string name, Tensor* tensor) -> absl::Status {
     if (!tensors.emplace(name, tensor).second) {
@@ -93,32 +94,50 @@ absl::StatusOr<std::map<std::string, Tensor*>> SnapshotTensors(
     }
     return absl::OkStatus();
   };
-  for (Network* network : networks) {
-    for (int i = 0; i < network->num_layers(); ++i) {
-      Layer& layer = network->layer(i);
-      for (const Parameter& p : layer.parameters()) {
-        if (absl::Status s = add(absl::StrCat(kParamPrefix, layer.name(), ".", p.name), p.value);
-            !s.ok()) {
-          return s;
-        }
-      }
-    }
+  for (const ModelParameter& p : model.Parameters()) {
+    MNEMO_RETURN_IF_ERROR(add(absl::StrCat(kParamPrefix, p.name), p.value));
   }
   for (const auto& [key, tensor] : optimizer.State()) {
-    if (absl::Status s = add(absl::StrCat(kOptimizerPrefix, key), tensor); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(add(absl::StrCat(kOptimizerPrefix, key), tensor));
   }
   return tensors;
 }
 
+// "name value" lines, in name order.
+std::string FiguresText(const Figures& figures, char separator) {
+  std::vector<std::string> entries;
+  for (const auto& [name, value] : figures) {
+    entries.push_back(absl::StrCat(name, std::string(1, separator), ExactDouble(value)));
+  }
+  return absl::StrJoin(entries, separator == '=' ? " " : "\n");
+}
+
+// A line per epoch: its eight figures, then the model's as name=value.
 std::string HistoryText(const std::vector<EpochMetrics>& history) {
   std::vector<std::string> lines;
   for (const EpochMetrics& m : history) {
-    lines.push_back(absl::StrCat(m.epoch, " ", ExactDouble(m.train_loss), " ",
-                                 ExactDouble(m.train_accuracy), " ", ExactDouble(m.test_loss), " ",
-                                 ExactDouble(m.test_accuracy), " ", ExactDouble(m.train_seconds),
-                                 " ", ExactDouble(m.samples_per_second), " ", m.skipped_steps));
+    std::string line = absl::StrCat(
+        m.epoch, " ", ExactDouble(m.train_loss), " ", ExactDouble(m.train_accuracy), " ",
+        ExactDouble(m.test_loss), " ", ExactDouble(m.test_accuracy), " ",
+        ExactDouble(m.train_seconds), " ", ExactDouble(m.samples_per_second), " ", m.skipped_steps);
+    if (!m.figures.empty()) absl::StrAppend(&line, " ", FiguresText(m.figures, '='));
+    lines.push_back(std::move(line));
   }
   return absl::StrJoin(lines, "\n");
+}
+
+// Reads "name<separator>value" entries into `figures`; false on a malformed one.
+bool ParseFigures(const std::vector<absl::string_view>& entries, char separator, Figures* figures) {
+  for (absl::string_view entry : entries) {
+    const size_t at = entry.find(separator);
+    double value = 0;
+    if (at == absl::string_view::npos || at == 0 ||
+        !absl::SimpleAtod(entry.substr(at + 1), &value) ||
+        !figures->emplace(std::string(entry.substr(0, at)), value).second) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // Reads the progress from a snapshot's metadata; errors start with `path`.
@@ -141,44 +160,52 @@ class MetadataReader {
 
   template <typename Int>
   absl::Status Integer(const char* key, Int* out) const {
-    absl::StatusOr<std::string> text = Text(key);
-    if (!text.ok()) return text.status();
-    if (!absl::SimpleAtoi(*text, out)) {
-      return Error(absl::StrCat("metadata \"", key, "\" is \"", *text, "\", not an integer"));
+    MNEMO_ASSIGN_OR_RETURN(std::string text, Text(key));
+    if (!absl::SimpleAtoi(text, out)) {
+      return Error(absl::StrCat("metadata \"", key, "\" is \"", text, "\", not an integer"));
     }
     return absl::OkStatus();
   }
 
   absl::Status Double(const char* key, double* out) const {
-    absl::StatusOr<std::string> text = Text(key);
-    if (!text.ok()) return text.status();
-    if (!absl::SimpleAtod(*text, out)) {
-      return Error(absl::StrCat("metadata \"", key, "\" is \"", *text, "\", not a number"));
+    MNEMO_ASSIGN_OR_RETURN(std::string text, Text(key));
+    if (!absl::SimpleAtod(text, out)) {
+      return Error(absl::StrCat("metadata \"", key, "\" is \"", text, "\", not a number"));
     }
     return absl::OkStatus();
   }
 
   absl::Status History(std::vector<EpochMetrics>* history) const {
-    absl::StatusOr<std::string> text = Text(kHistoryKey);
-    if (!text.ok()) return text.status();
+    MNEMO_ASSIGN_OR_RETURN(std::string text, Text(kHistoryKey));
     int line_number = 0;
-    for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
       ++line_number;
       const std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
       EpochMetrics m;
-      bool ok = fields.size() == 8 && absl::SimpleAtoi(fields[0], &m.epoch) &&
+      bool ok = fields.size() >= 8 && absl::SimpleAtoi(fields[0], &m.epoch) &&
                 absl::SimpleAtod(fields[1], &m.train_loss) &&
                 absl::SimpleAtod(fields[2], &m.train_accuracy) &&
                 absl::SimpleAtod(fields[3], &m.test_loss) &&
                 absl::SimpleAtod(fields[4], &m.test_accuracy) &&
                 absl::SimpleAtod(fields[5], &m.train_seconds) &&
                 absl::SimpleAtod(fields[6], &m.samples_per_second) &&
-                absl::SimpleAtoi(fields[7], &m.skipped_steps);
+                absl::SimpleAtoi(fields[7], &m.skipped_steps) &&
+                ParseFigures({fields.begin() + 8, fields.end()}, '=', &m.figures);
       if (!ok || m.epoch != line_number) {
         return Error(absl::StrCat("line ", line_number, " of metadata \"", kHistoryKey, "\" is \"",
-                                  line, "\", not epoch ", line_number, " and its 7 figures"));
+                                  line, "\", not epoch ", line_number,
+                                  ", its 7 figures and the model's as name=value"));
       }
       history->push_back(m);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status PartSums(Figures* sums) const {
+    MNEMO_ASSIGN_OR_RETURN(std::string text, Text(kPartSumsKey));
+    if (!ParseFigures(absl::StrSplit(text, '\n', absl::SkipEmpty()), ' ', sums)) {
+      return Error(absl::StrCat("metadata \"", kPartSumsKey, "\" is \"", text,
+                                "\", not a \"name value\" line per part of the loss"));
     }
     return absl::OkStatus();
   }
@@ -189,7 +216,7 @@ class MetadataReader {
          {Integer(kEpochKey, &p.epoch), Integer(kBatchKey, &p.batch), Integer(kStepKey, &p.step),
           Double(kLossSumKey, &p.loss_sum), Integer(kCorrectKey, &p.correct),
           Integer(kSamplesKey, &p.samples), Integer(kSkippedKey, &p.skipped),
-          Double(kSecondsKey, &p.train_seconds), History(&p.history)}) {
+          Double(kSecondsKey, &p.train_seconds), PartSums(&p.part_sums), History(&p.history)}) {
       if (!s.ok()) return s;
     }
     if (p.epoch < 1 || p.batch < 0 || p.history.size() != static_cast<size_t>(p.epoch - 1)) {
@@ -288,24 +315,17 @@ std::string TrainingConfigText(const config::Experiment& experiment) {
   return text;
 }
 
-absl::Status WriteSnapshot(const std::string& path, const std::vector<Network*>& networks,
-                           Optimizer& optimizer, const TrainingProgress& progress,
-                           const std::string& config_text, const SnapshotExtras& extras) {
-  for (Network* network : networks) optimizer.CreateState(*network);
-  absl::StatusOr<std::map<std::string, Tensor*>> tensors = SnapshotTensors(networks, optimizer);
-  if (!tensors.ok()) {
-    return absl::Status(tensors.status().code(),
-                        absl::StrCat("cannot write ", path, ": ", tensors.status().message()));
-  }
+absl::Status WriteSnapshot(const std::string& path, TrainableModel& model, Optimizer& optimizer,
+                           const TrainingProgress& progress, const std::string& config_text) {
+  optimizer.CreateState(model.TrainableParameters());
+  absl::StatusOr<std::map<std::string, Tensor*>> tensors = SnapshotTensors(model, optimizer);
+  if (!tensors.ok()) return WithPrefix(tensors.status(), absl::StrCat("cannot write ", path));
   TensorFile file;
   for (const auto& [name, tensor] : *tensors) file.tensors.emplace(name, *tensor);
-  for (const auto& [name, tensor] : extras.tensors) {
-    file.tensors.emplace(absl::StrCat(kExtraPrefix, name), tensor);
+  for (auto& [name, tensor] : model.ExportState()) {
+    file.tensors.emplace(absl::StrCat(kStatePrefix, name), std::move(tensor));
   }
   std::map<std::string, std::string>& metadata = file.metadata;
-  for (const auto& [name, text] : extras.metadata) {
-    metadata[absl::StrCat(kExtraMetadataPrefix, name)] = text;
-  }
   metadata[kFormatKey] = kFormatVersion;
   metadata[kConfigKey] = config_text;
   metadata[kEpochKey] = absl::StrCat(progress.epoch);
@@ -316,6 +336,7 @@ absl::Status WriteSnapshot(const std::string& path, const std::vector<Network*>&
   metadata[kSamplesKey] = absl::StrCat(progress.samples);
   metadata[kSkippedKey] = absl::StrCat(progress.skipped);
   metadata[kSecondsKey] = ExactDouble(progress.train_seconds);
+  metadata[kPartSumsKey] = FiguresText(progress.part_sums, ' ');
   metadata[kHistoryKey] = HistoryText(progress.history);
   metadata[kChecksumKey] = Checksum(file);
   return WriteSafetensors(path, file);
@@ -323,34 +344,26 @@ absl::Status WriteSnapshot(const std::string& path, const std::vector<Network*>&
 
 absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
                                                  const std::string& config_text,
-                                                 const std::vector<Network*>& networks,
-                                                 Optimizer& optimizer) {
-  absl::StatusOr<TensorFile> file = ReadSafetensors(path);
-  if (!file.ok()) return file.status();
-  if (absl::Status s = CheckFormat(path, file->metadata); !s.ok()) return s;
-  const MetadataReader metadata(path, file->metadata);
-  absl::StatusOr<std::string> stored_checksum = metadata.Text(kChecksumKey);
-  if (!stored_checksum.ok()) return stored_checksum.status();
-  if (const std::string computed = Checksum(*file); computed != *stored_checksum) {
+                                                 TrainableModel& model, Optimizer& optimizer) {
+  MNEMO_ASSIGN_OR_RETURN(TensorFile file, ReadSafetensors(path));
+  MNEMO_RETURN_IF_ERROR(CheckFormat(path, file.metadata));
+  const MetadataReader metadata(path, file.metadata);
+  MNEMO_ASSIGN_OR_RETURN(std::string stored_checksum, metadata.Text(kChecksumKey));
+  if (const std::string computed = Checksum(file); computed != stored_checksum) {
     return metadata.Error(absl::StrCat("the checksum is ", computed, " but the file says ",
-                                       *stored_checksum, ": the snapshot is damaged"));
+                                       stored_checksum, ": the snapshot is damaged"));
   }
-  absl::StatusOr<std::string> stored_config = metadata.Text(kConfigKey);
-  if (!stored_config.ok()) return stored_config.status();
-  if (absl::Status s = CheckConfig(path, *stored_config, config_text); !s.ok()) return s;
-  absl::StatusOr<TrainingProgress> progress = metadata.Progress();
-  if (!progress.ok()) return progress.status();
+  MNEMO_ASSIGN_OR_RETURN(std::string stored_config, metadata.Text(kConfigKey));
+  MNEMO_RETURN_IF_ERROR(CheckConfig(path, stored_config, config_text));
+  MNEMO_ASSIGN_OR_RETURN(TrainingProgress progress, metadata.Progress());
 
-  for (Network* network : networks) optimizer.CreateState(*network);
-  absl::StatusOr<std::map<std::string, Tensor*>> targets = SnapshotTensors(networks, optimizer);
-  if (!targets.ok()) {
-    return absl::Status(targets.status().code(),
-                        absl::StrCat("cannot restore ", path, ": ", targets.status().message()));
-  }
+  optimizer.CreateState(model.TrainableParameters());
+  absl::StatusOr<std::map<std::string, Tensor*>> targets = SnapshotTensors(model, optimizer);
+  if (!targets.ok()) return WithPrefix(targets.status(), absl::StrCat("cannot restore ", path));
   std::vector<std::string> problems;
   for (const auto& [name, target] : *targets) {
-    auto it = file->tensors.find(name);
-    if (it == file->tensors.end()) {
+    auto it = file.tensors.find(name);
+    if (it == file.tensors.end()) {
       problems.push_back(absl::StrCat("tensor \"", name, "\" is missing"));
     } else if (it->second.rows() != target->rows() || it->second.cols() != target->cols()) {
       problems.push_back(absl::StrCat(
@@ -358,8 +371,11 @@ absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
           " but the run needs ", ShapeText(target->rows(), target->cols())));
     }
   }
-  for (const auto& [name, tensor] : file->tensors) {
-    if (targets->count(name) == 0 && !absl::StartsWith(name, kExtraPrefix)) {
+  std::map<std::string, Tensor> state;
+  for (auto& [name, tensor] : file.tensors) {
+    if (absl::StartsWith(name, kStatePrefix)) {
+      state.emplace(name.substr(sizeof(kStatePrefix) - 1), std::move(tensor));
+    } else if (targets->count(name) == 0) {
       problems.push_back(absl::StrCat("tensor \"", name, "\" is not in this run"));
     }
   }
@@ -367,52 +383,37 @@ absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
     return absl::FailedPreconditionError(absl::StrCat(
         path, " does not match this run's model and optimizer: ", absl::StrJoin(problems, "; ")));
   }
-
-  // Every check passed: nothing below can fail. Copied, not moved, into the
-  // parameters, whose buffers a backend may have kept pointers to.
-  RestoredSnapshot restored;
-  restored.progress = *std::move(progress);
-  for (auto& [name, tensor] : file->tensors) {
-    if (auto it = targets->find(name); it != targets->end()) {
-      *it->second = tensor;
-    } else {
-      restored.extras.tensors.emplace(name.substr(sizeof(kExtraPrefix) - 1), std::move(tensor));
-    }
+  // The model takes its state back all or nothing, before anything else is
+  // changed; after it nothing can fail.
+  if (absl::Status s = model.ImportState(state); !s.ok()) {
+    return absl::Status(
+        s.code(), absl::StrCat(path, ": the model refuses the state it holds: ", s.message()));
   }
-  for (const auto& [key, text] : file->metadata) {
-    if (absl::StartsWith(key, kExtraMetadataPrefix)) {
-      restored.extras.metadata.emplace(key.substr(sizeof(kExtraMetadataPrefix) - 1), text);
-    }
+  // Copied, not moved, into the parameters, whose buffers a backend may have
+  // kept pointers to.
+  for (const auto& [name, target] : *targets) *target = file.tensors.at(name);
+  for (const ModelParameter& p : model.Parameters()) {
+    if (p.layer != nullptr) p.layer->MarkParametersUpdated();
   }
-  for (Network* network : networks) {
-    for (int i = 0; i < network->num_layers(); ++i) network->layer(i).MarkParametersUpdated();
-  }
-  return restored;
+  return RestoredSnapshot{std::move(progress)};
 }
 
 absl::StatusOr<SnapshotSummary> ReadSnapshotSummary(const std::string& path) {
-  absl::StatusOr<SafetensorsReader> reader = SafetensorsReader::Open(path);
-  if (!reader.ok()) return reader.status();
-  const std::map<std::string, std::string>& metadata = reader->header().metadata;
-  if (absl::Status s = CheckFormat(path, metadata); !s.ok()) return s;
+  MNEMO_ASSIGN_OR_RETURN(SafetensorsReader reader, SafetensorsReader::Open(path));
+  const std::map<std::string, std::string>& metadata = reader.header().metadata;
+  MNEMO_RETURN_IF_ERROR(CheckFormat(path, metadata));
   const MetadataReader fields(path, metadata);
   SnapshotSummary summary;
-  absl::StatusOr<std::string> config_text = fields.Text(kConfigKey);
-  if (!config_text.ok()) return config_text.status();
-  summary.config_text = *std::move(config_text);
-  absl::StatusOr<TrainingProgress> progress = fields.Progress();
-  if (!progress.ok()) return progress.status();
-  summary.progress = *std::move(progress);
+  MNEMO_ASSIGN_OR_RETURN(std::string config_text, fields.Text(kConfigKey));
+  summary.config_text = std::move(config_text);
+  MNEMO_ASSIGN_OR_RETURN(TrainingProgress progress, fields.Progress());
+  summary.progress = std::move(progress);
   return summary;
 }
 
-uint64_t SnapshotTensorBytes(const std::vector<Network*>& networks, Optimizer& optimizer) {
+uint64_t SnapshotTensorBytes(TrainableModel& model, Optimizer& optimizer) {
   uint64_t bytes = 0;
-  for (Network* network : networks) {
-    for (int i = 0; i < network->num_layers(); ++i) {
-      for (const Parameter& p : network->layer(i).parameters()) bytes += TensorBytes(*p.value);
-    }
-  }
+  for (const ModelParameter& p : model.Parameters()) bytes += TensorBytes(*p.value);
   for (const auto& [key, tensor] : optimizer.State()) bytes += TensorBytes(*tensor);
   return bytes;
 }

@@ -5,20 +5,23 @@
 // safetensors file written atomically (a crash, a kill or a full disk leaves
 // the previous snapshot whole).
 //
-// Format, version 1. Tensors (F32):
-//   param/<layer>.<parameter>             every layer's parameters, frozen ones too
-//   optimizer/<layer>.<parameter>.<slot>  the optimizer's state (Optimizer::State)
-//   extra/<name>                          the caller's own (a memory's contents, say)
+// Format, version 2. Tensors (F32):
+//   param/<parameter>             the model's parameters, frozen ones too
+//                                 (TrainableModel::Parameters: "<layer>.<parameter>")
+//   optimizer/<parameter>.<slot>  the optimizer's state (Optimizer::State)
+//   extra/<name>                  the model's state beyond its parameters
+//                                 (TrainableModel::ExportState: a memory's contents)
 // String metadata:
-//   mnemo.extra.<name>  the caller's own (a dual-path run's metrics, say)
-//   mnemo.snapshot   "1", the format version
+//   mnemo.snapshot   "2", the format version
 //   mnemo.config     the config text of the run (TrainingConfigText)
 //   mnemo.epoch, mnemo.batch, mnemo.step        where the run stood (TrainingProgress)
 //   mnemo.epoch_loss_sum, mnemo.epoch_correct, mnemo.epoch_samples,
 //   mnemo.epoch_skipped, mnemo.epoch_seconds    the epoch under way so far
+//   mnemo.epoch_part_sums  a "name value" line per part of the loss (its sum so far)
 //   mnemo.history    a line per epoch done: epoch, train loss, train accuracy,
 //                    test loss, test accuracy, train seconds, samples per
-//                    second, skipped steps (space-separated)
+//                    second, skipped steps, then the model's figures as
+//                    name=value (EpochMetrics::figures), space-separated
 //   mnemo.checksum   CRC-32 (zlib's), 8 hex digits, of every other metadata
 //                    entry and every tensor (name, shape, data), in name order
 // Doubles have 17 significant digits, so they read back bit for bit.
@@ -32,8 +35,10 @@
 #include "absl/status/statusor.h"
 #include "core/config.pb.h"
 #include "core/network.h"
+#include "core/network_model.h"
 #include "core/optimizer.h"
 #include "core/tensor.h"
+#include "core/trainable_model.h"
 #include "core/trainer.h"
 
 namespace mnemo {
@@ -47,50 +52,41 @@ inline constexpr char kSnapshotFileName[] = "snapshot.safetensors";
 // (the steps before the snapshot took no non-finite value either way).
 std::string TrainingConfigText(const config::Experiment& experiment);
 
-// What a snapshot holds of the caller's own, beside the networks, the
-// optimizer and the progress; names without their prefixes.
-struct SnapshotExtras {
-  std::map<std::string, Tensor> tensors;        // stored as extra/<name>
-  std::map<std::string, std::string> metadata;  // stored as mnemo.extra.<name>
-};
-
-// Writes a snapshot of `networks` (one model's parts, e.g. a dual-path
-// classifier's backbone and head; layer names unique across them),
-// `optimizer`, `progress` and `extras` to `path`, atomically. Creates the
-// optimizer's state that a step has not created yet (Optimizer::CreateState),
-// so that a snapshot always has all of it. Errors name the path and the
-// reason (errno's for the file system); the previous file at `path` is then
-// untouched.
-absl::Status WriteSnapshot(const std::string& path, const std::vector<Network*>& networks,
-                           Optimizer& optimizer, const TrainingProgress& progress,
-                           const std::string& config_text, const SnapshotExtras& extras = {});
+// Writes a snapshot of `model` (its parameters and state), `optimizer` and
+// `progress` to `path`, atomically. Creates the optimizer's state that a step
+// has not created yet (Optimizer::CreateState), so that a snapshot always has
+// all of it. Errors name the path and the reason (errno's for the file
+// system); the previous file at `path` is then untouched.
+absl::Status WriteSnapshot(const std::string& path, TrainableModel& model, Optimizer& optimizer,
+                           const TrainingProgress& progress, const std::string& config_text);
 inline absl::Status WriteSnapshot(const std::string& path, Network& network, Optimizer& optimizer,
-                                  const TrainingProgress& progress, const std::string& config_text,
-                                  const SnapshotExtras& extras = {}) {
-  return WriteSnapshot(path, std::vector<Network*>{&network}, optimizer, progress, config_text,
-                       extras);
+                                  const TrainingProgress& progress,
+                                  const std::string& config_text) {
+  NetworkModel model(&network);
+  return WriteSnapshot(path, model, optimizer, progress, config_text);
 }
 
 struct RestoredSnapshot {
-  TrainingProgress progress;
-  SnapshotExtras extras;
+  TrainingProgress progress;  // where the run stood
 };
 
-// Restores the snapshot at `path` into `networks` and `optimizer`, built from
+// Restores the snapshot at `path` into `model` and `optimizer`, built from
 // the config whose TrainingConfigText is `config_text`, and returns where the
-// run stood and the extras. Refuses, naming the file and what is wrong, and
-// changing nothing: a file that is damaged (safetensors' checks; the
-// checksum) or not a snapshot, one written with another config (the
-// differing lines named), a tensor missing, unexpected or of another shape.
-// Reads the whole file into memory first, for that all-or-nothing.
+// run stood. All or nothing: it refuses, naming the file and what is wrong and
+// changing nothing, a file that is damaged (safetensors' checks; the
+// checksum) or not a snapshot, one written with another config (the differing
+// lines named), a tensor missing, unexpected or of another shape, and a
+// state the model does not take (TrainableModel::ImportState, which runs
+// after every other check and before anything is changed). Reads the whole
+// file into memory first.
 absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
                                                  const std::string& config_text,
-                                                 const std::vector<Network*>& networks,
-                                                 Optimizer& optimizer);
+                                                 TrainableModel& model, Optimizer& optimizer);
 inline absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
                                                         const std::string& config_text,
                                                         Network& network, Optimizer& optimizer) {
-  return RestoreSnapshot(path, config_text, std::vector<Network*>{&network}, optimizer);
+  NetworkModel model(&network);
+  return RestoreSnapshot(path, config_text, model, optimizer);
 }
 
 // Where the run of the snapshot at `path` stood, and its config text, from
@@ -101,13 +97,10 @@ struct SnapshotSummary {
 };
 absl::StatusOr<SnapshotSummary> ReadSnapshotSummary(const std::string& path);
 
-// The bytes of the tensors in a snapshot of `networks` and `optimizer`
-// without extras (the file is that and a header of a few kilobytes), for a
+// The bytes of the tensors in a snapshot of `model` and `optimizer`, without
+// the model's state (the file is that and a header of a few kilobytes), for a
 // check of free space.
-uint64_t SnapshotTensorBytes(const std::vector<Network*>& networks, Optimizer& optimizer);
-inline uint64_t SnapshotTensorBytes(Network& network, Optimizer& optimizer) {
-  return SnapshotTensorBytes(std::vector<Network*>{&network}, optimizer);
-}
+uint64_t SnapshotTensorBytes(TrainableModel& model, Optimizer& optimizer);
 
 }  // namespace mnemo
 

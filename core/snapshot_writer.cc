@@ -2,23 +2,25 @@
 
 #include <utility>
 
+#include "core/status_macros.h"
+
 namespace mnemo {
-namespace {
 
-double SecondsSince(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
-}  // namespace
-
-SnapshotWriter::SnapshotWriter(std::string path, std::vector<Network*> networks,
-                               Optimizer* optimizer, std::string config_text, Options options)
+SnapshotWriter::SnapshotWriter(std::string path, TrainableModel* model, Optimizer* optimizer,
+                               std::string config_text, Options options)
     : path_(std::move(path)),
-      networks_(std::move(networks)),
+      model_(model),
       optimizer_(optimizer),
       config_text_(std::move(config_text)),
-      options_(std::move(options)),
-      last_time_(std::chrono::steady_clock::now()) {}
+      options_(std::move(options)) {}
+
+SnapshotWriter::SnapshotWriter(std::string path, Network* network, Optimizer* optimizer,
+                               std::string config_text, Options options)
+    : SnapshotWriter(std::move(path), static_cast<TrainableModel*>(nullptr), optimizer,
+                     std::move(config_text), std::move(options)) {
+  network_model_ = std::make_unique<NetworkModel>(network);
+  model_ = network_model_.get();
+}
 
 absl::StatusOr<TrainingHook::Decision> SnapshotWriter::AfterStep(const TrainingProgress& progress,
                                                                  bool epoch_end) {
@@ -29,12 +31,10 @@ absl::StatusOr<TrainingHook::Decision> SnapshotWriter::AfterStep(const TrainingP
   const bool due =
       epoch_end || stop ||
       (schedule.every_steps > 0 && progress.step % schedule.every_steps == 0) ||
-      (schedule.every_seconds > 0 && SecondsSince(last_time_) >= schedule.every_seconds);
+      (schedule.every > absl::ZeroDuration() && since_last_.Elapsed() >= schedule.every);
   const bool written_here = last_written_.has_value() && last_written_->step == progress.step &&
                             last_written_->epoch == progress.epoch;
-  if (due && !written_here) {
-    if (absl::Status s = Write(progress); !s.ok()) return s;
-  }
+  if (due && !written_here) MNEMO_RETURN_IF_ERROR(Write(progress));
   if (stop) {
     stopped_on_request_ = true;
     return Decision::kStop;
@@ -43,15 +43,11 @@ absl::StatusOr<TrainingHook::Decision> SnapshotWriter::AfterStep(const TrainingP
 }
 
 absl::Status SnapshotWriter::Write(const TrainingProgress& progress) {
-  const auto start = std::chrono::steady_clock::now();
-  const SnapshotExtras extras = options_.extras ? options_.extras() : SnapshotExtras();
-  if (absl::Status s = WriteSnapshot(path_, networks_, *optimizer_, progress, config_text_, extras);
-      !s.ok()) {
-    return s;
-  }
-  last_time_ = std::chrono::steady_clock::now();
+  const Stopwatch took;
+  MNEMO_RETURN_IF_ERROR(WriteSnapshot(path_, *model_, *optimizer_, progress, config_text_));
+  since_last_.Restart();
   last_written_ = progress;
-  if (options_.on_written) options_.on_written(progress, SecondsSince(start));
+  if (options_.on_written) options_.on_written(progress, took.Elapsed());
   return absl::OkStatus();
 }
 

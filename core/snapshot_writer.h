@@ -1,9 +1,9 @@
 #ifndef MNEMO_CORE_SNAPSHOT_WRITER_H_
 #define MNEMO_CORE_SNAPSHOT_WRITER_H_
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -11,9 +11,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/network.h"
+#include "core/network_model.h"
 #include "core/optimizer.h"
 #include "core/snapshot.h"
+#include "core/stopwatch.h"
+#include "core/trainable_model.h"
 #include "core/trainer.h"
 
 namespace mnemo {
@@ -21,8 +25,8 @@ namespace mnemo {
 // When to write training snapshots, besides at every epoch's end (always:
 // the one place where a snapshot holds no partial epoch).
 struct SnapshotSchedule {
-  int64_t every_steps = 0;    // after every step whose number this divides; 0 = not by steps
-  double every_seconds = 60;  // this long after the last one; 0 = not by time
+  int64_t every_steps = 0;  // after every step whose number this divides; 0 = not by steps
+  absl::Duration every = absl::Seconds(60);  // this long after the last one; zero = not by time
 };
 
 // A TrainingHook that writes a training snapshot (core/snapshot.h) to one
@@ -35,21 +39,17 @@ class SnapshotWriter : public TrainingHook {
   struct Options {
     SnapshotSchedule schedule;
     std::function<bool()> stop_requested;  // may be empty: never
-    // Told of every snapshot written, with the seconds it took; may be empty.
-    std::function<void(const TrainingProgress&, double seconds)> on_written;
-    // What each snapshot holds of the caller's own, asked at every write
-    // (a memory's contents, say); may be empty: nothing.
-    std::function<SnapshotExtras()> extras;
+    // Told of every snapshot written, with the time it took; may be empty.
+    std::function<void(const TrainingProgress&, absl::Duration took)> on_written;
   };
 
-  // `config_text` is stored in every snapshot (TrainingConfigText);
-  // `networks` are the model's parts (WriteSnapshot).
-  SnapshotWriter(std::string path, std::vector<Network*> networks, Optimizer* optimizer,
+  // `config_text` is stored in every snapshot (TrainingConfigText); `model`
+  // and `optimizer` must outlive the writer.
+  SnapshotWriter(std::string path, TrainableModel* model, Optimizer* optimizer,
                  std::string config_text, Options options);
+  // A network trained as a classifier (NetworkModel).
   SnapshotWriter(std::string path, Network* network, Optimizer* optimizer, std::string config_text,
-                 Options options)
-      : SnapshotWriter(std::move(path), std::vector<Network*>{network}, optimizer,
-                       std::move(config_text), std::move(options)) {}
+                 Options options);
 
   absl::StatusOr<Decision> AfterStep(const TrainingProgress& progress, bool epoch_end) override;
 
@@ -66,11 +66,12 @@ class SnapshotWriter : public TrainingHook {
 
  private:
   std::string path_;
-  std::vector<Network*> networks_;
+  std::unique_ptr<NetworkModel> network_model_;  // when made for a Network
+  TrainableModel* model_;
   Optimizer* optimizer_;
   std::string config_text_;
   Options options_;
-  std::chrono::steady_clock::time_point last_time_;
+  Stopwatch since_last_;
   std::optional<TrainingProgress> last_written_;
   bool stopped_on_request_ = false;
 };

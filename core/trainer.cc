@@ -1,7 +1,6 @@
 #include "core/trainer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <optional>
@@ -11,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/init.h"
 #include "core/nonfinite.h"
+#include "core/status_macros.h"
+#include "core/stopwatch.h"
 
 namespace mnemo {
 namespace {
@@ -54,43 +55,6 @@ void Shuffle(uint64_t seed, std::vector<int32_t>* order) {
   }
 }
 
-// Copies the rows `indices` of `data` into `batch` (resized only when the
-// batch size changes, i.e. for the last, shorter batch).
-void Gather(const Dataset& data, const int32_t* indices, int count, Tensor* batch,
-            std::vector<int32_t>* labels) {
-  const int width = static_cast<int>(data.features.cols());
-  if (batch->rows() != count || batch->cols() != width) batch->resize(count, width);
-  labels->resize(count);
-  for (int i = 0; i < count; ++i) {
-    batch->row(i) = data.features.row(indices[i]);
-    (*labels)[i] = data.labels[indices[i]];
-  }
-}
-
-absl::Status CheckShapes(const Network& network, const Dataset& data,
-                         const char* what) {
-  if (data.features.cols() != network.input_size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the ", what, " set has ", data.features.cols(),
-        " features per sample but the model's input_size is ", network.input_size()));
-  }
-  if (data.num_classes > network.output_size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the ", what, " set has ", data.num_classes, " classes but the model has ",
-        network.output_size(), " outputs"));
-  }
-  if (data.size() == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("the ", what, " set is empty"));
-  }
-  return absl::OkStatus();
-}
-
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
-int NumBatches(int samples, int batch_size) { return (samples + batch_size - 1) / batch_size; }
-
 // "step 58 (epoch 2, batch 18 of 40)": the step `progress` is about to take,
 // counted from 1, for messages.
 std::string StepName(const TrainingProgress& progress, int num_batches) {
@@ -99,43 +63,29 @@ std::string StepName(const TrainingProgress& progress, int num_batches) {
 }
 
 // The metrics of the epoch `progress` has trained (not yet evaluated). With
-// no step skipped the means are over every batch and sample, as they always
-// were.
+// no step skipped the means are over every batch and sample.
 EpochMetrics EpochMetricsOf(const TrainingProgress& progress, int samples) {
+  const int batches = progress.batch - progress.skipped;
   EpochMetrics metrics;
   metrics.epoch = progress.epoch;
-  metrics.train_loss = progress.loss_sum / (progress.batch - progress.skipped);
+  metrics.train_loss = progress.loss_sum / batches;
   metrics.train_accuracy = static_cast<double>(progress.correct) / progress.samples;
   metrics.train_seconds = progress.train_seconds;
   metrics.samples_per_second = samples / progress.train_seconds;
   metrics.skipped_steps = progress.skipped;
-  return metrics;
-}
-
-// A non-finite element of a tensor and where it is.
-struct Cell {
-  Eigen::Index row = 0;
-  Eigen::Index col = 0;
-  float value = 0;
-};
-
-std::optional<Cell> FirstNonFinite(const Tensor& tensor) {
-  if (AllFinite(tensor)) return std::nullopt;
-  for (Eigen::Index r = 0; r < tensor.rows(); ++r) {
-    for (Eigen::Index c = 0; c < tensor.cols(); ++c) {
-      if (!std::isfinite(tensor(r, c))) return Cell{r, c, tensor(r, c)};
-    }
+  for (const auto& [name, sum] : progress.part_sums) {
+    metrics.figures[absl::StrCat("train_", name)] = sum / batches;
   }
-  return std::nullopt;
+  return metrics;
 }
 
 }  // namespace
 
-absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config,
-                                        Network* network, Optimizer* optimizer) {
+absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config, TrainableModel* model,
+                                        Optimizer* optimizer) {
   if (config.batch_size() <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "trainer.batch_size must be > 0 (got ", config.batch_size(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("trainer.batch_size must be > 0 (got ", config.batch_size(), ")"));
   }
   if (config.epochs() <= 0) {
     return absl::InvalidArgumentError(
@@ -145,26 +95,37 @@ absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config,
     return absl::InvalidArgumentError(absl::StrCat("trainer.nonfinite ", config.nonfinite(),
                                                    " is unknown (known: STOP, SKIP_STEP)"));
   }
-  return Trainer(config, network, optimizer);
+  if (model == nullptr || optimizer == nullptr) {
+    return absl::InvalidArgumentError("a trainer needs a model and an optimizer");
+  }
+  return Trainer(config, model, optimizer);
+}
+
+absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config, Network* network,
+                                        Optimizer* optimizer) {
+  if (network == nullptr) return absl::InvalidArgumentError("a trainer needs a network");
+  auto model = std::make_unique<NetworkModel>(network);
+  MNEMO_ASSIGN_OR_RETURN(Trainer trainer, Create(config, model.get(), optimizer));
+  trainer.network_model_ = std::move(model);
+  return trainer;
 }
 
 absl::StatusOr<EpochMetrics> Trainer::TrainEpoch(const Dataset& train, int epoch,
                                                  TrainingObserver* observer) {
-  if (absl::Status s = CheckShapes(*network_, train, "training"); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(
+      CheckDataFits(train, model_->input_size(), model_->output_size(), "training"));
   TrainingProgress progress;
   progress.epoch = epoch;
   progress.step = step_;
   bool stopped = false;
-  if (absl::Status s = TrainBatches(train, &progress, observer, nullptr, &stopped); !s.ok()) {
-    return s;
-  }
+  MNEMO_RETURN_IF_ERROR(TrainBatches(train, &progress, observer, nullptr, &stopped));
   return EpochMetricsOf(progress, train.size());
 }
 
 absl::Status Trainer::TrainBatches(const Dataset& train, TrainingProgress* progress,
                                    TrainingObserver* observer, TrainingHook* hook, bool* stopped) {
   *stopped = false;
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   const double seconds_before = progress->train_seconds;
   const int n = train.size();
   EpochOrder(config_, progress->epoch, n, &order_);
@@ -176,35 +137,30 @@ absl::Status Trainer::TrainBatches(const Dataset& train, TrainingProgress* progr
   while (progress->batch < num_batches) {
     const int begin = progress->batch * batch_size;
     const int count = std::min(batch_size, n - begin);
-    Gather(train, order_.data() + begin, count, &batch_, &batch_labels_);
-
+    GatherBatch(train, order_.data() + begin, count, &batch_, &batch_labels_);
+    const Batch batch{batch_, batch_labels_, absl::MakeConstSpan(order_).subspan(begin, count)};
     const ForwardContext context{/*training=*/true, config_.seed(), progress->step};
-    absl::StatusOr<const Tensor*> logits = network_->Forward(batch_, context);
-    if (!logits.ok()) return logits.status();
-    int batch_correct = 0;
-    absl::StatusOr<float> loss = network_->backend().SoftmaxCrossEntropy(
-        **logits, batch_labels_, &grad_logits_, &batch_correct);
-    if (!loss.ok()) {
-      network_->strategy().EndPass();
-      return loss.status();
-    }
+    MNEMO_ASSIGN_OR_RETURN(StepResult result, model_->ComputeGradients(batch, context));
+
     // Why this step may not update the weights; empty when it may.
     std::string nonfinite;
-    if (!std::isfinite(*loss)) {
-      nonfinite = DescribeNonFiniteLoss(*progress, num_batches, begin, *loss);
-      network_->strategy().EndPass();  // no backward pass for this forward one
+    std::vector<ModelParameter> parameters;
+    if (!std::isfinite(result.loss)) {
+      nonfinite = absl::StrCat(StepName(*progress, num_batches), ": the loss is ", result.loss,
+                               "; ", result.nonfinite);
     } else {
-      network_->ZeroGradients();
-      if (absl::Status s = network_->Backward(grad_logits_, context); !s.ok()) return s;
-      if (std::optional<NonFiniteValue> bad = FindNonFiniteGradient(*network_)) {
+      parameters = model_->TrainableParameters();
+      if (std::optional<NonFiniteValue> bad = FindNonFiniteGradient(parameters)) {
         nonfinite = absl::StrCat(StepName(*progress, num_batches), ": the gradient of ",
-                                 bad->ToString(), " (the loss was ", *loss, ")");
+                                 bad->ToString(), " (the loss was ", result.loss, ")");
       }
     }
     if (nonfinite.empty()) {
-      optimizer_->Step(*network_);
-      progress->loss_sum += *loss;
-      progress->correct += batch_correct;
+      optimizer_->Step(parameters);
+      MNEMO_RETURN_IF_ERROR(model_->CommitStep());
+      progress->loss_sum += result.loss;
+      for (const auto& [name, value] : result.parts) progress->part_sums[name] += value;
+      progress->correct += result.correct;
       progress->samples += count;
     } else if (skip_nonfinite) {
       ++progress->skipped;
@@ -219,68 +175,26 @@ absl::Status Trainer::TrainBatches(const Dataset& train, TrainingProgress* progr
     ++progress->batch;
     step_ = progress->step;
 
-    if (observer) observer->OnBatchEnd(progress->epoch, progress->batch, *loss);
+    if (observer) observer->OnBatchEnd(progress->epoch, progress->batch, result);
     // After an epoch's last step the next point is its end, once evaluated.
     if (hook != nullptr && progress->batch < num_batches) {
-      progress->train_seconds = seconds_before + Seconds(start);
-      absl::StatusOr<TrainingHook::Decision> decision = hook->AfterStep(*progress, false);
-      if (!decision.ok()) return decision.status();
-      if (*decision == TrainingHook::Decision::kStop) {
+      progress->train_seconds = seconds_before + stopwatch.ElapsedSeconds();
+      MNEMO_ASSIGN_OR_RETURN(TrainingHook::Decision decision, hook->AfterStep(*progress, false));
+      if (decision == TrainingHook::Decision::kStop) {
         *stopped = true;
         return absl::OkStatus();
       }
     }
   }
-  progress->train_seconds = seconds_before + Seconds(start);
+  progress->train_seconds = seconds_before + stopwatch.ElapsedSeconds();
   return absl::OkStatus();
-}
-
-std::string Trainer::DescribeNonFiniteLoss(const TrainingProgress& progress, int num_batches,
-                                           int batch_begin, float loss) {
-  const std::string where =
-      absl::StrCat(StepName(progress, num_batches), ": the loss is ", loss, "; ");
-  if (std::optional<NonFiniteValue> bad = FindNonFiniteParameter(*network_)) {
-    return absl::StrCat(where, bad->ToString(), " already");
-  }
-  if (std::optional<Cell> cell = FirstNonFinite(batch_)) {
-    return absl::StrCat(where, "training sample ", order_[batch_begin + cell->row], " has feature ",
-                        cell->col, " = ", cell->value);
-  }
-  // The parameters and the inputs are finite, so some layer's output
-  // overflowed: find the lowest, asking for the activations in the order a
-  // backward pass does (core/cache_strategy.h).
-  const int num = network_->num_layers();
-  int lowest = -1;
-  Cell lowest_cell;
-  for (int i = num; i >= 1; --i) {
-    if (i < num && !network_->strategy().Activation(i + 1).ok()) break;
-    absl::StatusOr<const Tensor*> output = network_->strategy().Activation(i);
-    if (!output.ok()) break;
-    if (std::optional<Cell> cell = FirstNonFinite(**output)) {
-      lowest = i - 1;
-      lowest_cell = *cell;
-    }
-  }
-  if (lowest < 0) return absl::StrCat(where, "the parameters and the inputs are finite");
-  Layer& layer = network_->layer(lowest);
-  std::string text = absl::StrCat(
-      where,
-      "the parameters and the inputs are finite; the first layer whose output is not: "
-      "layer \"",
-      layer.name(), "\" (", layer.type(), "), element [", lowest_cell.row, ", ", lowest_cell.col,
-      "] = ", lowest_cell.value, " (training sample ", order_[batch_begin + lowest_cell.row], ")");
-  // How large its parameters have grown says whether they overflowed it.
-  for (const Parameter& p : layer.parameters()) {
-    if (p.value->size() == 0) continue;
-    absl::StrAppend(&text, ", largest |", p.name, "| ", p.value->cwiseAbs().maxCoeff());
-  }
-  return text;
 }
 
 absl::Status Trainer::Run(const Dataset& train, const Dataset& test, TrainingProgress* progress,
                           TrainingObserver* observer, TrainingHook* hook) {
-  if (absl::Status s = CheckShapes(*network_, train, "training"); !s.ok()) return s;
-  if (absl::Status s = CheckShapes(*network_, test, "test"); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(
+      CheckDataFits(train, model_->input_size(), model_->output_size(), "training"));
+  MNEMO_RETURN_IF_ERROR(CheckDataFits(test, model_->input_size(), model_->output_size(), "test"));
   const int epochs = config_.epochs();
   const int num_batches = NumBatches(train.size(), config_.batch_size());
   if (progress->epoch < 1 || progress->epoch > epochs + 1 || progress->batch < 0 ||
@@ -294,15 +208,16 @@ absl::Status Trainer::Run(const Dataset& train, const Dataset& test, TrainingPro
   step_ = progress->step;
   while (progress->epoch <= epochs) {
     bool stopped = false;
-    if (absl::Status s = TrainBatches(train, progress, observer, hook, &stopped); !s.ok()) {
-      return s;
-    }
+    MNEMO_RETURN_IF_ERROR(TrainBatches(train, progress, observer, hook, &stopped));
     if (stopped) return absl::OkStatus();
     EpochMetrics metrics = EpochMetricsOf(*progress, train.size());
-    absl::StatusOr<Evaluation> evaluation = Evaluate(*network_, test, config_.batch_size());
-    if (!evaluation.ok()) return evaluation.status();
-    metrics.test_loss = evaluation->loss;
-    metrics.test_accuracy = evaluation->accuracy;
+    MNEMO_ASSIGN_OR_RETURN(Evaluation evaluation, model_->Evaluate(test, config_.batch_size()));
+    metrics.test_loss = evaluation.loss;
+    metrics.test_accuracy = evaluation.accuracy;
+    for (const auto& [name, value] : evaluation.figures) {
+      metrics.figures[absl::StrCat("test_", name)] = value;
+    }
+    model_->AddEpochFigures(&metrics.figures);
     if (observer) observer->OnEpochEnd(metrics);
 
     TrainingProgress next;
@@ -312,19 +227,17 @@ absl::Status Trainer::Run(const Dataset& train, const Dataset& test, TrainingPro
     next.history.push_back(metrics);
     *progress = std::move(next);
     if (hook != nullptr) {
-      absl::StatusOr<TrainingHook::Decision> decision = hook->AfterStep(*progress, true);
-      if (!decision.ok()) return decision.status();
-      if (*decision == TrainingHook::Decision::kStop) return absl::OkStatus();
+      MNEMO_ASSIGN_OR_RETURN(TrainingHook::Decision decision, hook->AfterStep(*progress, true));
+      if (decision == TrainingHook::Decision::kStop) return absl::OkStatus();
     }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<EpochMetrics>> Trainer::Fit(const Dataset& train,
-                                                       const Dataset& test,
+absl::StatusOr<std::vector<EpochMetrics>> Trainer::Fit(const Dataset& train, const Dataset& test,
                                                        TrainingObserver* observer) {
   TrainingProgress progress;
-  if (absl::Status s = Run(train, test, &progress, observer); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(Run(train, test, &progress, observer));
   return std::move(progress.history);
 }
 
@@ -338,39 +251,15 @@ void EpochOrder(const config::Trainer& config, int epoch, int n, std::vector<int
 
 void GatherBatch(const Dataset& data, const int32_t* indices, int count, Tensor* batch,
                  std::vector<int32_t>* labels) {
-  Gather(data, indices, count, batch, labels);
+  const int width = static_cast<int>(data.features.cols());
+  if (batch->rows() != count || batch->cols() != width) batch->resize(count, width);
+  labels->resize(count);
+  for (int i = 0; i < count; ++i) {
+    batch->row(i) = data.features.row(indices[i]);
+    (*labels)[i] = data.labels[indices[i]];
+  }
 }
 
-absl::StatusOr<Evaluation> Evaluate(Network& network, const Dataset& data,
-                                    int batch_size) {
-  if (absl::Status s = CheckShapes(network, data, "evaluation"); !s.ok()) return s;
-  if (batch_size <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("batch size must be > 0 (got ", batch_size, ")"));
-  }
-  const int n = data.size();
-  double loss_sum = 0;
-  int64_t correct = 0;
-  Tensor batch;  // reused: only the last, shorter batch reallocates
-  for (int begin = 0; begin < n; begin += batch_size) {
-    const int count = std::min(batch_size, n - begin);
-    batch = data.features.middleRows(begin, count);
-    absl::StatusOr<const Tensor*> logits =
-        network.Forward(batch, ForwardContext{/*training=*/false, 0, 0});
-    if (!logits.ok()) return logits.status();
-    int batch_correct = 0;
-    absl::StatusOr<float> loss = network.backend().SoftmaxCrossEntropy(
-        **logits, absl::MakeConstSpan(data.labels).subspan(begin, count), nullptr, &batch_correct);
-    network.strategy().EndPass();
-    if (!loss.ok()) return loss.status();
-    loss_sum += static_cast<double>(*loss) * count;
-    correct += batch_correct;
-  }
-  Evaluation evaluation;
-  evaluation.samples = n;
-  evaluation.loss = loss_sum / n;
-  evaluation.accuracy = static_cast<double>(correct) / n;
-  return evaluation;
-}
+int NumBatches(int samples, int batch_size) { return (samples + batch_size - 1) / batch_size; }
 
 }  // namespace mnemo

@@ -2,23 +2,19 @@
 #define MNEMO_CORE_TRAINER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/config.pb.h"
-#include "core/data/dataset.h"
+#include "core/dataset.h"
 #include "core/network.h"
+#include "core/network_model.h"
 #include "core/optimizer.h"
+#include "core/trainable_model.h"
 
 namespace mnemo {
-
-// Loss and accuracy of a network over a data set.
-struct Evaluation {
-  double loss = 0;
-  double accuracy = 0;
-  int samples = 0;
-};
 
 struct EpochMetrics {
   int epoch = 0;  // 1-based
@@ -29,10 +25,14 @@ struct EpochMetrics {
   double train_seconds = 0;   // the training pass alone (shuffle, gather, steps)
   double samples_per_second = 0;
   int skipped_steps = 0;  // steps skipped for a non-finite loss or gradient
+  // The model's own figures: "train_<part>", the mean of each StepResult
+  // part over the epoch's batches; "test_<figure>", each figure of the
+  // evaluation on the test set; and those of TrainableModel::AddEpochFigures.
+  Figures figures;
 };
 
-// Where a run stands between two steps. With the network's parameters and
-// the optimizer's state it is all that the rest of the run depends on (an
+// Where a run stands between two steps. With the model's parameters and state
+// and the optimizer's state it is all that the rest of the run depends on (an
 // epoch's shuffle derives from trainer.seed and the epoch, dropout's masks
 // from the seed and `step`), so a run resumed from it (core/snapshot.h) ends
 // bit for bit as one that never stopped.
@@ -41,12 +41,14 @@ struct TrainingProgress {
   int batch = 0;      // its batches done, skipped ones included
   uint64_t step = 0;  // batches done in the whole run, skipped ones included
   // The epoch under way so far, for its metrics: sums over its batches that
-  // were not skipped, how many were, and the seconds it has trained.
+  // were not skipped (of the loss and of each part of it), how many were
+  // skipped, and the seconds it has trained.
   double loss_sum = 0;
   int64_t correct = 0;
   int64_t samples = 0;
   int skipped = 0;
   double train_seconds = 0;
+  Figures part_sums;
   std::vector<EpochMetrics> history;  // the epochs done, evaluated
 };
 
@@ -55,7 +57,8 @@ class TrainingObserver {
  public:
   virtual ~TrainingObserver() = default;
   virtual void OnEpochStart(int /*epoch*/, int /*num_batches*/) {}
-  virtual void OnBatchEnd(int /*epoch*/, int /*batch*/, float /*loss*/) {}
+  // After the step of batch `batch` (1-based), taken or skipped.
+  virtual void OnBatchEnd(int /*epoch*/, int /*batch*/, const StepResult& /*step*/) {}
   virtual void OnEpochEnd(const EpochMetrics& /*metrics*/) {}
   // A step left the weights alone (trainer.nonfinite: SKIP_STEP); `why`
   // names the step and the value.
@@ -75,26 +78,29 @@ class TrainingHook {
   virtual absl::StatusOr<Decision> AfterStep(const TrainingProgress& progress, bool epoch_end) = 0;
 };
 
-// Minibatch training: every epoch reshuffles the training set (unless
-// trainer.shuffle is false) with a generator seeded from trainer.seed, so the
-// same config and seed give bit-identical weights and metrics.
+// The training loop: minibatches of a TrainableModel, every epoch reshuffled
+// (unless trainer.shuffle is false) with a generator seeded from trainer.seed,
+// so the same config and seed give bit-identical weights and metrics.
 //
 // Numerical guard: every step checks its loss and, after the backward pass,
 // every trainable gradient (one vectorised pass: 9 us a step of the seed
-// MLP, under 0.5% of it). A NaN or infinity fails the run before the optimizer sees it,
-// naming the step, the layer, the parameter and the value; with
-// trainer.nonfinite SKIP_STEP the step changes no weight instead and is
-// counted (EpochMetrics::skipped_steps).
+// MLP, under 0.5% of it). A NaN or infinity fails the run before the
+// optimizer sees it, naming the step, the layer, the parameter and the value;
+// with trainer.nonfinite SKIP_STEP the step changes no weight instead (nor the
+// model's state: CommitStep is not called) and is counted
+// (EpochMetrics::skipped_steps).
 class Trainer {
  public:
-  // Checks batch_size, epochs and nonfinite; the network's output must have a
-  // column per class of the data.
-  static absl::StatusOr<Trainer> Create(const config::Trainer& config,
-                                        Network* network, Optimizer* optimizer);
+  // Checks batch_size, epochs and nonfinite. `model` and `optimizer` must
+  // outlive the trainer.
+  static absl::StatusOr<Trainer> Create(const config::Trainer& config, TrainableModel* model,
+                                        Optimizer* optimizer);
+  // A network trained as a classifier (NetworkModel).
+  static absl::StatusOr<Trainer> Create(const config::Trainer& config, Network* network,
+                                        Optimizer* optimizer);
 
   // Trains config.epochs epochs, evaluating on `test` after each.
-  absl::StatusOr<std::vector<EpochMetrics>> Fit(const Dataset& train,
-                                                const Dataset& test,
+  absl::StatusOr<std::vector<EpochMetrics>> Fit(const Dataset& train, const Dataset& test,
                                                 TrainingObserver* observer = nullptr);
 
   // Fit from `progress` on (default-constructed: from the start), keeping it
@@ -105,40 +111,40 @@ class Trainer {
   absl::Status Run(const Dataset& train, const Dataset& test, TrainingProgress* progress,
                    TrainingObserver* observer = nullptr, TrainingHook* hook = nullptr);
 
-  // One epoch over `train`; `epoch` is 1-based and seeds its shuffle.
+  // One epoch over `train`, not evaluated; `epoch` is 1-based and seeds its shuffle.
   absl::StatusOr<EpochMetrics> TrainEpoch(const Dataset& train, int epoch,
                                           TrainingObserver* observer = nullptr);
 
   uint64_t steps() const { return step_; }
+  TrainableModel& model() { return *model_; }
 
  private:
-  Trainer(const config::Trainer& config, Network* network, Optimizer* optimizer)
-      : config_(config), network_(network), optimizer_(optimizer) {}
+  Trainer(const config::Trainer& config, TrainableModel* model, Optimizer* optimizer)
+      : config_(config), model_(model), optimizer_(optimizer) {}
 
   // The batches of progress->epoch from progress->batch on. `*stopped` says
   // whether the hook stopped the run.
   absl::Status TrainBatches(const Dataset& train, TrainingProgress* progress,
                             TrainingObserver* observer, TrainingHook* hook, bool* stopped);
 
-  // Why the step of `progress` found a non-finite loss: the loss, and the
-  // first non-finite parameter or input sample if there is one.
-  std::string DescribeNonFiniteLoss(const TrainingProgress& progress, int num_batches,
-                                    int batch_begin, float loss);
+  // One step of the batch at `begin` of the epoch's order; adds it to
+  // `progress` unless it is skipped.
+  absl::Status TrainStep(int begin, int count, int num_batches, TrainingProgress* progress,
+                         TrainingObserver* observer);
 
   config::Trainer config_;
-  Network* network_;
+  std::unique_ptr<NetworkModel> network_model_;  // when created from a Network
+  TrainableModel* model_;
   Optimizer* optimizer_;
   uint64_t step_ = 0;
   std::vector<int32_t> order_;
   std::vector<int32_t> batch_labels_;
   Tensor batch_;
-  Tensor grad_logits_;
 };
 
 // The order in which Trainer visits `n` training samples in `epoch`
 // (1-based): a permutation drawn from config.seed, or 0 to n - 1 when
-// config.shuffle is false. For other training loops that should shuffle as
-// Trainer does.
+// config.shuffle is false.
 void EpochOrder(const config::Trainer& config, int epoch, int n, std::vector<int32_t>* order);
 
 // Copies the rows `indices` of `data` into `batch` (resized only when its
@@ -146,9 +152,8 @@ void EpochOrder(const config::Trainer& config, int epoch, int n, std::vector<int
 void GatherBatch(const Dataset& data, const int32_t* indices, int count, Tensor* batch,
                  std::vector<int32_t>* labels);
 
-// Loss and accuracy of `network` on `data`, in batches of `batch_size`.
-absl::StatusOr<Evaluation> Evaluate(Network& network, const Dataset& data,
-                                    int batch_size);
+// Batches of at most `batch_size` that `samples` make (the last may be short).
+int NumBatches(int samples, int batch_size);
 
 }  // namespace mnemo
 

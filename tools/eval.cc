@@ -11,10 +11,11 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
+#include "core/status_macros.h"
 #include "core/trainer.h"
+#include "tools/data/readers.h"
 #include "tools/paths.h"
 #include "tools/tool_main.h"
 
@@ -31,24 +32,20 @@ namespace {
 absl::Status Run() {
   const std::string model_flag = absl::GetFlag(FLAGS_model);
   if (model_flag.empty()) return absl::InvalidArgumentError("--model is required");
-  absl::StatusOr<std::string> model_path = FindInputFile(model_flag);
-  if (!model_path.ok()) return model_path.status();
+  MNEMO_ASSIGN_OR_RETURN(std::string model_path, FindInputFile(model_flag));
 
   ConfigLoader loader;
   absl::StatusOr<std::unique_ptr<LoadedConfig>> loaded;
   if (const std::string flag = absl::GetFlag(FLAGS_config); !flag.empty()) {
-    absl::StatusOr<std::string> config_path = FindInputFile(flag);
-    if (!config_path.ok()) return config_path.status();
-    loaded = loader.LoadFile(*config_path);
+    MNEMO_ASSIGN_OR_RETURN(std::string config_path, FindInputFile(flag));
+    loaded = loader.LoadFile(config_path);
   } else {
-    absl::StatusOr<std::string> text = ReadModelConfigText(*model_path);
-    if (!text.ok()) return text.status();
-    if (text->empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          *model_path, " holds no config (metadata \"", kModelConfigKey,
-          "\"); pass --config"));
+    MNEMO_ASSIGN_OR_RETURN(std::string text, ReadModelConfigText(model_path));
+    if (text.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(model_path, " holds no config (metadata \"",
+                                                     kModelConfigKey, "\"); pass --config"));
     }
-    loaded = loader.LoadText(*text, *model_path + " (stored config)");
+    loaded = loader.LoadText(text, model_path + " (stored config)");
   }
   if (!loaded.ok()) return loaded.status();
   config::Experiment& experiment = (*loaded)->mutable_experiment();
@@ -62,22 +59,19 @@ absl::Status Run() {
     experiment.mutable_model()->set_threads(threads);
   }
 
-  absl::StatusOr<std::unique_ptr<Network>> network =
-      BuildNetwork(**loaded, Registries::Global());
-  if (!network.ok()) return network.status();
-  if (absl::Status s = LoadModel(*model_path, **network); !s.ok()) return s;
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,
+                         BuildNetwork(**loaded, Registries::Global()));
+  MNEMO_RETURN_IF_ERROR(LoadModel(model_path, *network));
 
-  absl::StatusOr<TrainTestData> data = LoadData(experiment.data());
-  if (!data.ok()) return data.status();
-  absl::StatusOr<Evaluation> result =
-      Evaluate(**network, data->test, absl::GetFlag(FLAGS_batch_size));
-  if (!result.ok()) return result.status();
-  absl::PrintF("model         %s\n", *model_path);
-  absl::PrintF("backend       %s, %d thread%s\n", (*network)->backend().name(),
-               (*network)->backend().threads(), (*network)->backend().threads() == 1 ? "" : "s");
-  absl::PrintF("test samples  %d\n", result->samples);
-  absl::PrintF("test loss     %.4f\n", result->loss);
-  absl::PrintF("test accuracy %.4f\n", result->accuracy);
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment.data()));
+  MNEMO_ASSIGN_OR_RETURN(Evaluation result,
+                         Evaluate(*network, data.test, absl::GetFlag(FLAGS_batch_size)));
+  absl::PrintF("model         %s\n", model_path);
+  absl::PrintF("backend       %s, %d thread%s\n", network->backend().name(),
+               network->backend().threads(), network->backend().threads() == 1 ? "" : "s");
+  absl::PrintF("test samples  %d\n", result.samples);
+  absl::PrintF("test loss     %.4f\n", result.loss);
+  absl::PrintF("test accuracy %.4f\n", result.accuracy);
   return absl::OkStatus();
 }
 

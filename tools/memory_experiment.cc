@@ -9,7 +9,7 @@
 //
 // Per module, in <out>/<config name>/: model.safetensors (backbone, head and
 // the memory's contents), metrics.csv, metrics.json and four SVG plots; while
-// it runs, snapshot.safetensors (core/classifier/dual_path_snapshot.h), which
+// it runs, snapshot.safetensors (memory_modules/classifier/dual_path_snapshot.h), which
 // --resume continues from and which goes once every module is done.
 
 #include <unistd.h>
@@ -26,19 +26,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "core/classifier/dual_path_classifier.h"
-#include "core/classifier/dual_path_snapshot.h"
-#include "core/classifier/dual_path_trainer.h"
-#include "core/classifier/path_timing.h"
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
 #include "core/io/atomic_file.h"
-#include "core/memory/memory_settings.h"
+#include "core/memory_settings.h"
 #include "core/optimizer.h"
 #include "core/snapshot.h"
 #include "core/snapshot_writer.h"
+#include "core/status_macros.h"
+#include "core/trainer.h"
 #include "google/protobuf/text_format.h"
+#include "memory_modules/classifier/dual_path_classifier.h"
+#include "memory_modules/classifier/dual_path_evaluation.h"
+#include "memory_modules/classifier/path_timing.h"
 #include "tools/command_line.h"
+#include "tools/data/readers.h"
 #include "tools/memory_report.h"
 #include "tools/model_summary.h"
 #include "tools/paths.h"
@@ -151,7 +152,7 @@ bool SameParameters(const ExperimentParameters& a, const ExperimentParameters& b
 }
 
 // A progress bar per epoch and a line after it.
-class ConsoleObserver : public DualPathObserver {
+class ConsoleObserver : public TrainingObserver {
  public:
   ConsoleObserver(std::string name, int epochs) : name_(std::move(name)), epochs_(epochs) {}
 
@@ -159,14 +160,15 @@ class ConsoleObserver : public DualPathObserver {
     bar_.Start(absl::StrFormat("%s epoch %d/%d", name_, epoch, epochs_), num_batches);
     loss_ = memory_ = 0;
   }
-  void OnBatchEnd(int /*epoch*/, int batch, const StepLosses& losses) override {
-    loss_ += losses.total;
-    memory_ += losses.memory;
+  void OnBatchEnd(int /*epoch*/, int batch, const StepResult& step) override {
+    loss_ += step.loss;
+    memory_ += step.parts.at(kMemoryLoss);
     bar_.Update(batch,
                 absl::StrFormat("loss %.4f memory loss %.4f", loss_ / batch, memory_ / batch));
   }
-  void OnEpochEnd(const DualPathEpochMetrics& m) override {
+  void OnEpochEnd(const EpochMetrics& epoch) override {
     bar_.Finish();
+    const DualPathEpochMetrics m = DualPathMetricsOf(epoch);
     const DualPathEvaluation& t = m.test;
     absl::PrintF(
         "%s epoch %d/%d  loss %.4f  memory loss %.4f  train acc %.4f  test acc %.4f "
@@ -194,23 +196,21 @@ struct Outcome {
 
 absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string& out_root,
                                std::map<std::string, TrainTestData>* data_cache) {
-  absl::StatusOr<std::string> config_path = FindInputFile(config_arg);
-  if (!config_path.ok()) return config_path.status();
+  MNEMO_ASSIGN_OR_RETURN(std::string config_path, FindInputFile(config_arg));
   ConfigLoader loader;
-  absl::StatusOr<std::unique_ptr<LoadedConfig>> loaded = loader.LoadFile(*config_path);
-  if (!loaded.ok()) return loaded.status();
-  config::Experiment& experiment = (*loaded)->mutable_experiment();
-  if (absl::Status s = ApplyFlags(experiment); !s.ok()) return s;
-  absl::StatusOr<SnapshotSchedule> schedule =
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded, loader.LoadFile(config_path));
+  config::Experiment& experiment = loaded->mutable_experiment();
+  MNEMO_RETURN_IF_ERROR(ApplyFlags(experiment));
+  MNEMO_ASSIGN_OR_RETURN(
+      SnapshotSchedule schedule,
       SnapshotScheduleFrom(experiment.output(), absl::GetFlag(FLAGS_snapshot_every_steps),
-                           absl::GetFlag(FLAGS_snapshot_every_seconds));
-  if (!schedule.ok()) return schedule.status();
-  const std::string out = absl::StrCat(out_root, "/", Stem(*config_path));
-  if (absl::Status s = PrepareOutputDirectory(out); !s.ok()) return s;
+                           absl::GetFlag(FLAGS_snapshot_every_seconds)));
+  const std::string out = absl::StrCat(out_root, "/", Stem(config_path));
+  MNEMO_RETURN_IF_ERROR(PrepareOutputDirectory(out));
   const std::string snapshot_path = absl::StrCat(out, "/", kSnapshotFileName);
   const bool resume = absl::GetFlag(FLAGS_resume);
   if (!resume) {
-    if (absl::Status s = CheckNoSnapshotToLose(snapshot_path); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(CheckNoSnapshotToLose(snapshot_path));
   }
   if (absl::StatusOr<int> removed = RemoveStaleTemporaryFiles(snapshot_path); !removed.ok()) {
     return removed.status();
@@ -219,63 +219,55 @@ absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string&
   // Both configs read the same data: load it once.
   const std::string data_key = experiment.data().SerializeAsString();
   if (data_cache->count(data_key) == 0) {
-    absl::StatusOr<TrainTestData> data = LoadData(experiment.data());
-    if (!data.ok()) return data.status();
-    data_cache->emplace(data_key, *std::move(data));
+    MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment.data()));
+    data_cache->emplace(data_key, std::move(data));
   }
   const TrainTestData& data = data_cache->at(data_key);
 
-  absl::StatusOr<std::unique_ptr<DualPathClassifier>> classifier =
-      DualPathClassifier::Create(**loaded);
-  if (!classifier.ok()) return classifier.status();
-  DualPathClassifier& model = **classifier;
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DualPathClassifier> classifier,
+                         DualPathClassifier::Create(*loaded));
+  DualPathClassifier& model = *classifier;
   Outcome outcome;
   outcome.run.memory_type = experiment.memory_module().type();
-  outcome.run.config_path = *config_path;
+  outcome.run.config_path = config_path;
   outcome.parameters = Parameters(experiment, model, DescribeData(experiment.data(), data));
   outcome.parameters.model = absl::StrCat("backbone ", DescribeNetwork(model.backbone()),
                                           " | head ", DescribeNetwork(model.head()));
-  absl::PrintF("config  %s\nmodel   %s\n", *config_path, outcome.parameters.model);
+  absl::PrintF("config  %s\nmodel   %s\n", config_path, outcome.parameters.model);
   std::fflush(stdout);  // before the progress lines on stderr
 
-  absl::StatusOr<std::unique_ptr<Optimizer>> optimizer =
-      CreateOptimizer(experiment.trainer().optimizer());
-  if (!optimizer.ok()) return optimizer.status();
-  absl::StatusOr<DualPathTrainer> trainer =
-      DualPathTrainer::Create(experiment.trainer(), &model, optimizer->get());
-  if (!trainer.ok()) return trainer.status();
-  for (Network* network : model.trained_networks()) (*optimizer)->CreateState(*network);
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
+                         CreateOptimizer(experiment.trainer().optimizer()));
+  MNEMO_ASSIGN_OR_RETURN(Trainer trainer,
+                         Trainer::Create(experiment.trainer(), &model, optimizer.get()));
+  optimizer->CreateState(model.TrainableParameters());
 
   // A snapshot of the run so far at every epoch's end and as the schedule
   // says; --resume goes on from it, bit for bit.
   const std::string training_config = TrainingConfigText(experiment);
-  DualPathProgress progress;
+  TrainingProgress progress;
   const bool restoring = resume && FileExists(snapshot_path);
   if (restoring) {
-    absl::StatusOr<DualPathProgress> restored =
-        RestoreDualPathSnapshot(snapshot_path, training_config, model, **optimizer);
-    if (!restored.ok()) return restored.status();
-    progress = *std::move(restored);
-    absl::PrintF("resume  from %s: %s\n", snapshot_path, DescribeProgress(progress.position));
+    MNEMO_ASSIGN_OR_RETURN(RestoredSnapshot restored,
+                           RestoreSnapshot(snapshot_path, training_config, model, *optimizer));
+    progress = std::move(restored.progress);
+    absl::PrintF("resume  from %s: %s\n", snapshot_path, DescribeProgress(progress));
   } else if (resume) {
     absl::PrintF("resume  no snapshot in %s: starting from the beginning\n", out);
   }
-  absl::PrintF("snapshot %s %s\n", snapshot_path, DescribeSchedule(*schedule));
+  absl::PrintF("snapshot %s %s\n", snapshot_path, DescribeSchedule(schedule));
   std::fflush(stdout);
   SnapshotWriter::Options options;
-  options.schedule = *schedule;
+  options.schedule = schedule;
   options.stop_requested = [] { return StopSignal() != 0; };
-  options.extras = [&] { return DualPathSnapshotExtras(model, progress); };
-  SnapshotWriter writer(snapshot_path, model.trained_networks(), optimizer->get(), training_config,
+  SnapshotWriter writer(snapshot_path, &model, optimizer.get(), training_config,
                         std::move(options));
-  if (!restoring) {
-    if (absl::Status s = writer.Write(progress.position); !s.ok()) return s;
-  }
+  if (!restoring) MNEMO_RETURN_IF_ERROR(writer.Write(progress));
   ConsoleObserver observer(outcome.run.memory_type, experiment.trainer().epochs());
   // A signal during the loading above stops before the first step.
   absl::Status trained = StopSignal() != 0
                              ? absl::OkStatus()
-                             : trainer->Run(data.train, data.test, &progress, &observer, &writer);
+                             : trainer.Run(data.train, data.test, &progress, &observer, &writer);
   if (!trained.ok()) {
     return absl::Status(trained.code(), absl::StrCat(trained.message(), "; the last snapshot, ",
                                                      snapshot_path, ", is kept"));
@@ -283,30 +275,28 @@ absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string&
   if (const int signal = StopSignal(); signal != 0) {
     stopped_by_signal = signal;
     return absl::AbortedError(
-        absl::StrCat("stopped by ", SignalName(signal), " at ", DescribeProgress(progress.position),
-                     "; ", snapshot_path, " holds the run so far. Resume the experiment with:\n  ",
+        absl::StrCat("stopped by ", SignalName(signal), " at ", DescribeProgress(progress), "; ",
+                     snapshot_path, " holds the run so far. Resume the experiment with:\n  ",
                      RerunCommand(*command_line, "//tools:memory_experiment", "--resume")));
   }
-  outcome.run.history = std::move(progress.history);
+  outcome.run.history = DualPathMetricsOf(progress.history);
   outcome.snapshot_path = snapshot_path;
 
-  absl::StatusOr<PathTimes> batch_times =
-      MeasurePathTimes(model, data.test, experiment.trainer().batch_size());
-  if (!batch_times.ok()) return batch_times.status();
-  outcome.run.batch_times = *batch_times;
-  absl::StatusOr<PathTimes> single_times =
-      MeasurePathTimes(model, data.test, 1, absl::GetFlag(FLAGS_timing_samples));
-  if (!single_times.ok()) return single_times.status();
-  outcome.run.single_times = *single_times;
+  MNEMO_ASSIGN_OR_RETURN(PathTimes batch_times,
+                         MeasurePathTimes(model, data.test, experiment.trainer().batch_size()));
+  outcome.run.batch_times = batch_times;
+  MNEMO_ASSIGN_OR_RETURN(
+      PathTimes single_times,
+      MeasurePathTimes(model, data.test, 1, absl::GetFlag(FLAGS_timing_samples)));
+  outcome.run.single_times = single_times;
 
   std::string config_text;
   google::protobuf::TextFormat::PrintToString(experiment, &config_text);
   outcome.model_path = out + "/model.safetensors";
-  if (absl::Status s = model.Save(outcome.model_path, config_text); !s.ok()) return s;
-  if (absl::Status s = WriteMemoryMetrics(out, outcome.run); !s.ok()) return s;
-  absl::StatusOr<std::vector<std::string>> plots = WriteMemoryPlots(out, outcome.run);
-  if (!plots.ok()) return plots.status();
-  outcome.plots = *std::move(plots);
+  MNEMO_RETURN_IF_ERROR(model.Save(outcome.model_path, config_text));
+  MNEMO_RETURN_IF_ERROR(WriteMemoryMetrics(out, outcome.run));
+  MNEMO_ASSIGN_OR_RETURN(std::vector<std::string> plots, WriteMemoryPlots(out, outcome.run));
+  outcome.plots = std::move(plots);
   return outcome;
 }
 
@@ -319,9 +309,8 @@ absl::Status Run() {
   std::map<std::string, TrainTestData> data_cache;
   std::vector<Outcome> outcomes;
   for (const std::string& config : configs) {
-    absl::StatusOr<Outcome> outcome = RunOne(config, out_root, &data_cache);
-    if (!outcome.ok()) return outcome.status();
-    outcomes.push_back(*std::move(outcome));
+    MNEMO_ASSIGN_OR_RETURN(Outcome outcome, RunOne(config, out_root, &data_cache));
+    outcomes.push_back(std::move(outcome));
   }
 
   // The seed's results block: the parameters once (again before a module

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/io/atomic_file.h"
+#include "core/status_macros.h"
 #include "tools/svg_plot.h"
 
 namespace mnemo {
@@ -217,7 +218,7 @@ absl::Status WriteMemoryMetrics(const std::string& dir, const MemoryRun& run) {
       "{\n  \"config\": \"", config_json, "\",\n  \"memory_module\": \"", run.memory_type,
       "\",\n  \"epochs\": [\n", absl::StrJoin(epochs, ",\n"), "\n  ],\n  \"path_times\": [\n    ",
       JsonTimes(run.batch_times), ",\n    ", JsonTimes(run.single_times), "\n  ]\n}\n");
-  if (absl::Status s = WriteFileAtomically(dir + "/metrics.csv", csv); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(WriteFileAtomically(dir + "/metrics.csv", csv));
   return WriteFileAtomically(dir + "/metrics.json", json);
 }
 

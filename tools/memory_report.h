@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/classifier/dual_path_trainer.h"
-#include "core/classifier/path_timing.h"
+#include "memory_modules/classifier/dual_path_evaluation.h"
+#include "memory_modules/classifier/path_timing.h"
 
 namespace mnemo {
 

@@ -12,11 +12,7 @@ namespace {
 constexpr int kBarWidth = 30;
 // A terminal redraws at most this often: drawing every batch would cost more
 // than a small batch's step.
-constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
-
-double SecondsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
+constexpr absl::Duration kRedrawInterval = absl::Milliseconds(100);
 
 }  // namespace
 
@@ -27,8 +23,8 @@ void ProgressBar::Start(std::string label, int total) {
   label_ = std::move(label);
   total_ = std::max(total, 1);
   next_quarter_ = 1;
-  start_ = std::chrono::steady_clock::now();
-  last_draw_ = start_ - kRedrawInterval;
+  since_start_.Restart();
+  since_draw_.reset();
 }
 
 void ProgressBar::Update(int done, const std::string& detail) {
@@ -40,11 +36,10 @@ void ProgressBar::Update(int done, const std::string& detail) {
     std::fflush(out_);
     return;
   }
-  const auto now = std::chrono::steady_clock::now();
-  if (done < total_ && now - last_draw_ < kRedrawInterval) return;
-  last_draw_ = now;
+  if (done < total_ && since_draw_.has_value() && since_draw_->Elapsed() < kRedrawInterval) return;
+  since_draw_.emplace();
   const int filled = static_cast<int>(fraction * kBarWidth);
-  const double elapsed = SecondsSince(start_);
+  const double elapsed = since_start_.ElapsedSeconds();
   const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
   absl::FPrintF(out_, "\r\033[K%s [%s%s] %d/%d %s eta %.1fs", label_,
                 std::string(filled, '#'), std::string(kBarWidth - filled, '.'), done,

@@ -1,9 +1,11 @@
 #ifndef MNEMO_TOOLS_PROGRESS_H_
 #define MNEMO_TOOLS_PROGRESS_H_
 
-#include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
+
+#include "core/stopwatch.h"
 
 namespace mnemo {
 
@@ -27,8 +29,8 @@ class ProgressBar {
   std::string label_;
   int total_ = 0;
   int next_quarter_ = 1;
-  std::chrono::steady_clock::time_point start_;
-  std::chrono::steady_clock::time_point last_draw_;
+  Stopwatch since_start_;
+  std::optional<Stopwatch> since_draw_;  // none before the first draw
 };
 
 }  // namespace mnemo

@@ -3,7 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/io/atomic_file.h"
-#include "core/io/output_checks.h"
+#include "core/status_macros.h"
+#include "tools/output_checks.h"
 #include "tools/svg_plot.h"
 
 namespace mnemo {
@@ -56,7 +57,7 @@ absl::Status WriteMetrics(const std::string& dir, const std::string& config_path
         m.train_seconds, m.samples_per_second, i + 1 < history.size() ? "," : "");
   }
   absl::StrAppend(&json, "  ]\n}\n");
-  if (absl::Status s = WriteFileAtomically(dir + "/metrics.csv", csv); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(WriteFileAtomically(dir + "/metrics.csv", csv));
   return WriteFileAtomically(dir + "/metrics.json", json);
 }
 

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "core/snapshot.h"
 
@@ -10,22 +12,25 @@ namespace mnemo {
 absl::StatusOr<SnapshotSchedule> SnapshotScheduleFrom(const config::Output& output,
                                                       int64_t every_steps_flag,
                                                       double every_seconds_flag) {
+  std::optional<double> every_seconds;  // unset: the schedule's default
+  if (output.has_snapshot_every_seconds()) every_seconds = output.snapshot_every_seconds();
+  if (every_seconds_flag != -1) every_seconds = every_seconds_flag;
   SnapshotSchedule schedule;
-  schedule.every_steps = output.snapshot_every_steps();
-  if (output.has_snapshot_every_seconds()) schedule.every_seconds = output.snapshot_every_seconds();
-  if (every_steps_flag != -1) schedule.every_steps = every_steps_flag;
-  if (every_seconds_flag != -1) schedule.every_seconds = every_seconds_flag;
-  if (schedule.every_steps < 0 || !(schedule.every_seconds >= 0)) {
+  schedule.every_steps = every_steps_flag != -1 ? every_steps_flag : output.snapshot_every_steps();
+  if (schedule.every_steps < 0 || (every_seconds.has_value() && !(*every_seconds >= 0))) {
     return absl::InvalidArgumentError(
         "--snapshot_every_steps and --snapshot_every_seconds must be >= 0 (0 = never)");
   }
+  if (every_seconds.has_value()) schedule.every = absl::Seconds(*every_seconds);
   return schedule;
 }
 
 std::string DescribeSchedule(const SnapshotSchedule& schedule) {
   std::string text = "at every epoch's end";
   if (schedule.every_steps > 0) absl::StrAppend(&text, ", every ", schedule.every_steps, " steps");
-  if (schedule.every_seconds > 0) absl::StrAppend(&text, ", every ", schedule.every_seconds, " s");
+  if (schedule.every > absl::ZeroDuration()) {
+    absl::StrAppend(&text, ", every ", absl::ToDoubleSeconds(schedule.every), " s");
+  }
   return text;
 }
 

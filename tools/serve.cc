@@ -26,8 +26,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
-#include "core/data/dataset.h"
 #include "core/inference/predictor.h"
+#include "core/status_macros.h"
+#include "tools/data/readers.h"
 #include "tools/paths.h"
 #include "tools/sample_line.h"
 #include "tools/tool_main.h"
@@ -72,10 +73,11 @@ class BatchServer {
       return absl::InvalidArgumentError(
           absl::StrCat("there are more samples than the ", expected_->size(), " labels"));
     }
-    absl::StatusOr<Predictions> predictions = predictor_.Classify(
-        absl::MakeConstSpan(pending_.data(), static_cast<size_t>(rows_) * predictor_.input_size()));
-    if (!predictions.ok()) return predictions.status();
-    for (int32_t label : predictions->labels) {
+    MNEMO_ASSIGN_OR_RETURN(
+        Predictions predictions,
+        predictor_.Classify(absl::MakeConstSpan(
+            pending_.data(), static_cast<size_t>(rows_) * predictor_.input_size())));
+    for (int32_t label : predictions.labels) {
       std::printf("%d\n", label);
       if (expected_ != nullptr && label == (*expected_)[served_]) ++correct_;
       ++served_;
@@ -119,7 +121,7 @@ absl::Status ServeText(std::istream& in, const std::string& name, Predictor& pre
         !s.ok()) {
       return absl::Status(s.code(), absl::StrCat(name, ": ", s.message()));
     }
-    if (absl::Status s = server.Commit(); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(server.Commit());
   }
   if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", name));
   return server.Flush();
@@ -134,7 +136,7 @@ absl::Status ServeImages(const Tensor& images, const std::string& name, Predicto
   }
   for (Eigen::Index r = 0; r < images.rows(); ++r) {
     Eigen::Map<Vector>(server.Next(), images.cols()) = images.row(r);
-    if (absl::Status s = server.Commit(); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(server.Commit());
   }
   return server.Flush();
 }
@@ -156,59 +158,48 @@ absl::Status Run() {
   if (!idx_flag.empty() && !input_flag.empty()) {
     return absl::InvalidArgumentError("give --input or --idx, not both");
   }
-  absl::StatusOr<std::string> model = FindInputFile(absl::GetFlag(FLAGS_model));
-  if (!model.ok()) return model.status();
-  absl::StatusOr<std::string> config = OptionalInputFile(absl::GetFlag(FLAGS_config));
-  if (!config.ok()) return config.status();
-  absl::StatusOr<std::string> idx = OptionalInputFile(idx_flag);
-  if (!idx.ok()) return idx.status();
-  absl::StatusOr<std::string> labels_path = OptionalInputFile(absl::GetFlag(FLAGS_labels));
-  if (!labels_path.ok()) return labels_path.status();
+  MNEMO_ASSIGN_OR_RETURN(std::string model, FindInputFile(absl::GetFlag(FLAGS_model)));
+  MNEMO_ASSIGN_OR_RETURN(std::string config, OptionalInputFile(absl::GetFlag(FLAGS_config)));
+  MNEMO_ASSIGN_OR_RETURN(std::string idx, OptionalInputFile(idx_flag));
+  MNEMO_ASSIGN_OR_RETURN(std::string labels_path, OptionalInputFile(absl::GetFlag(FLAGS_labels)));
 
-  absl::StatusOr<std::unique_ptr<Predictor>> predictor = Predictor::Load(*config, *model);
-  if (!predictor.ok()) return predictor.status();
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor, Predictor::Load(config, model));
 
   // The samples' labels, when given; read before any answer is printed.
   std::optional<Dataset> labelled;  // --idx with --labels: read together, counts checked
   std::vector<int32_t> labels;
-  if (!idx->empty() && !labels_path->empty()) {
-    absl::StatusOr<Dataset> data = ReadIdx(*idx, *labels_path);
-    if (!data.ok()) return data.status();
-    labelled = *std::move(data);
-  } else if (!labels_path->empty()) {
-    absl::StatusOr<std::vector<int32_t>> read = ReadIdxLabels(*labels_path);
-    if (!read.ok()) return read.status();
-    labels = *std::move(read);
+  if (!idx.empty() && !labels_path.empty()) {
+    MNEMO_ASSIGN_OR_RETURN(Dataset data, ReadIdx(idx, labels_path));
+    labelled = std::move(data);
+  } else if (!labels_path.empty()) {
+    MNEMO_ASSIGN_OR_RETURN(std::vector<int32_t> read, ReadIdxLabels(labels_path));
+    labels = std::move(read);
   }
-  const std::vector<int32_t>* expected = labelled               ? &labelled->labels
-                                         : labels_path->empty() ? nullptr
-                                                                : &labels;
+  const std::vector<int32_t>* expected = labelled              ? &labelled->labels
+                                         : labels_path.empty() ? nullptr
+                                                               : &labels;
 
-  if (!idx->empty()) {
-    BatchServer server(**predictor, batch, expected, /*flush_each_batch=*/false);
+  if (!idx.empty()) {
+    BatchServer server(*predictor, batch, expected, /*flush_each_batch=*/false);
     if (labelled) {
-      if (absl::Status s = ServeImages(labelled->features, *idx, **predictor, server); !s.ok()) {
-        return s;
-      }
+      MNEMO_RETURN_IF_ERROR(ServeImages(labelled->features, idx, *predictor, server));
     } else {
-      absl::StatusOr<Tensor> images = ReadIdxImages(*idx);
-      if (!images.ok()) return images.status();
-      if (absl::Status s = ServeImages(*images, *idx, **predictor, server); !s.ok()) return s;
+      MNEMO_ASSIGN_OR_RETURN(Tensor images, ReadIdxImages(idx));
+      MNEMO_RETURN_IF_ERROR(ServeImages(images, idx, *predictor, server));
     }
     return server.Finish();
   }
 
   const bool from_stdin = input_flag.empty() || input_flag == "-";
-  BatchServer server(**predictor, batch, expected, /*flush_each_batch=*/from_stdin);
+  BatchServer server(*predictor, batch, expected, /*flush_each_batch=*/from_stdin);
   absl::Status served;
   if (from_stdin) {
-    served = ServeText(std::cin, "stdin", **predictor, server);
+    served = ServeText(std::cin, "stdin", *predictor, server);
   } else {
-    absl::StatusOr<std::string> path = FindInputFile(input_flag);
-    if (!path.ok()) return path.status();
-    std::ifstream in(*path);
-    if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", *path));
-    served = ServeText(in, *path, **predictor, server);
+    MNEMO_ASSIGN_OR_RETURN(std::string path, FindInputFile(input_flag));
+    std::ifstream in(path);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+    served = ServeText(in, path, *predictor, server);
   }
   if (!served.ok()) return served;
   return server.Finish();

@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/io/format_bytes.h"
+#include "tools/format_bytes.h"
 
 namespace mnemo {
 

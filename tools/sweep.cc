@@ -27,10 +27,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
 #include "core/model_builder.h"
 #include "core/optimizer.h"
+#include "core/status_macros.h"
 #include "core/trainer.h"
+#include "tools/data/readers.h"
 #include "tools/paths.h"
 #include "tools/strategy_stats.h"
 #include "tools/tool_main.h"
@@ -151,28 +152,24 @@ absl::StatusOr<RunResult> TrainOne(const std::string& config_path, const RunSpec
                                    const TrainTestData& data) {
   // Each run reads the config afresh (plugins load once per process).
   ConfigLoader loader;
-  absl::StatusOr<std::unique_ptr<LoadedConfig>> loaded = loader.LoadFile(config_path);
-  if (!loaded.ok()) return loaded.status();
-  config::Experiment& experiment = (*loaded)->mutable_experiment();
-  if (absl::Status s = Apply(spec, experiment); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<Network>> network = BuildNetwork(**loaded, Registries::Global());
-  if (!network.ok()) return network.status();
-  absl::StatusOr<std::unique_ptr<Optimizer>> optimizer =
-      CreateOptimizer(experiment.trainer().optimizer());
-  if (!optimizer.ok()) return optimizer.status();
-  absl::StatusOr<Trainer> trainer =
-      Trainer::Create(experiment.trainer(), network->get(), optimizer->get());
-  if (!trainer.ok()) return trainer.status();
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded, loader.LoadFile(config_path));
+  config::Experiment& experiment = loaded->mutable_experiment();
+  MNEMO_RETURN_IF_ERROR(Apply(spec, experiment));
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,
+                         BuildNetwork(*loaded, Registries::Global()));
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
+                         CreateOptimizer(experiment.trainer().optimizer()));
+  MNEMO_ASSIGN_OR_RETURN(Trainer trainer,
+                         Trainer::Create(experiment.trainer(), network.get(), optimizer.get()));
 
   RunResult result;
   result.spec = spec;
-  const CacheStats before = (*network)->strategy().stats();
-  EpochPrinter printer(&result, (*network)->strategy());
-  absl::StatusOr<std::vector<EpochMetrics>> history =
-      trainer->Fit(data.train, data.test, &printer);
-  if (!history.ok()) return history.status();
-  const CacheStats after = (*network)->strategy().stats();
-  result.test_accuracy = history->back().test_accuracy;
+  const CacheStats before = network->strategy().stats();
+  EpochPrinter printer(&result, network->strategy());
+  MNEMO_ASSIGN_OR_RETURN(std::vector<EpochMetrics> history,
+                         trainer.Fit(data.train, data.test, &printer));
+  const CacheStats after = network->strategy().stats();
+  result.test_accuracy = history.back().test_accuracy;
   result.rows_computed = Counter(after, "rows_computed");
   if (Counter(after, "hits") >= 0) {
     // The memo's totals, shared with earlier runs: this run's part.
@@ -186,29 +183,24 @@ absl::StatusOr<RunResult> TrainOne(const std::string& config_path, const RunSpec
 std::string Head(int size) { return size == 0 ? "config" : absl::StrCat(size); }
 
 absl::Status Run() {
-  absl::StatusOr<std::string> config_path = FindInputFile(absl::GetFlag(FLAGS_config));
-  if (!config_path.ok()) return config_path.status();
+  MNEMO_ASSIGN_OR_RETURN(std::string config_path, FindInputFile(absl::GetFlag(FLAGS_config)));
   ConfigLoader loader;
-  absl::StatusOr<std::unique_ptr<LoadedConfig>> loaded = loader.LoadFile(*config_path);
-  if (!loaded.ok()) return loaded.status();
-  absl::StatusOr<std::vector<RunSpec>> specs = Specs((*loaded)->experiment());
-  if (!specs.ok()) return specs.status();
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded, loader.LoadFile(config_path));
+  MNEMO_ASSIGN_OR_RETURN(std::vector<RunSpec> specs, Specs(loaded->experiment()));
   // One data set for every run: the flags that limit it apply alike to all.
-  if (absl::Status s = Apply(specs->front(), (*loaded)->mutable_experiment()); !s.ok()) return s;
-  absl::StatusOr<TrainTestData> data = LoadData((*loaded)->experiment().data());
-  if (!data.ok()) return data.status();
-  absl::PrintF("sweep   %s: %d runs on %d training and %d test samples\n", *config_path,
-               specs->size(), data->train.size(), data->test.size());
+  MNEMO_RETURN_IF_ERROR(Apply(specs.front(), loaded->mutable_experiment()));
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(loaded->experiment().data()));
+  absl::PrintF("sweep   %s: %d runs on %d training and %d test samples\n", config_path,
+               specs.size(), data.train.size(), data.test.size());
 
   std::vector<RunResult> results;
-  for (size_t i = 0; i < specs->size(); ++i) {
-    const RunSpec& spec = (*specs)[i];
-    absl::PrintF("run %d/%d: learning rate %g, head %s\n", i + 1, specs->size(),
-                 spec.learning_rate, Head(spec.head_size));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const RunSpec& spec = specs[i];
+    absl::PrintF("run %d/%d: learning rate %g, head %s\n", i + 1, specs.size(), spec.learning_rate,
+                 Head(spec.head_size));
     std::fflush(stdout);
-    absl::StatusOr<RunResult> result = TrainOne(*config_path, spec, *data);
-    if (!result.ok()) return result.status();
-    results.push_back(*std::move(result));
+    MNEMO_ASSIGN_OR_RETURN(RunResult result, TrainOne(config_path, spec, data));
+    results.push_back(std::move(result));
   }
 
   absl::PrintF("\n%4s  %8s  %6s  %9s  %12s  %9s  %14s  %10s  %10s\n", "run", "lr", "head",
@@ -231,11 +223,11 @@ absl::Status Run() {
     }
   }
   if (counted) {
-    const int distinct = data->train.size() + data->test.size();
+    const int distinct = data.train.size() + data.test.size();
     absl::PrintF(
         "\nthe memoized backbone ran on %.0f rows over %d runs, for %d distinct samples "
         "(%d training + %d test): %s\n",
-        computed_total, results.size(), distinct, data->train.size(), data->test.size(),
+        computed_total, results.size(), distinct, data.train.size(), data.test.size(),
         computed_total <= distinct ? "once per sample" : "more than once (evictions?)");
   } else {
     absl::PrintF("\nno memo in this config: every run ran the whole network\n");

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -28,19 +27,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
 #include "core/io/atomic_file.h"
-#include "core/io/format_bytes.h"
-#include "core/io/output_checks.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
 #include "core/optimizer.h"
 #include "core/snapshot.h"
 #include "core/snapshot_writer.h"
+#include "core/status_macros.h"
+#include "core/stopwatch.h"
 #include "core/trainer.h"
 #include "google/protobuf/text_format.h"
 #include "tools/command_line.h"
+#include "tools/data/readers.h"
+#include "tools/format_bytes.h"
 #include "tools/model_summary.h"
+#include "tools/output_checks.h"
 #include "tools/paths.h"
 #include "tools/progress.h"
 #include "tools/run_outputs.h"
@@ -133,18 +134,18 @@ class ConsoleObserver : public TrainingObserver {
     loss_sum_ = 0;
     losses_ = 0;
     batches_ = 0;
-    start_ = std::chrono::steady_clock::now();
+    since_start_.Restart();
   }
   // `batch` counts from the epoch's start; a resumed epoch starts midway, so
   // the means are over the batches seen here.
-  void OnBatchEnd(int /*epoch*/, int batch, float loss) override {
+  void OnBatchEnd(int /*epoch*/, int batch, const StepResult& step) override {
+    const float loss = step.loss;
     ++batches_;
     if (std::isfinite(loss)) {
       loss_sum_ += loss;
       ++losses_;
     }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double seconds = since_start_.ElapsedSeconds();
     bar_.Update(batch, absl::StrFormat("loss %.4f %.0f samples/s", loss_sum_ / losses_,
                                        batches_ * batch_size_ / seconds));
   }
@@ -185,7 +186,7 @@ class ConsoleObserver : public TrainingObserver {
   int losses_ = 0;
   int batches_ = 0;
   int skipped_ = 0;
-  std::chrono::steady_clock::time_point start_;
+  Stopwatch since_start_;
 };
 
 // A snapshot is written beside the previous one before replacing it, and the
@@ -193,11 +194,10 @@ class ConsoleObserver : public TrainingObserver {
 // kilobytes of headers and metrics).
 absl::Status CheckRoomForOutputs(const std::string& dir, Network& network, Optimizer& optimizer) {
   constexpr uint64_t kSmallFiles = 1 << 16;
-  const uint64_t snapshot_bytes = SnapshotTensorBytes(network, optimizer) + kSmallFiles;
+  NetworkModel model(&network);
+  const uint64_t snapshot_bytes = SnapshotTensorBytes(model, optimizer) + kSmallFiles;
   uint64_t model_bytes = kSmallFiles;
-  for (int i = 0; i < network.num_layers(); ++i) {
-    for (const Parameter& p : network.layer(i).parameters()) model_bytes += TensorBytes(*p.value);
-  }
+  for (const ModelParameter& p : network.Parameters()) model_bytes += TensorBytes(*p.value);
   return CheckAvailableBytes(dir, snapshot_bytes + model_bytes,
                              absl::StrCat("a snapshot (", FormatBytes(snapshot_bytes),
                                           ") and the model (", FormatBytes(model_bytes), ")"));
@@ -209,37 +209,35 @@ absl::Status Run() {
   // any write error is, instead of killing the process mid-write.
   ::signal(SIGXFSZ, SIG_IGN);
 
-  absl::StatusOr<std::string> config_path = FindInputFile(absl::GetFlag(FLAGS_config));
-  if (!config_path.ok()) return config_path.status();
+  MNEMO_ASSIGN_OR_RETURN(std::string config_path, FindInputFile(absl::GetFlag(FLAGS_config)));
   ConfigLoader loader;
-  absl::StatusOr<std::unique_ptr<LoadedConfig>> loaded = loader.LoadFile(*config_path);
-  if (!loaded.ok()) return loaded.status();
-  config::Experiment& experiment = (*loaded)->mutable_experiment();
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded, loader.LoadFile(config_path));
+  config::Experiment& experiment = loaded->mutable_experiment();
   if (experiment.has_memory_module()) {
     // This tool trains the network alone; training it without the memory the
     // config asks for would give another model than the config describes.
     return absl::InvalidArgumentError(
-        absl::StrCat(*config_path, " has a memory_module (", experiment.memory_module().type(),
+        absl::StrCat(config_path, " has a memory_module (", experiment.memory_module().type(),
                      "): tools/train trains networks without one; train a memory config with "
                      "//tools:memory_experiment -- --configs=",
-                     *config_path));
+                     config_path));
   }
-  if (absl::Status s = ApplyFlags(experiment); !s.ok()) return s;
-  absl::StatusOr<SnapshotSchedule> schedule_or =
+  MNEMO_RETURN_IF_ERROR(ApplyFlags(experiment));
+  MNEMO_ASSIGN_OR_RETURN(
+      SnapshotSchedule schedule_or,
       SnapshotScheduleFrom(experiment.output(), absl::GetFlag(FLAGS_snapshot_every_steps),
-                           absl::GetFlag(FLAGS_snapshot_every_seconds));
-  if (!schedule_or.ok()) return schedule_or.status();
-  const SnapshotSchedule schedule = *schedule_or;
+                           absl::GetFlag(FLAGS_snapshot_every_seconds)));
+  const SnapshotSchedule schedule = schedule_or;
 
   std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty()) out = experiment.output().dir();
-  if (out.empty()) out = absl::StrCat("out/", Stem(*config_path));
+  if (out.empty()) out = absl::StrCat("out/", Stem(config_path));
   out = UserPath(out);
-  if (absl::Status s = PrepareOutputDirectory(out); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(PrepareOutputDirectory(out));
   const std::string snapshot_path = absl::StrCat(out, "/", kSnapshotFileName);
   const bool resume = absl::GetFlag(FLAGS_resume);
   if (!resume) {
-    if (absl::Status s = CheckNoSnapshotToLose(snapshot_path); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(CheckNoSnapshotToLose(snapshot_path));
   }
   const std::string model_path = out + "/model.safetensors";
   for (const char* name :
@@ -250,40 +248,36 @@ absl::Status Run() {
     }
   }
 
-  absl::PrintF("config  %s\n", *config_path);
-  absl::StatusOr<TrainTestData> data = LoadData(experiment.data());
-  if (!data.ok()) return data.status();
-  absl::PrintF("data    %d training and %d test samples of %d features\n", data->train.size(),
-               data->test.size(), data->train.features.cols());
+  absl::PrintF("config  %s\n", config_path);
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment.data()));
+  absl::PrintF("data    %d training and %d test samples of %d features\n", data.train.size(),
+               data.test.size(), data.train.features.cols());
 
-  absl::StatusOr<std::unique_ptr<Network>> network = BuildNetwork(**loaded, Registries::Global());
-  if (!network.ok()) return network.status();
-  absl::PrintF("model   %s\n", DescribeNetwork(**network));
-  absl::PrintF("backend %s, %d thread%s\n", (*network)->backend().name(),
-               (*network)->backend().threads(), (*network)->backend().threads() == 1 ? "" : "s");
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,
+                         BuildNetwork(*loaded, Registries::Global()));
+  absl::PrintF("model   %s\n", DescribeNetwork(*network));
+  absl::PrintF("backend %s, %d thread%s\n", network->backend().name(), network->backend().threads(),
+               network->backend().threads() == 1 ? "" : "s");
   std::fflush(stdout);  // before the progress lines on stderr
 
-  absl::StatusOr<std::unique_ptr<Optimizer>> optimizer =
-      CreateOptimizer(experiment.trainer().optimizer());
-  if (!optimizer.ok()) return optimizer.status();
-  absl::StatusOr<Trainer> trainer =
-      Trainer::Create(experiment.trainer(), network->get(), optimizer->get());
-  if (!trainer.ok()) return trainer.status();
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
+                         CreateOptimizer(experiment.trainer().optimizer()));
+  MNEMO_ASSIGN_OR_RETURN(Trainer trainer,
+                         Trainer::Create(experiment.trainer(), network.get(), optimizer.get()));
   // All of the optimizer's state now, so that a snapshot has its whole shape
   // from the start and the space check below sees it.
-  (*optimizer)->CreateState(**network);
+  optimizer->CreateState(*network);
 
-  if (absl::Status s = CheckRoomForOutputs(out, **network, **optimizer); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(CheckRoomForOutputs(out, *network, *optimizer));
 
   const std::string training_config = TrainingConfigText(experiment);
   TrainingProgress progress;
   const bool restoring = resume && FileExists(snapshot_path);
   std::string restored_at;  // where the restored snapshot stands
   if (restoring) {
-    absl::StatusOr<RestoredSnapshot> restored =
-        RestoreSnapshot(snapshot_path, training_config, **network, **optimizer);
-    if (!restored.ok()) return restored.status();
-    progress = std::move(restored->progress);
+    MNEMO_ASSIGN_OR_RETURN(RestoredSnapshot restored,
+                           RestoreSnapshot(snapshot_path, training_config, *network, *optimizer));
+    progress = std::move(restored.progress);
     restored_at = DescribeProgress(progress);
     absl::PrintF("resume  from %s: %s%s\n", snapshot_path, DescribeProgress(progress),
                  progress.epoch > experiment.trainer().epochs()
@@ -294,19 +288,20 @@ absl::Status Run() {
   }
 
   ConsoleObserver observer(experiment.trainer().epochs(), experiment.trainer().batch_size(),
-                           (*network)->strategy());
+                           network->strategy());
   SnapshotWriter::Options options;
   options.schedule = schedule;
   options.stop_requested = [] { return StopSignal() != 0; };
-  options.on_written = [&observer](const TrainingProgress& p, double seconds) {
-    observer.Note(absl::StrFormat("snapshot at %s in %.0f ms", DescribeProgress(p), seconds * 1e3));
+  options.on_written = [&observer](const TrainingProgress& p, absl::Duration took) {
+    observer.Note(absl::StrFormat("snapshot at %s in %.0f ms", DescribeProgress(p),
+                                  absl::ToDoubleMilliseconds(took)));
   };
-  SnapshotWriter writer(snapshot_path, network->get(), optimizer->get(), training_config,
+  SnapshotWriter writer(snapshot_path, network.get(), optimizer.get(), training_config,
                         std::move(options));
   absl::PrintF("snapshot %s %s\n", snapshot_path, DescribeSchedule(schedule));
   // The first snapshot proves the directory takes one before any training.
   if (!restoring) {
-    if (absl::Status s = writer.Write(progress); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(writer.Write(progress));
   }
 
   // Where the run can go on from when it fails; empty when no snapshot exists.
@@ -319,7 +314,7 @@ absl::Status Run() {
   // A signal during the loading above stops before the first step.
   absl::Status trained = StopSignal() != 0
                              ? absl::OkStatus()
-                             : trainer->Run(data->train, data->test, &progress, &observer, &writer);
+                             : trainer.Run(data.train, data.test, &progress, &observer, &writer);
   if (!trained.ok()) {
     return absl::Status(trained.code(), absl::StrCat(trained.message(), kept_snapshot()));
   }
@@ -334,17 +329,14 @@ absl::Status Run() {
   const std::vector<EpochMetrics>& history = progress.history;
   std::string config_text;
   google::protobuf::TextFormat::PrintToString(experiment, &config_text);
-  if (absl::Status s = SaveModel(model_path, **network, config_text); !s.ok()) {
+  if (absl::Status s = SaveModel(model_path, *network, config_text); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat(s.message(), kept_snapshot(),
                                                " (--resume writes the outputs again)"));
   }
-  if (absl::Status s = WriteMetrics(out, *config_path, history); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(WriteMetrics(out, config_path, history));
   const bool plot = !experiment.output().has_plot() || experiment.output().plot();
   if (plot) {
-    if (absl::Status s = WriteTrainingPlot(out + "/training.svg", Stem(*config_path), history);
-        !s.ok()) {
-      return s;
-    }
+    MNEMO_RETURN_IF_ERROR(WriteTrainingPlot(out + "/training.svg", Stem(config_path), history));
   }
   // The run is in its outputs now; a snapshot left behind would only make the
   // next run in this directory refuse to start.

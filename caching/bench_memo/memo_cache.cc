@@ -3,7 +3,6 @@
 #include <cxxabi.h>
 
 #include <algorithm>
-#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <utility>
@@ -12,6 +11,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/stopwatch.h"
 
 namespace mnemo::bench {
 
@@ -108,10 +108,9 @@ absl::StatusOr<std::shared_ptr<void>> MemoCache::GetOrLoad(
     reload = evicted_keys_.contains(key);
   }
 
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   absl::StatusOr<Loaded> loaded = load();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = stopwatch.ElapsedSeconds();
   if (loaded.ok() && loaded->value == nullptr) {
     loaded = absl::InvalidArgumentError(
         absl::StrCat("the loader of memo '", key, "' returned a null value"));

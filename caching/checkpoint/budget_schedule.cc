@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace mnemo::caching::checkpoint {
 namespace {
@@ -278,11 +279,10 @@ absl::StatusOr<Plan> PlanBudget(const Chain& chain, int64_t budget) {
     program = EmitProgram(chain, chain.sizes, budget, choosers);
   }
   if (!program.ok()) return program.status();
-  absl::StatusOr<Plan> plan = MakePlan(chain, *std::move(program), /*training=*/true);
-  if (!plan.ok()) return plan.status();
-  if (plan->simulation.peak_bytes > budget) {
-    return absl::InternalError(absl::StrCat("checkpoint planner exceeded its budget: ",
-                                            plan->simulation.peak_bytes, " > ", budget));
+  MNEMO_ASSIGN_OR_RETURN(Plan plan, MakePlan(chain, *std::move(program), /*training=*/true));
+  if (plan.simulation.peak_bytes > budget) {
+    return absl::InternalError(absl::StrCat(
+        "checkpoint planner exceeded its budget: ", plan.simulation.peak_bytes, " > ", budget));
   }
   return plan;
 }

@@ -1,5 +1,3 @@
-#include "core/avx512_warning_workaround.h"  // first: see there
-
 #include "caching/checkpoint/checkpoint_strategy.h"
 
 #include <algorithm>
@@ -9,6 +7,8 @@
 #include "absl/strings/str_format.h"
 #include "caching/checkpoint/budget_schedule.h"
 #include "caching/checkpoint/segment_schedule.h"
+#include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/status_macros.h"
 
 namespace mnemo::caching::checkpoint {
 namespace {
@@ -55,7 +55,7 @@ absl::StatusOr<std::unique_ptr<CheckpointStrategy>> CheckpointStrategy::Create(
 
 absl::Status CheckpointStrategy::Attach(const std::vector<Layer*>& layers) {
   ReleasePass();
-  if (absl::Status s = CacheStrategy::Attach(layers); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(CacheStrategy::Attach(layers));
   if (layers.empty()) return absl::InvalidArgumentError("checkpoint: the network has no layer");
   plans_.clear();
   evaluation_plans_.clear();
@@ -154,9 +154,8 @@ absl::StatusOr<const Tensor*> CheckpointStrategy::Forward(const Tensor& input,
   }
   const int rows = static_cast<int>(input.rows());
   const int lowest = lowest_trainable();
-  absl::StatusOr<const Plan*> plan =
-      context.training ? PlanFor(rows, lowest) : EvaluationPlanFor(rows);
-  if (!plan.ok()) return plan.status();
+  MNEMO_ASSIGN_OR_RETURN(const Plan* plan,
+                         context.training ? PlanFor(rows, lowest) : EvaluationPlanFor(rows));
   if (rows != pool_rows_) {
     // Buffers of another batch shape would only sit there.
     pool_.DropSpare();
@@ -166,7 +165,7 @@ absl::StatusOr<const Tensor*> CheckpointStrategy::Forward(const Tensor& input,
   state_ = context.training ? State::kTraining : State::kEvaluation;
   input_ = &input;
   context_ = context;
-  plan_ = *plan;
+  plan_ = plan;
   pc_ = 0;
   calls_ = 0;
   lowest_ = lowest;
@@ -256,7 +255,7 @@ absl::Status CheckpointStrategy::RunUntil(Op stop) {
     const Op op = program[pc_++];
     switch (op.kind) {
       case Op::kCompute:
-        if (absl::Status s = Compute(op.index); !s.ok()) return s;
+        MNEMO_RETURN_IF_ERROR(Compute(op.index));
         break;
       case Op::kFree:
         Free(op.index);

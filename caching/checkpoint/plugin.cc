@@ -9,8 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "caching/checkpoint/checkpoint_options.pb.h"
 #include "caching/checkpoint/checkpoint_strategy.h"
+#include "core/options_check.h"
 #include "core/plugin_api.h"
 #include "core/registry.h"
+#include "core/status_macros.h"
 
 namespace mnemo::caching::checkpoint {
 namespace {
@@ -22,12 +24,7 @@ constexpr char kStrategyType[] = "checkpoint";
 absl::StatusOr<ScheduleChoice> ReadChoice(const CacheStrategyArgs& args) {
   ScheduleChoice choice;  // sqrt unless the options say otherwise
   if (!args.config.has_options()) return choice;
-  CheckpointOptions options;
-  if (!args.config.options().UnpackTo(&options)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options must be of type ", CheckpointOptions::descriptor()->full_name(),
-                     ", not ", args.config.options().type_url()));
-  }
+  MNEMO_ASSIGN_OR_RETURN(CheckpointOptions options, UnpackOptions<CheckpointOptions>(args.config));
   switch (options.schedule_case()) {
     case CheckpointOptions::kEveryN:
       choice.mode = ScheduleChoice::Mode::kEveryN;
@@ -52,12 +49,10 @@ absl::StatusOr<ScheduleChoice> ReadChoice(const CacheStrategyArgs& args) {
 }
 
 absl::StatusOr<std::unique_ptr<CacheStrategy>> CreateCheckpoint(const CacheStrategyArgs& args) {
-  absl::StatusOr<ScheduleChoice> choice = ReadChoice(args);
-  if (!choice.ok()) return choice.status();
-  absl::StatusOr<std::unique_ptr<CheckpointStrategy>> strategy =
-      CheckpointStrategy::Create(*choice, args.batch_size);
-  if (!strategy.ok()) return strategy.status();
-  return std::unique_ptr<CacheStrategy>(std::move(*strategy));
+  MNEMO_ASSIGN_OR_RETURN(ScheduleChoice choice, ReadChoice(args));
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointStrategy> strategy,
+                         CheckpointStrategy::Create(choice, args.batch_size));
+  return std::unique_ptr<CacheStrategy>(std::move(strategy));
 }
 
 void Register(PluginRegistrar& registrar) {

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace mnemo::caching::checkpoint {
 namespace {
@@ -171,9 +172,8 @@ absl::StatusOr<std::vector<Op>> EmitProgram(const Chain& chain,
 }
 
 absl::StatusOr<Plan> MakePlan(const Chain& chain, std::vector<Op> program, bool training) {
-  absl::StatusOr<Simulation> simulation = Simulate(chain, program, training);
-  if (!simulation.ok()) return simulation.status();
-  return Plan{std::move(program), *simulation};
+  MNEMO_ASSIGN_OR_RETURN(Simulation simulation, Simulate(chain, program, training));
+  return Plan{std::move(program), simulation};
 }
 
 Plan EvaluationPlan(const Chain& chain) {

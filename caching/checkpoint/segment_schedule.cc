@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace mnemo::caching::checkpoint {
 
@@ -87,10 +88,9 @@ absl::StatusOr<Plan> PlanSegments(const Chain& chain, const std::vector<int>& ch
   choosers.backward = [&](int i, int, int64_t) {
     return i < chain.lowest ? chain.lowest : i + 1;
   };
-  absl::StatusOr<std::vector<Op>> program =
-      EmitProgram(chain, chain.sizes, /*m=*/0, choosers);
-  if (!program.ok()) return program.status();
-  return MakePlan(chain, *std::move(program), /*training=*/true);
+  MNEMO_ASSIGN_OR_RETURN(std::vector<Op> program,
+                         EmitProgram(chain, chain.sizes, /*m=*/0, choosers));
+  return MakePlan(chain, std::move(program), /*training=*/true);
 }
 
 }  // namespace mnemo::caching::checkpoint

@@ -17,6 +17,7 @@
 #include "core/options_check.h"
 #include "core/plugin_api.h"
 #include "core/registry.h"
+#include "core/status_macros.h"
 
 namespace mnemo::caching::memo {
 namespace {
@@ -56,18 +57,9 @@ absl::StatusOr<std::unique_ptr<CacheStrategy>> CreateInner(const config::CacheSt
 }
 
 absl::StatusOr<std::unique_ptr<CacheStrategy>> CreateMemo(const CacheStrategyArgs& args) {
-  const std::string expected = MemoOptions::descriptor()->full_name();
-  if (!args.config.has_options()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the memo needs options { [type.googleapis.com/", expected,
-        "] { capacity_bytes: ... } }"));
-  }
-  MemoOptions options;
-  // UnpackTo checks the type name before it parses the bytes.
-  if (!args.config.options().UnpackTo(&options)) {
-    return absl::InvalidArgumentError(absl::StrCat("the memo needs options of type ", expected,
-                                                   ", not ", args.config.options().type_url()));
-  }
+  MNEMO_ASSIGN_OR_RETURN(
+      MemoOptions options,
+      UnpackOptions<MemoOptions>(args.config, /*required=*/true, "capacity_bytes: ..."));
   // Every problem of the options at once, as the config loader reports a file.
   std::vector<std::string> problems;
   if (options.capacity_bytes() <= 0) {
@@ -96,9 +88,8 @@ absl::StatusOr<std::unique_ptr<CacheStrategy>> CreateMemo(const CacheStrategyArg
   if (options.name().empty()) {
     strategy.memo = std::make_shared<LruMemo>(capacity);
   } else {
-    absl::StatusOr<std::shared_ptr<LruMemo>> named = NamedMemo(options.name(), capacity);
-    if (!named.ok()) return named.status();
-    strategy.memo = *std::move(named);
+    MNEMO_ASSIGN_OR_RETURN(std::shared_ptr<LruMemo> named, NamedMemo(options.name(), capacity));
+    strategy.memo = std::move(named);
   }
   return std::make_unique<MemoStrategy>(std::move(strategy));
 }

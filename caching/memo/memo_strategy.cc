@@ -1,5 +1,3 @@
-#include "core/avx512_warning_workaround.h"  // first: see there
-
 #include "caching/memo/memo_strategy.h"
 
 #include <algorithm>
@@ -9,7 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "caching/memo/prefix.h"
-#include "core/network.h"  // MakeKeepAllStrategy
+#include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/network.h"                    // MakeKeepAllStrategy
+#include "core/status_macros.h"
 
 namespace mnemo::caching::memo {
 namespace {
@@ -36,7 +36,7 @@ MemoStrategy::MemoStrategy(MemoStrategyOptions options)
       pure_layer_types_(std::move(options.pure_layer_types)) {}
 
 absl::Status MemoStrategy::Attach(const std::vector<Layer*>& layers) {
-  if (absl::Status s = CacheStrategy::Attach(layers); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(CacheStrategy::Attach(layers));
   // The signature is kept: if the new layers compute the same function, the
   // memo's entries still serve; if not, Prepare drops them.
   attached_prefix_ = -1;
@@ -83,7 +83,7 @@ absl::Status MemoStrategy::Prepare() {
 absl::StatusOr<const Tensor*> MemoStrategy::Forward(const Tensor& input,
                                                     const ForwardContext& context) {
   in_pass_ = false;
-  if (absl::Status s = Prepare(); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(Prepare());
   in_pass_ = true;
   const int num = static_cast<int>(layers().size());
   absl::StatusOr<const Tensor*> output;

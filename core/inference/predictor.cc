@@ -8,6 +8,7 @@
 #include "core/loss.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
+#include "core/status_macros.h"
 
 namespace mnemo {
 namespace {
@@ -26,14 +27,13 @@ absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& co
   ConfigLoader loader(Registries::Global(), ConfigUse::kInference);
   absl::StatusOr<std::unique_ptr<LoadedConfig>> config;
   if (config_path.empty()) {
-    absl::StatusOr<std::string> text = ReadModelConfigText(model_path);
-    if (!text.ok()) return text.status();
-    if (text->empty()) {
+    MNEMO_ASSIGN_OR_RETURN(std::string text, ReadModelConfigText(model_path));
+    if (text.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(model_path, " holds no config (metadata \"",
                                                      kModelConfigKey, "\"); give its config"));
     }
     // Named after the model file, so relative plugin paths are found beside it.
-    config = loader.LoadText(*text, absl::StrCat(model_path, " (stored config)"));
+    config = loader.LoadText(text, absl::StrCat(model_path, " (stored config)"));
   } else {
     config = loader.LoadFile(config_path);
   }
@@ -57,11 +57,10 @@ absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const LoadedConfig& c
   // No gradients, whatever the config was loaded for: a Predictor never
   // trains, and gradients would double the model's memory.
   inference.RestrictToInference();
-  absl::StatusOr<std::unique_ptr<Network>> network = BuildNetwork(inference, registries);
-  if (!network.ok()) return network.status();
-  if (absl::Status s = LoadModel(model_path, **network); !s.ok()) return s;
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network, BuildNetwork(inference, registries));
+  MNEMO_RETURN_IF_ERROR(LoadModel(model_path, *network));
   return absl::WrapUnique(
-      new Predictor(std::make_unique<LoadedConfig>(config), *std::move(network)));
+      new Predictor(std::make_unique<LoadedConfig>(config), std::move(network)));
 }
 
 Predictor::Predictor(std::unique_ptr<LoadedConfig> config, std::unique_ptr<Network> network)
@@ -85,10 +84,7 @@ Predictions Predictor::Run(InferencePass& pass, const Tensor& samples,
 }
 
 absl::StatusOr<Predictions> Predictor::Classify(const Tensor& samples) {
-  if (absl::Status s = CheckSamples(samples.data(), samples.rows(), samples.cols(), input_size());
-      !s.ok()) {
-    return s;
-  }
+  MNEMO_RETURN_IF_ERROR(CheckSamples(samples.data(), samples.rows(), samples.cols(), input_size()));
   return Run(batch_pass_, samples, batch_labels_);
 }
 
@@ -100,7 +96,7 @@ absl::StatusOr<Predictions> Predictor::Classify(absl::Span<const float> samples)
         samples.size(), " floats are not a whole number of samples of ", width, " features"));
   }
   const int64_t rows = floats / width;
-  if (absl::Status s = CheckSamples(samples.data(), rows, width, input_size()); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(CheckSamples(samples.data(), rows, width, input_size()));
   batch_input_ = Eigen::Map<const Tensor>(samples.data(), rows, width);
   return Run(batch_pass_, batch_input_, batch_labels_);
 }

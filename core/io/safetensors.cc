@@ -24,6 +24,7 @@
 #include "core/io/atomic_file.h"
 #include "core/io/strict_json.h"
 #include "core/io/utf8.h"
+#include "core/status_macros.h"
 #include "core/tensor.h"
 
 namespace mnemo {
@@ -133,16 +134,15 @@ class HeaderChecker {
                                 "; only F32 is supported"));
     }
 
-    absl::StatusOr<std::vector<uint64_t>> dims = Integers(*shape, "shape", tensor);
-    if (!dims.ok()) return dims.status();
-    const std::string shape_text = absl::StrCat("[", absl::StrJoin(*dims, ", "), "]");
-    if (dims->size() > 2) {
-      return Error(absl::StrCat(tensor, " has shape ", shape_text, " of rank ", dims->size(),
+    MNEMO_ASSIGN_OR_RETURN(std::vector<uint64_t> dims, Integers(*shape, "shape", tensor));
+    const std::string shape_text = absl::StrCat("[", absl::StrJoin(dims, ", "), "]");
+    if (dims.size() > 2) {
+      return Error(absl::StrCat(tensor, " has shape ", shape_text, " of rank ", dims.size(),
                                 "; only ranks 0, 1 and 2 are supported"));
     }
     // Rank 0 is a scalar (1 x 1) and rank 1 a row (1 x n): rows are samples.
-    uint64_t rows = dims->size() == 2 ? (*dims)[0] : 1;
-    uint64_t cols = dims->empty() ? 1 : dims->back();
+    uint64_t rows = dims.size() == 2 ? dims[0] : 1;
+    uint64_t cols = dims.empty() ? 1 : dims.back();
     if (rows > kMaxDimension || cols > kMaxDimension) {
       return Error(absl::StrCat(tensor, " has shape ", shape_text,
                                 " with a dimension beyond ", kMaxDimension));
@@ -150,15 +150,14 @@ class HeaderChecker {
     // Cannot overflow: each factor is below 2^31.
     const uint64_t expected_bytes = rows * cols * sizeof(float);
 
-    absl::StatusOr<std::vector<uint64_t>> range = Integers(*offsets, "data_offsets", tensor);
-    if (!range.ok()) return range.status();
-    const std::string range_text = absl::StrCat("[", absl::StrJoin(*range, ", "), "]");
-    if (range->size() != 2) {
+    MNEMO_ASSIGN_OR_RETURN(std::vector<uint64_t> range, Integers(*offsets, "data_offsets", tensor));
+    const std::string range_text = absl::StrCat("[", absl::StrJoin(range, ", "), "]");
+    if (range.size() != 2) {
       return Error(absl::StrCat("data_offsets of ", tensor, " at byte ", offsets->offset,
                                 " are ", range_text, ", not [begin, end]"));
     }
-    const uint64_t begin = (*range)[0];
-    const uint64_t end = (*range)[1];
+    const uint64_t begin = range[0];
+    const uint64_t end = range[1];
     if (begin > end) {
       return Error(absl::StrCat("data_offsets ", range_text, " of ", tensor,
                                 " end before they begin"));
@@ -280,14 +279,13 @@ absl::StatusOr<SafetensorsHeader> ParseHeader(absl::string_view text, uint64_t f
   std::vector<Entry> entries;
   for (const auto& [key, value] : header->members) {
     if (key == kMetadataKey) {
-      if (absl::Status s = checker.CheckMetadata(value, &result.metadata); !s.ok()) return s;
+      MNEMO_RETURN_IF_ERROR(checker.CheckMetadata(value, &result.metadata));
       continue;
     }
-    absl::StatusOr<Entry> entry = checker.CheckTensor(key, value);
-    if (!entry.ok()) return entry.status();
-    entries.push_back(*std::move(entry));
+    MNEMO_ASSIGN_OR_RETURN(Entry entry, checker.CheckTensor(key, value));
+    entries.push_back(std::move(entry));
   }
-  if (absl::Status s = checker.CheckLayout(&entries); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(checker.CheckLayout(&entries));
   for (const Entry& entry : entries) {
     result.tensors[entry.name] = TensorInfo{entry.rows, entry.cols, data_start + entry.begin};
   }
@@ -380,16 +378,12 @@ absl::StatusOr<SafetensorsReader> SafetensorsReader::Open(const std::string& pat
 
   char length[kHeaderLengthBytes];
   const size_t length_bytes = static_cast<size_t>(std::min(file_bytes, kHeaderLengthBytes));
-  if (absl::Status s = ReadFully(fd, 0, length_bytes, length,
-                                 absl::StrCat(path, ": cannot read the header length"));
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<uint64_t> header_bytes =
-      HeaderLength(absl::string_view(length, length_bytes), file_bytes, path);
-  if (!header_bytes.ok()) return header_bytes.status();
+  MNEMO_RETURN_IF_ERROR(ReadFully(fd, 0, length_bytes, length,
+                                  absl::StrCat(path, ": cannot read the header length")));
+  MNEMO_ASSIGN_OR_RETURN(uint64_t header_bytes,
+                         HeaderLength(absl::string_view(length, length_bytes), file_bytes, path));
 
-  std::string text(static_cast<size_t>(*header_bytes), '\0');
+  std::string text(static_cast<size_t>(header_bytes), '\0');
   if (absl::Status s =
           ReadFully(fd, kHeaderLengthBytes, text.size(), text.data(),
                     absl::StrCat(path, ": cannot read the header (bytes ", kHeaderLengthBytes,
@@ -397,9 +391,8 @@ absl::StatusOr<SafetensorsReader> SafetensorsReader::Open(const std::string& pat
       !s.ok()) {
     return s;
   }
-  absl::StatusOr<SafetensorsHeader> header = ParseHeader(text, file_bytes, path);
-  if (!header.ok()) return header.status();
-  reader.header_ = *std::move(header);
+  MNEMO_ASSIGN_OR_RETURN(SafetensorsHeader header, ParseHeader(text, file_bytes, path));
+  reader.header_ = std::move(header);
   return reader;
 }
 
@@ -440,16 +433,12 @@ absl::Status SafetensorsReader::ReadTensor(const std::string& name,
 }
 
 absl::StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
-  absl::StatusOr<SafetensorsReader> reader = SafetensorsReader::Open(path);
-  if (!reader.ok()) return reader.status();
+  MNEMO_ASSIGN_OR_RETURN(SafetensorsReader reader, SafetensorsReader::Open(path));
   TensorFile file;
-  file.metadata = reader->header().metadata;
-  for (const auto& [name, info] : reader->header().tensors) {
+  file.metadata = reader.header().metadata;
+  for (const auto& [name, info] : reader.header().tensors) {
     Tensor tensor(info.rows, info.cols);
-    if (absl::Status s = reader->ReadTensor(name, absl::MakeSpan(tensor.data(), tensor.size()));
-        !s.ok()) {
-      return s;
-    }
+    MNEMO_RETURN_IF_ERROR(reader.ReadTensor(name, absl::MakeSpan(tensor.data(), tensor.size())));
     file.tensors.emplace(name, std::move(tensor));
   }
   return file;
@@ -457,16 +446,15 @@ absl::StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
 
 absl::StatusOr<TensorFile> ParseSafetensors(absl::string_view bytes,
                                             const std::string& name_for_errors) {
-  absl::StatusOr<uint64_t> header_bytes =
-      HeaderLength(bytes.substr(0, kHeaderLengthBytes), bytes.size(), name_for_errors);
-  if (!header_bytes.ok()) return header_bytes.status();
-  absl::StatusOr<SafetensorsHeader> header =
-      ParseHeader(bytes.substr(kHeaderLengthBytes, *header_bytes), bytes.size(), name_for_errors);
-  if (!header.ok()) return header.status();
+  MNEMO_ASSIGN_OR_RETURN(uint64_t header_bytes, HeaderLength(bytes.substr(0, kHeaderLengthBytes),
+                                                             bytes.size(), name_for_errors));
+  MNEMO_ASSIGN_OR_RETURN(
+      SafetensorsHeader header,
+      ParseHeader(bytes.substr(kHeaderLengthBytes, header_bytes), bytes.size(), name_for_errors));
 
   TensorFile file;
-  file.metadata = std::move(header->metadata);
-  for (const auto& [name, info] : header->tensors) {
+  file.metadata = std::move(header.metadata);
+  for (const auto& [name, info] : header.tensors) {
     Tensor tensor(info.rows, info.cols);
     if (info.bytes() > 0) std::memcpy(tensor.data(), bytes.data() + info.offset, info.bytes());
     file.tensors.emplace(name, std::move(tensor));

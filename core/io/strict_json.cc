@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "core/io/utf8.h"
+#include "core/status_macros.h"
 
 namespace mnemo {
 namespace json {
@@ -105,7 +106,7 @@ class Parser {
       Value value;
       value.kind = Value::Kind::kString;
       value.offset = base_offset_ + pos_;
-      if (absl::Status s = ParseString(&value.string); !s.ok()) return s;
+      MNEMO_RETURN_IF_ERROR(ParseString(&value.string));
       return value;
     }
     if (c >= '0' && c <= '9') return ParseInteger();
@@ -135,17 +136,16 @@ class Parser {
       }
       const size_t key_pos = pos_;
       std::string key;
-      if (absl::Status s = ParseString(&key); !s.ok()) return s;
+      MNEMO_RETURN_IF_ERROR(ParseString(&key));
       if (!keys.insert(key).second) {
         std::string quoted;
         AppendQuoted(key, &quoted);
         return ErrorAt(key_pos, absl::StrCat("duplicate key ", quoted));
       }
-      if (absl::Status s = Expect(':', "after the key"); !s.ok()) return s;
+      MNEMO_RETURN_IF_ERROR(Expect(':', "after the key"));
       SkipWhitespace();
-      absl::StatusOr<Value> member = ParseValue(depth);
-      if (!member.ok()) return member.status();
-      value.members.emplace_back(std::move(key), *std::move(member));
+      MNEMO_ASSIGN_OR_RETURN(Value member, ParseValue(depth));
+      value.members.emplace_back(std::move(key), std::move(member));
       SkipWhitespace();
       if (!AtEnd() && text_[pos_] == ',') {
         ++pos_;
@@ -168,15 +168,14 @@ class Parser {
     }
     while (true) {
       SkipWhitespace();
-      absl::StatusOr<Value> element = ParseValue(depth);
-      if (!element.ok()) return element.status();
-      value.elements.push_back(*std::move(element));
+      MNEMO_ASSIGN_OR_RETURN(Value element, ParseValue(depth));
+      value.elements.push_back(std::move(element));
       SkipWhitespace();
       if (!AtEnd() && text_[pos_] == ',') {
         ++pos_;
         continue;
       }
-      if (absl::Status s = Expect(']', "or ',' in the array"); !s.ok()) return s;
+      MNEMO_RETURN_IF_ERROR(Expect(']', "or ',' in the array"));
       return value;
     }
   }
@@ -231,7 +230,7 @@ class Parser {
         ++pos_;
         continue;
       }
-      if (absl::Status s = ParseEscape(out); !s.ok()) return s;
+      MNEMO_RETURN_IF_ERROR(ParseEscape(out));
     }
   }
 
@@ -254,9 +253,8 @@ class Parser {
       default:
         return ErrorAt(start, absl::StrCat("invalid escape sequence \\", Describe(c)));
     }
-    absl::StatusOr<uint32_t> unit = ParseHex4(start);
-    if (!unit.ok()) return unit.status();
-    uint32_t code_point = *unit;
+    MNEMO_ASSIGN_OR_RETURN(uint32_t unit, ParseHex4(start));
+    uint32_t code_point = unit;
     if (code_point >= 0xDC00 && code_point <= 0xDFFF) {
       return ErrorAt(start, "unpaired low surrogate in \\u escape");
     }
@@ -266,12 +264,11 @@ class Parser {
       }
       const size_t low_start = pos_;
       pos_ += 2;
-      absl::StatusOr<uint32_t> low = ParseHex4(low_start);
-      if (!low.ok()) return low.status();
-      if (*low < 0xDC00 || *low > 0xDFFF) {
+      MNEMO_ASSIGN_OR_RETURN(uint32_t low, ParseHex4(low_start));
+      if (low < 0xDC00 || low > 0xDFFF) {
         return ErrorAt(start, "high surrogate in \\u escape without a low surrogate");
       }
-      code_point = 0x10000 + ((code_point - 0xD800) << 10) + (*low - 0xDC00);
+      code_point = 0x10000 + ((code_point - 0xD800) << 10) + (low - 0xDC00);
     }
     AppendUtf8(code_point, out);
     return absl::OkStatus();

@@ -7,13 +7,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/avx512_warning_workaround.h"  // first: see there
-#include "core/memory/batch_similarities.h"
-#include "core/memory/contrastive_loss.h"
-#include "core/memory/input_checks.h"
-#include "core/memory/memory_settings.h"
-#include "core/memory/state_tensors.h"
-#include "core/memory/top_k.h"
-#include "core/memory/vote.h"
+#include "core/memory_settings.h"
+#include "core/status_macros.h"
+#include "memory_modules/common/batch_similarities.h"
+#include "memory_modules/common/contrastive_loss.h"
+#include "memory_modules/common/input_checks.h"
+#include "memory_modules/common/state_tensors.h"
+#include "memory_modules/common/top_k.h"
+#include "memory_modules/common/vote.h"
 
 namespace mnemo::memory_modules {
 namespace {
@@ -24,8 +25,8 @@ constexpr char kLabels[] = "labels";
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MemoryModule>> CachedMemory::Create(const MemoryModuleArgs& args) {
-  absl::StatusOr<memory::MemorySettings> resolved = memory::ResolveMemorySettings(args.config);
-  if (!resolved.ok()) return resolved.status();
+  MNEMO_ASSIGN_OR_RETURN(memory::MemorySettings resolved,
+                         memory::ResolveMemorySettings(args.config));
   if (args.feature_dim <= 0 || args.num_classes <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("cached_memory needs feature_dim > 0 and num_classes > 0 (got ",
@@ -34,10 +35,10 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> CachedMemory::Create(const MemoryM
   Settings settings;
   settings.feature_dim = args.feature_dim;
   settings.num_classes = args.num_classes;
-  settings.capacity = resolved->capacity;
-  settings.similarity_threshold = resolved->similarity_threshold;
-  settings.temperature = resolved->temperature;
-  settings.top_k = resolved->top_k;
+  settings.capacity = resolved.capacity;
+  settings.similarity_threshold = resolved.similarity_threshold;
+  settings.temperature = resolved.temperature;
+  settings.top_k = resolved.top_k;
   return std::make_unique<CachedMemory>(settings, args.backend);
 }
 
@@ -68,11 +69,8 @@ int CachedMemory::Victim(absl::Span<const float> cosines, int label) const {
 }
 
 absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> labels) {
-  if (absl::Status s = memory::CheckBatch("Store", features, labels, settings_.feature_dim,
-                                          settings_.num_classes);
-      !s.ok()) {
-    return s;
-  }
+  MNEMO_RETURN_IF_ERROR(
+      memory::CheckBatch("Store", features, labels, settings_.feature_dim, settings_.num_classes));
   memory::NormalizeRows(features, &unit_, &norms_);
   return memory::StoreRows(
       *backend_, unit_, norms_, keys_.topRows(size_), settings_.capacity,
@@ -85,10 +83,7 @@ absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> l
 }
 
 absl::StatusOr<Retrieval> CachedMemory::Retrieve(const Tensor& features) {
-  if (absl::Status s = memory::CheckFeatures("Retrieve", features, settings_.feature_dim);
-      !s.ok()) {
-    return s;
-  }
+  MNEMO_RETURN_IF_ERROR(memory::CheckFeatures("Retrieve", features, settings_.feature_dim));
   memory::NormalizeRows(features, &unit_, &norms_);
   if (absl::Status s =
           memory::CosineSimilarities(*backend_, unit_, keys_.topRows(size_), &cosines_);
@@ -102,11 +97,8 @@ absl::StatusOr<Retrieval> CachedMemory::Retrieve(const Tensor& features) {
 
 absl::StatusOr<float> CachedMemory::Loss(const Tensor& features, absl::Span<const int> labels,
                                          Tensor* grad_features) {
-  if (absl::Status s = memory::CheckBatch("Loss", features, labels, settings_.feature_dim,
-                                          settings_.num_classes);
-      !s.ok()) {
-    return s;
-  }
+  MNEMO_RETURN_IF_ERROR(
+      memory::CheckBatch("Loss", features, labels, settings_.feature_dim, settings_.num_classes));
   grad_features->setZero(features.rows(), settings_.feature_dim);
   if (size_ == 0 || features.rows() == 0) return 0.0f;
   memory::NormalizeRows(features, &unit_, &norms_);
@@ -142,21 +134,19 @@ std::map<std::string, Tensor> CachedMemory::ExportState() const {
 
 absl::Status CachedMemory::ImportState(const std::map<std::string, Tensor>& state) {
   if (absl::Status s = memory::CheckStateNames(state, {kKeys, kLabels}); !s.ok()) return s;
-  absl::StatusOr<const Tensor*> keys = memory::StateTensor(state, kKeys, -1, feature_dim());
-  if (!keys.ok()) return keys.status();
-  const Eigen::Index n = (*keys)->rows();
+  MNEMO_ASSIGN_OR_RETURN(const Tensor* keys, memory::StateTensor(state, kKeys, -1, feature_dim()));
+  const Eigen::Index n = keys->rows();
   if (n > capacity()) {
     return absl::InvalidArgumentError(absl::StrCat("memory state: \"keys\" has ", n,
                                                    " rows, more than the capacity ", capacity()));
   }
-  absl::StatusOr<const Tensor*> labels_tensor = memory::StateTensor(state, kLabels, 1, n);
-  if (!labels_tensor.ok()) return labels_tensor.status();
-  absl::StatusOr<std::vector<int>> labels =
-      memory::LabelsFromTensor(**labels_tensor, kLabels, 0, settings_.num_classes);
-  if (!labels.ok()) return labels.status();
+  MNEMO_ASSIGN_OR_RETURN(const Tensor* labels_tensor, memory::StateTensor(state, kLabels, 1, n));
+  MNEMO_ASSIGN_OR_RETURN(
+      std::vector<int> labels,
+      memory::LabelsFromTensor(*labels_tensor, kLabels, 0, settings_.num_classes));
   Tensor unit;
   memory::ColumnVector<float> norms;
-  memory::NormalizeRows(**keys, &unit, &norms);
+  memory::NormalizeRows(*keys, &unit, &norms);
   for (Eigen::Index i = 0; i < n; ++i) {
     if (norms(i) == 0.0f) {
       return absl::InvalidArgumentError(
@@ -169,11 +159,11 @@ absl::Status CachedMemory::ImportState(const std::map<std::string, Tensor>& stat
   // stopped. Rows that close to unit length are taken as they are.
   constexpr float kUnitLength = 1e-5f;
   for (Eigen::Index i = 0; i < n; ++i) {
-    if (std::abs(norms(i) - 1.0f) <= kUnitLength) unit.row(i) = (*keys)->row(i);
+    if (std::abs(norms(i) - 1.0f) <= kUnitLength) unit.row(i) = keys->row(i);
   }
   Clear();
   keys_.topRows(n) = unit;
-  std::copy(labels->begin(), labels->end(), labels_.begin());
+  std::copy(labels.begin(), labels.end(), labels_.begin());
   size_ = static_cast<int>(n);
   return absl::OkStatus();
 }

@@ -10,11 +10,11 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/backend.h"
-#include "core/memory/memory_settings.h"
-#include "core/memory/similarity.h"
 #include "core/memory_module.h"
+#include "core/memory_settings.h"
 #include "core/registry.h"
 #include "core/tensor.h"
+#include "memory_modules/common/similarity.h"
 
 namespace mnemo::memory_modules {
 
@@ -32,7 +32,7 @@ namespace mnemo::memory_modules {
 //    own class least similar to it, or, when its class is absent, the item
 //    least similar to it overall. Other examples are not stored. Zero vectors
 //    are never stored: their cosine with anything is 0.
-//  - Loss: the memory contrastive loss (core/memory/contrastive_loss.h)
+//  - Loss: the memory contrastive loss (memory_modules/common/contrastive_loss.h)
 //    against the stored keys, which are fixed: gradient to the features only.
 //  - State: "keys" [n x d] (unit rows), "labels" [1 x n] (floats holding
 //    integers, exact below 2^24).

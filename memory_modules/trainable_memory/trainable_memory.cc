@@ -6,14 +6,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/avx512_warning_workaround.h"  // first: see there
-#include "core/memory/batch_similarities.h"
-#include "core/memory/contrastive_loss.h"
-#include "core/memory/input_checks.h"
-#include "core/memory/memory_settings.h"
-#include "core/memory/readout_loss.h"
-#include "core/memory/state_tensors.h"
-#include "core/memory/top_k.h"
-#include "core/memory/vote.h"
+#include "core/memory_settings.h"
+#include "core/status_macros.h"
+#include "memory_modules/common/batch_similarities.h"
+#include "memory_modules/common/contrastive_loss.h"
+#include "memory_modules/common/input_checks.h"
+#include "memory_modules/common/readout_loss.h"
+#include "memory_modules/common/state_tensors.h"
+#include "memory_modules/common/top_k.h"
+#include "memory_modules/common/vote.h"
 
 namespace mnemo::memory_modules {
 namespace {
@@ -35,8 +36,8 @@ float Certainty(const Eigen::Ref<const Vector>& values, int* label = nullptr) {
 
 absl::StatusOr<std::unique_ptr<MemoryModule>> TrainableMemory::Create(const MemoryModuleArgs& args,
                                                                       float value_scale) {
-  absl::StatusOr<memory::MemorySettings> resolved = memory::ResolveMemorySettings(args.config);
-  if (!resolved.ok()) return resolved.status();
+  MNEMO_ASSIGN_OR_RETURN(memory::MemorySettings resolved,
+                         memory::ResolveMemorySettings(args.config));
   if (args.feature_dim <= 0 || args.num_classes <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("trainable_memory needs feature_dim > 0 and num_classes > 0 (got ",
@@ -49,10 +50,10 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> TrainableMemory::Create(const Memo
   Settings settings;
   settings.feature_dim = args.feature_dim;
   settings.num_classes = args.num_classes;
-  settings.capacity = resolved->capacity;
-  settings.similarity_threshold = resolved->similarity_threshold;
-  settings.temperature = resolved->temperature;
-  settings.top_k = resolved->top_k;
+  settings.capacity = resolved.capacity;
+  settings.similarity_threshold = resolved.similarity_threshold;
+  settings.temperature = resolved.temperature;
+  settings.top_k = resolved.top_k;
   settings.value_scale = value_scale;
   return std::make_unique<TrainableMemory>(settings, args.backend);
 }
@@ -90,11 +91,8 @@ void TrainableMemory::Write(int slot, int row, int label) {
 }
 
 absl::Status TrainableMemory::Store(const Tensor& features, absl::Span<const int> labels) {
-  if (absl::Status s = memory::CheckBatch("Store", features, labels, settings_.feature_dim,
-                                          settings_.num_classes);
-      !s.ok()) {
-    return s;
-  }
+  MNEMO_RETURN_IF_ERROR(
+      memory::CheckBatch("Store", features, labels, settings_.feature_dim, settings_.num_classes));
   memory::NormalizeRows(features, &unit_, &norms_);
   RenormalizeKeys();
   // Slot certainties, made when the first novel row finds the memory full and
@@ -114,10 +112,7 @@ absl::Status TrainableMemory::Store(const Tensor& features, absl::Span<const int
 }
 
 absl::StatusOr<Retrieval> TrainableMemory::Retrieve(const Tensor& features) {
-  if (absl::Status s = memory::CheckFeatures("Retrieve", features, settings_.feature_dim);
-      !s.ok()) {
-    return s;
-  }
+  MNEMO_RETURN_IF_ERROR(memory::CheckFeatures("Retrieve", features, settings_.feature_dim));
   memory::NormalizeRows(features, &unit_, &norms_);
   RenormalizeKeys();
   if (absl::Status s =
@@ -138,19 +133,14 @@ absl::StatusOr<Retrieval> TrainableMemory::Retrieve(const Tensor& features) {
 
 absl::StatusOr<float> TrainableMemory::Loss(const Tensor& features, absl::Span<const int> labels,
                                             Tensor* grad_features) {
-  if (absl::Status s = memory::CheckBatch("Loss", features, labels, settings_.feature_dim,
-                                          settings_.num_classes);
-      !s.ok()) {
-    return s;
-  }
+  MNEMO_RETURN_IF_ERROR(
+      memory::CheckBatch("Loss", features, labels, settings_.feature_dim, settings_.num_classes));
   grad_features->setZero(features.rows(), settings_.feature_dim);
   if (size_ == 0 || features.rows() == 0) return 0.0f;
   memory::NormalizeRows(features, &unit_, &norms_);
   RenormalizeKeys();
   const auto keys = keys_.topRows(size_);
-  if (absl::Status s = memory::CosineSimilarities(*backend_, unit_, keys, &cosines_); !s.ok()) {
-    return s;
-  }
+  MNEMO_RETURN_IF_ERROR(memory::CosineSimilarities(*backend_, unit_, keys, &cosines_));
   grad_cosines_.setZero(cosines_.rows(), cosines_.cols());
   const float contrastive = memory::ContrastiveLossFromCosines<float>(
       cosines_, labels, stored_labels(), settings_.temperature, &grad_cosines_);
@@ -190,43 +180,41 @@ absl::Status TrainableMemory::ImportState(const std::map<std::string, Tensor>& s
   if (absl::Status s = memory::CheckStateNames(state, {kFill, kKeys, kLabels, kValues}); !s.ok()) {
     return s;
   }
-  absl::StatusOr<const Tensor*> fill_tensor = memory::StateTensor(state, kFill, 1, 1);
-  if (!fill_tensor.ok()) return fill_tensor.status();
+  MNEMO_ASSIGN_OR_RETURN(const Tensor* fill_tensor, memory::StateTensor(state, kFill, 1, 1));
   absl::StatusOr<std::vector<int>> fill =
-      memory::LabelsFromTensor(**fill_tensor, kFill, 0, capacity() + 1);
+      memory::LabelsFromTensor(*fill_tensor, kFill, 0, capacity() + 1);
   if (!fill.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("memory state: \"fill\" = ", (**fill_tensor)(0, 0),
+        absl::StrCat("memory state: \"fill\" = ", (*fill_tensor)(0, 0),
                      " is not a slot count in [0, ", capacity(), "]"));
   }
   const int n = (*fill)[0];
-  absl::StatusOr<const Tensor*> keys = memory::StateTensor(state, kKeys, capacity(), feature_dim());
-  if (!keys.ok()) return keys.status();
-  absl::StatusOr<const Tensor*> values =
-      memory::StateTensor(state, kValues, capacity(), settings_.num_classes);
-  if (!values.ok()) return values.status();
-  absl::StatusOr<const Tensor*> labels_tensor = memory::StateTensor(state, kLabels, 1, capacity());
-  if (!labels_tensor.ok()) return labels_tensor.status();
-  absl::StatusOr<std::vector<int>> labels =
-      memory::LabelsFromTensor((*labels_tensor)->leftCols(n), kLabels, 0, settings_.num_classes);
-  if (!labels.ok()) return labels.status();
+  MNEMO_ASSIGN_OR_RETURN(const Tensor* keys,
+                         memory::StateTensor(state, kKeys, capacity(), feature_dim()));
+  MNEMO_ASSIGN_OR_RETURN(const Tensor* values,
+                         memory::StateTensor(state, kValues, capacity(), settings_.num_classes));
+  MNEMO_ASSIGN_OR_RETURN(const Tensor* labels_tensor,
+                         memory::StateTensor(state, kLabels, 1, capacity()));
+  MNEMO_ASSIGN_OR_RETURN(
+      std::vector<int> labels,
+      memory::LabelsFromTensor(labels_tensor->leftCols(n), kLabels, 0, settings_.num_classes));
   for (int slot = n; slot < capacity(); ++slot) {
-    if ((**labels_tensor)(0, slot) != -1.0f) {
+    if ((*labels_tensor)(0, slot) != -1.0f) {
       return absl::InvalidArgumentError(
-          absl::StrCat("memory state: \"labels\"[", slot, "] = ", (**labels_tensor)(0, slot),
+          absl::StrCat("memory state: \"labels\"[", slot, "] = ", (*labels_tensor)(0, slot),
                        ", but slots from fill = ", n, " on are unused and must be -1"));
     }
   }
   for (int slot = 0; slot < n; ++slot) {
-    if ((*keys)->row(slot).isZero(0.0f)) {
+    if (keys->row(slot).isZero(0.0f)) {
       return absl::InvalidArgumentError(
           absl::StrCat("memory state: \"keys\" row ", slot, " is zero (no direction to match)"));
     }
   }
   Clear();
-  keys_.topRows(n) = (*keys)->topRows(n);
-  values_.topRows(n) = (*values)->topRows(n);
-  std::copy(labels->begin(), labels->end(), labels_.begin());
+  keys_.topRows(n) = keys->topRows(n);
+  values_.topRows(n) = values->topRows(n);
+  std::copy(labels.begin(), labels.end(), labels_.begin());
   size_ = n;
   RenormalizeKeys();
   return absl::OkStatus();

@@ -10,11 +10,11 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/backend.h"
-#include "core/memory/memory_settings.h"
-#include "core/memory/similarity.h"
 #include "core/memory_module.h"
+#include "core/memory_settings.h"
 #include "core/registry.h"
 #include "core/tensor.h"
+#include "memory_modules/common/similarity.h"
 
 namespace mnemo::memory_modules {
 
@@ -29,10 +29,10 @@ namespace mnemo::memory_modules {
 //    With top_k 1: class = argmax values[best], confidence = cosine x
 //    max softmax(values[best]).
 //  - Loss = contrastive + read-out, both at the config's temperature T:
-//      contrastive (core/memory/contrastive_loss.h): positives are the slots
+//      contrastive (memory_modules/common/contrastive_loss.h): positives are the slots
 //        whose STORED label is the query's; mean over queries with a positive;
 //        gradient to the features and the keys;
-//      read-out (core/memory/readout_loss.h): cross-entropy of the memory's
+//      read-out (memory_modules/common/readout_loss.h): cross-entropy of the memory's
 //        prediction p_b = sum_m softmax_m(cos_bm / T) softmax(values_m)
 //        against y_b, mean over all queries; gradient to the features, keys
 //        and values.

@@ -8,8 +8,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "core/options_check.h"
 #include "core/plugin_api.h"
 #include "core/registry.h"
+#include "core/status_macros.h"
 #include "memory_modules/trainable_memory/trainable_memory.h"
 #include "memory_modules/trainable_memory/trainable_memory_options.pb.h"
 
@@ -19,14 +21,8 @@ namespace {
 constexpr float kDefaultValueScale = 5.0f;
 
 absl::StatusOr<std::unique_ptr<MemoryModule>> Create(const MemoryModuleArgs& args) {
-  TrainableMemoryOptions options;
-  // UnpackTo checks the type name before it parses the bytes.
-  if (args.config.has_options() && !args.config.options().UnpackTo(&options)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("trainable_memory needs options of type ",
-                     TrainableMemoryOptions::descriptor()->full_name(), ", not ",
-                     args.config.options().type_url()));
-  }
+  MNEMO_ASSIGN_OR_RETURN(TrainableMemoryOptions options,
+                         UnpackOptions<TrainableMemoryOptions>(args.config));
   const float value_scale =
       options.value_scale() == 0.0f ? kDefaultValueScale : options.value_scale();
   return TrainableMemory::Create(args, value_scale);

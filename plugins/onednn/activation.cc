@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/layers/activations.h"
+#include "core/status_macros.h"
 #include "plugins/onednn/layer_support.h"
 #include "plugins/onednn/runtime.h"
 #include "plugins/onednn/status.h"
@@ -17,12 +18,11 @@ absl::StatusOr<std::unique_ptr<Layer>> Create(const char* type, dnnl::algorithm 
                                               const LayerArgs& args) {
   return Guarded(type, [&]() -> absl::StatusOr<std::unique_ptr<Layer>> {
     // core's factory checks the sizes and words the errors.
-    absl::StatusOr<std::unique_ptr<Layer>> reference = reference_factory(args);
-    if (!reference.ok()) return reference.status();
+    MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Layer> reference, reference_factory(args));
     if (absl::StatusOr<const dnnl::engine*> engine = Engine(); !engine.ok()) {
       return engine.status();
     }
-    return std::make_unique<Activation>(type, algorithm, *std::move(reference), LayerThreads(args));
+    return std::make_unique<Activation>(type, algorithm, std::move(reference), LayerThreads(args));
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/status_macros.h"
 #include "plugins/onednn/layer_support.h"
 #include "plugins/onednn/row_gemv.h"
 #include "plugins/onednn/runtime.h"
@@ -49,14 +50,13 @@ MatMul::Options BackwardBiasOptions() {
 
 absl::StatusOr<std::unique_ptr<Layer>> Dense::Create(const LayerArgs& args) {
   return Guarded(kDenseType, [&]() -> absl::StatusOr<std::unique_ptr<Layer>> {
-    absl::StatusOr<std::unique_ptr<Layer>> reference = mnemo::Dense::Create(args);
-    if (!reference.ok()) return reference.status();
+    MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Layer> reference, mnemo::Dense::Create(args));
     // Refuse the model now, with a message, rather than fall back at every pass.
     if (absl::StatusOr<const dnnl::engine*> engine = Engine(); !engine.ok()) {
       return engine.status();
     }
     // mnemo::Dense::Create makes a mnemo::Dense.
-    std::unique_ptr<mnemo::Dense> dense(static_cast<mnemo::Dense*>(reference->release()));
+    std::unique_ptr<mnemo::Dense> dense(static_cast<mnemo::Dense*>(reference.release()));
     return std::make_unique<Dense>(std::move(dense), LayerThreads(args));
   });
 }

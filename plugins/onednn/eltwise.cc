@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 #include "plugins/onednn/runtime.h"
 #include "plugins/onednn/status.h"
 
@@ -34,8 +35,7 @@ Eltwise& Eltwise::operator=(Eltwise&&) noexcept = default;
 
 absl::StatusOr<Eltwise::Entry*> Eltwise::Find(int rows, int cols) {
   return cache_.Get({rows, cols}, [&]() -> absl::StatusOr<std::unique_ptr<Entry>> {
-    absl::StatusOr<const dnnl::engine*> engine = Engine();
-    if (!engine.ok()) return engine.status();
+    MNEMO_ASSIGN_OR_RETURN(const dnnl::engine* engine, Engine());
     auto entry = std::make_unique<Entry>();
     absl::Status status = Guarded(absl::StrCat("creating a oneDNN eltwise ", rows, "x", cols), [&] {
       entry->desc = memory::desc({rows, cols}, memory::data_type::f32, memory::format_tag::ab);
@@ -46,16 +46,16 @@ absl::StatusOr<Eltwise::Entry*> Eltwise::Find(int rows, int cols) {
       entry->forward_pd = dnnl::eltwise_forward::primitive_desc(
           dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, algorithm_, entry->desc,
                                       /*alpha=*/0.0f, /*beta=*/0.0f),
-          attr, **engine);
+          attr, *engine);
       entry->forward = dnnl::eltwise_forward(entry->forward_pd);
       GetCounters().primitives_created.fetch_add(1, std::memory_order_relaxed);
       entry->forward_scratchpad_bytes = entry->forward_pd.scratchpad_desc().get_size();
       if (entry->forward_scratchpad_bytes > 0) {
         entry->forward_scratchpad =
-            memory(entry->forward_pd.scratchpad_desc(), **engine, DNNL_MEMORY_NONE);
+            memory(entry->forward_pd.scratchpad_desc(), *engine, DNNL_MEMORY_NONE);
       }
       for (memory* m : {&entry->src, &entry->dst, &entry->diff_dst, &entry->diff_src}) {
-        *m = memory(entry->desc, **engine, DNNL_MEMORY_NONE);
+        *m = memory(entry->desc, *engine, DNNL_MEMORY_NONE);
       }
       return absl::OkStatus();
     });
@@ -65,37 +65,34 @@ absl::StatusOr<Eltwise::Entry*> Eltwise::Find(int rows, int cols) {
 }
 
 absl::Status Eltwise::MakeBackward(Entry& entry) const {
-  absl::StatusOr<const dnnl::engine*> engine = Engine();
-  if (!engine.ok()) return engine.status();
+  MNEMO_ASSIGN_OR_RETURN(const dnnl::engine* engine, Engine());
   UseThreads(entry.threads);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   // With a use_dst_for_bwd algorithm the data descriptor is the output's.
   const dnnl::eltwise_backward::primitive_desc pd(
-      dnnl::eltwise_backward::desc(algorithm_, entry.desc, entry.desc, 0.0f, 0.0f), attr, **engine,
+      dnnl::eltwise_backward::desc(algorithm_, entry.desc, entry.desc, 0.0f, 0.0f), attr, *engine,
       entry.forward_pd);
   entry.backward.emplace(pd);
   GetCounters().primitives_created.fetch_add(1, std::memory_order_relaxed);
   entry.backward_scratchpad_bytes = pd.scratchpad_desc().get_size();
   if (entry.backward_scratchpad_bytes > 0) {
-    entry.backward_scratchpad = memory(pd.scratchpad_desc(), **engine, DNNL_MEMORY_NONE);
+    entry.backward_scratchpad = memory(pd.scratchpad_desc(), *engine, DNNL_MEMORY_NONE);
   }
   return absl::OkStatus();
 }
 
 absl::Status Eltwise::Forward(int rows, int cols, const float* src, float* dst) {
   return Guarded("oneDNN eltwise forward", [&]() -> absl::Status {
-    absl::StatusOr<Entry*> found = Find(rows, cols);
-    if (!found.ok()) return found.status();
-    Entry& e = **found;
-    if (absl::Status s = Bind(e.src, src); !s.ok()) return s;
-    if (absl::Status s = Bind(e.dst, dst); !s.ok()) return s;
+    MNEMO_ASSIGN_OR_RETURN(Entry * found, Find(rows, cols));
+    Entry& e = *found;
+    MNEMO_RETURN_IF_ERROR(Bind(e.src, src));
+    MNEMO_RETURN_IF_ERROR(Bind(e.dst, dst));
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, e.src.get()}, {DNNL_ARG_DST, e.dst.get()}};
     int count = 2;
     if (e.forward_scratchpad_bytes > 0) {
-      absl::StatusOr<void*> scratch = ThreadScratchpad(e.forward_scratchpad_bytes);
-      if (!scratch.ok()) return scratch.status();
-      if (absl::Status s = Bind(e.forward_scratchpad, *scratch); !s.ok()) return s;
+      MNEMO_ASSIGN_OR_RETURN(void* scratch, ThreadScratchpad(e.forward_scratchpad_bytes));
+      MNEMO_RETURN_IF_ERROR(Bind(e.forward_scratchpad, scratch));
       args[count++] = {DNNL_ARG_SCRATCHPAD, e.forward_scratchpad.get()};
     }
     UseThreads(e.threads);
@@ -106,23 +103,21 @@ absl::Status Eltwise::Forward(int rows, int cols, const float* src, float* dst) 
 absl::Status Eltwise::Backward(int rows, int cols, const float* dst, const float* diff_dst,
                                float* diff_src) {
   return Guarded("oneDNN eltwise backward", [&]() -> absl::Status {
-    absl::StatusOr<Entry*> found = Find(rows, cols);
-    if (!found.ok()) return found.status();
-    Entry& e = **found;
+    MNEMO_ASSIGN_OR_RETURN(Entry * found, Find(rows, cols));
+    Entry& e = *found;
     if (!e.backward.has_value()) {
-      if (absl::Status s = MakeBackward(e); !s.ok()) return s;
+      MNEMO_RETURN_IF_ERROR(MakeBackward(e));
     }
-    if (absl::Status s = Bind(e.dst, dst); !s.ok()) return s;
-    if (absl::Status s = Bind(e.diff_dst, diff_dst); !s.ok()) return s;
-    if (absl::Status s = Bind(e.diff_src, diff_src); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(Bind(e.dst, dst));
+    MNEMO_RETURN_IF_ERROR(Bind(e.diff_dst, diff_dst));
+    MNEMO_RETURN_IF_ERROR(Bind(e.diff_src, diff_src));
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_DST, e.dst.get()},
                                {DNNL_ARG_DIFF_DST, e.diff_dst.get()},
                                {DNNL_ARG_DIFF_SRC, e.diff_src.get()}};
     int count = 3;
     if (e.backward_scratchpad_bytes > 0) {
-      absl::StatusOr<void*> scratch = ThreadScratchpad(e.backward_scratchpad_bytes);
-      if (!scratch.ok()) return scratch.status();
-      if (absl::Status s = Bind(e.backward_scratchpad, *scratch); !s.ok()) return s;
+      MNEMO_ASSIGN_OR_RETURN(void* scratch, ThreadScratchpad(e.backward_scratchpad_bytes));
+      MNEMO_RETURN_IF_ERROR(Bind(e.backward_scratchpad, scratch));
       args[count++] = {DNNL_ARG_SCRATCHPAD, e.backward_scratchpad.get()};
     }
     UseThreads(e.threads);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 #include "plugins/onednn/runtime.h"
 #include "plugins/onednn/status.h"
 
@@ -35,8 +36,7 @@ MatMul::MatMul(MatMul&&) noexcept = default;
 MatMul& MatMul::operator=(MatMul&&) noexcept = default;
 
 absl::StatusOr<std::unique_ptr<MatMul::Entry>> MatMul::Make(int m, int k, int n) const {
-  absl::StatusOr<const dnnl::engine*> engine = Engine();
-  if (!engine.ok()) return engine.status();
+  MNEMO_ASSIGN_OR_RETURN(const dnnl::engine* engine, Engine());
   auto entry = std::make_unique<Entry>();
   absl::Status status = Guarded(absl::StrCat("creating a oneDNN matmul ", m, "x", k, "x", n), [&] {
     const memory::data_type f32 = memory::data_type::f32;
@@ -67,21 +67,21 @@ absl::StatusOr<std::unique_ptr<MatMul::Entry>> MatMul::Make(int m, int k, int n)
     const dnnl::matmul::desc desc =
         options_.bias ? dnnl::matmul::desc(src_desc, chosen_weights, bias_desc, dst_desc)
                       : dnnl::matmul::desc(src_desc, chosen_weights, dst_desc);
-    const dnnl::matmul::primitive_desc pd(desc, attr, **engine);
+    const dnnl::matmul::primitive_desc pd(desc, attr, *engine);
     entry->primitive = dnnl::matmul(pd);
     GetCounters().primitives_created.fetch_add(1, std::memory_order_relaxed);
 
-    entry->src = memory(src_desc, **engine, DNNL_MEMORY_NONE);
-    entry->weights = memory(weights_desc, **engine, DNNL_MEMORY_NONE);
-    if (options_.bias) entry->bias = memory(bias_desc, **engine, DNNL_MEMORY_NONE);
-    entry->dst = memory(dst_desc, **engine, DNNL_MEMORY_NONE);
+    entry->src = memory(src_desc, *engine, DNNL_MEMORY_NONE);
+    entry->weights = memory(weights_desc, *engine, DNNL_MEMORY_NONE);
+    if (options_.bias) entry->bias = memory(bias_desc, *engine, DNNL_MEMORY_NONE);
+    entry->dst = memory(dst_desc, *engine, DNNL_MEMORY_NONE);
     entry->scratchpad_bytes = pd.scratchpad_desc().get_size();
     if (entry->scratchpad_bytes > 0) {
-      entry->scratchpad = memory(pd.scratchpad_desc(), **engine, DNNL_MEMORY_NONE);
+      entry->scratchpad = memory(pd.scratchpad_desc(), *engine, DNNL_MEMORY_NONE);
     }
     if (may_pack && pd.weights_desc() != weights_desc) {
       entry->packs_weights = true;
-      entry->packed_weights = memory(pd.weights_desc(), **engine);  // oneDNN allocates it, once
+      entry->packed_weights = memory(pd.weights_desc(), *engine);  // oneDNN allocates it, once
       entry->pack_threads = ThreadsForElements(static_cast<int64_t>(k) * n, max_threads_);
       UseThreads(entry->pack_threads);
       entry->pack = dnnl::reorder(entry->weights, entry->packed_weights);
@@ -100,7 +100,7 @@ absl::Status MatMul::Run(int m, int k, int n, const float* src, const float* wei
     if (!found.ok()) return found.status();
     Entry& e = **found;
 
-    if (absl::Status s = Bind(e.weights, weights); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(Bind(e.weights, weights));
     const memory* used_weights = &e.weights;
     if (e.packs_weights) {
       if (!e.packed_valid || e.packed_version != weights_version) {
@@ -120,19 +120,18 @@ absl::Status MatMul::Run(int m, int k, int n, const float* src, const float* wei
 
     dnnl_exec_arg_t args[5];
     int count = 0;
-    if (absl::Status s = Bind(e.src, src); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(Bind(e.src, src));
     args[count++] = {DNNL_ARG_SRC, e.src.get()};
     args[count++] = {DNNL_ARG_WEIGHTS, used_weights->get()};
     if (options_.bias) {
-      if (absl::Status s = Bind(e.bias, bias); !s.ok()) return s;
+      MNEMO_RETURN_IF_ERROR(Bind(e.bias, bias));
       args[count++] = {DNNL_ARG_BIAS, e.bias.get()};
     }
-    if (absl::Status s = Bind(e.dst, dst); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(Bind(e.dst, dst));
     args[count++] = {DNNL_ARG_DST, e.dst.get()};
     if (e.scratchpad_bytes > 0) {
-      absl::StatusOr<void*> scratch = ThreadScratchpad(e.scratchpad_bytes);
-      if (!scratch.ok()) return scratch.status();
-      if (absl::Status s = Bind(e.scratchpad, *scratch); !s.ok()) return s;
+      MNEMO_ASSIGN_OR_RETURN(void* scratch, ThreadScratchpad(e.scratchpad_bytes));
+      MNEMO_RETURN_IF_ERROR(Bind(e.scratchpad, scratch));
       args[count++] = {DNNL_ARG_SCRATCHPAD, e.scratchpad.get()};
     }
     UseThreads(e.threads);

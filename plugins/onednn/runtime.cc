@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "core/status_macros.h"
 #include "plugins/onednn/status.h"
 
 namespace mnemo::onednn {
@@ -47,10 +48,9 @@ absl::StatusOr<const dnnl::engine*> Engine() {
 absl::StatusOr<dnnl::stream*> ThreadStream() {
   thread_local std::unique_ptr<dnnl::stream> stream;
   if (stream == nullptr) {
-    absl::StatusOr<const dnnl::engine*> engine = Engine();
-    if (!engine.ok()) return engine.status();
+    MNEMO_ASSIGN_OR_RETURN(const dnnl::engine* engine, Engine());
     absl::Status status = Guarded("creating a oneDNN stream", [&] {
-      stream = std::make_unique<dnnl::stream>(**engine);
+      stream = std::make_unique<dnnl::stream>(*engine);
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
@@ -114,12 +114,11 @@ absl::Status Bind(const dnnl::memory& memory, const void* data) {
 }
 
 absl::Status Execute(const dnnl::primitive& primitive, absl::Span<const dnnl_exec_arg_t> args) {
-  absl::StatusOr<dnnl::stream*> stream = ThreadStream();
-  if (!stream.ok()) return stream.status();
-  return FromDnnl(dnnl_primitive_execute(primitive.get(/*allow_empty=*/true),
-                                         (*stream)->get(/*allow_empty=*/true),
-                                         static_cast<int>(args.size()), args.data()),
-                  "executing a oneDNN primitive");
+  MNEMO_ASSIGN_OR_RETURN(dnnl::stream * stream, ThreadStream());
+  return FromDnnl(
+      dnnl_primitive_execute(primitive.get(/*allow_empty=*/true), stream->get(/*allow_empty=*/true),
+                             static_cast<int>(args.size()), args.data()),
+      "executing a oneDNN primitive");
 }
 
 Counters& GetCounters() {

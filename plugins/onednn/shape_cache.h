@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/status_macros.h"
 
 namespace mnemo::onednn {
 
@@ -34,10 +35,9 @@ class ShapeCache {
         return entries_.front().second.get();
       }
     }
-    absl::StatusOr<std::unique_ptr<Entry>> made = make();
-    if (!made.ok()) return made.status();
+    MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Entry> made, make());
     if (entries_.size() == capacity_) entries_.pop_back();
-    entries_.insert(entries_.begin(), {key, *std::move(made)});
+    entries_.insert(entries_.begin(), {key, std::move(made)});
     return entries_.front().second.get();
   }
 

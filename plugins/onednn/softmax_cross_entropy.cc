@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/status_macros.h"
 #include "plugins/onednn/runtime.h"
 #include "plugins/onednn/status.h"
 
@@ -38,8 +39,7 @@ SoftmaxCrossEntropyOp::~SoftmaxCrossEntropyOp() = default;
 
 absl::StatusOr<std::unique_ptr<SoftmaxCrossEntropyOp::Entry>> SoftmaxCrossEntropyOp::Make(
     int rows, int cols) const {
-  absl::StatusOr<const dnnl::engine*> engine = Engine();
-  if (!engine.ok()) return engine.status();
+  MNEMO_ASSIGN_OR_RETURN(const dnnl::engine* engine, Engine());
   auto entry = std::make_unique<Entry>();
   absl::Status status =
       Guarded(absl::StrCat("creating oneDNN softmax primitives ", rows, "x", cols), [&] {
@@ -51,25 +51,25 @@ absl::StatusOr<std::unique_ptr<SoftmaxCrossEntropyOp::Entry>> SoftmaxCrossEntrop
         const dnnl::softmax_v2_forward::primitive_desc log_pd(
             dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference,
                                            dnnl::algorithm::softmax_log, desc, desc, /*axis=*/1),
-            attr, **engine);
+            attr, *engine);
         const dnnl::softmax_v2_forward::primitive_desc pd(
             dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference,
                                            dnnl::algorithm::softmax_accurate, desc, desc, 1),
-            attr, **engine);
+            attr, *engine);
         entry->log_softmax = dnnl::softmax_v2_forward(log_pd);
         entry->softmax = dnnl::softmax_v2_forward(pd);
         GetCounters().primitives_created.fetch_add(2, std::memory_order_relaxed);
         entry->log_softmax_scratchpad_bytes = log_pd.scratchpad_desc().get_size();
         entry->softmax_scratchpad_bytes = pd.scratchpad_desc().get_size();
         for (memory* m : {&entry->logits, &entry->log_probabilities, &entry->probabilities}) {
-          *m = memory(desc, **engine, DNNL_MEMORY_NONE);
+          *m = memory(desc, *engine, DNNL_MEMORY_NONE);
         }
         if (entry->log_softmax_scratchpad_bytes > 0) {
           entry->log_softmax_scratchpad =
-              memory(log_pd.scratchpad_desc(), **engine, DNNL_MEMORY_NONE);
+              memory(log_pd.scratchpad_desc(), *engine, DNNL_MEMORY_NONE);
         }
         if (entry->softmax_scratchpad_bytes > 0) {
-          entry->softmax_scratchpad = memory(pd.scratchpad_desc(), **engine, DNNL_MEMORY_NONE);
+          entry->softmax_scratchpad = memory(pd.scratchpad_desc(), *engine, DNNL_MEMORY_NONE);
         }
         return absl::OkStatus();
       });
@@ -83,14 +83,13 @@ namespace {
 absl::Status RunSoftmax(const dnnl::primitive& primitive, const memory& in_memory, const float* in,
                         const memory& out_memory, float* out, const memory& scratchpad,
                         size_t scratchpad_bytes) {
-  if (absl::Status s = Bind(in_memory, in); !s.ok()) return s;
-  if (absl::Status s = Bind(out_memory, out); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(Bind(in_memory, in));
+  MNEMO_RETURN_IF_ERROR(Bind(out_memory, out));
   dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, in_memory.get()}, {DNNL_ARG_DST, out_memory.get()}};
   int count = 2;
   if (scratchpad_bytes > 0) {
-    absl::StatusOr<void*> scratch = ThreadScratchpad(scratchpad_bytes);
-    if (!scratch.ok()) return scratch.status();
-    if (absl::Status s = Bind(scratchpad, *scratch); !s.ok()) return s;
+    MNEMO_ASSIGN_OR_RETURN(void* scratch, ThreadScratchpad(scratchpad_bytes));
+    MNEMO_RETURN_IF_ERROR(Bind(scratchpad, scratch));
     args[count++] = {DNNL_ARG_SCRATCHPAD, scratchpad.get()};
   }
   return Execute(primitive, absl::MakeConstSpan(args, count));
@@ -144,12 +143,9 @@ absl::StatusOr<float> SoftmaxCrossEntropyOp::Compute(const Tensor& logits,
     // probabilities are about to replace the logits.
     if (any_wide_gap) {
       if (log_probabilities_.size() < size) log_probabilities_.resize(size);
-      if (absl::Status s = RunSoftmax(e.log_softmax, e.logits, logits.data(), e.log_probabilities,
-                                      log_probabilities_.data(), e.log_softmax_scratchpad,
-                                      e.log_softmax_scratchpad_bytes);
-          !s.ok()) {
-        return s;
-      }
+      MNEMO_RETURN_IF_ERROR(RunSoftmax(e.log_softmax, e.logits, logits.data(), e.log_probabilities,
+                                       log_probabilities_.data(), e.log_softmax_scratchpad,
+                                       e.log_softmax_scratchpad_bytes));
     }
     float* probabilities;
     if (grad_logits != nullptr) {

@@ -9,8 +9,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "core/layer.h"
+#include "core/options_check.h"
 #include "core/plugin_api.h"
 #include "core/registry.h"
+#include "core/status_macros.h"
 #include "plugins/template/template_options.pb.h"
 
 namespace mnemo::plugins::template_plugin {
@@ -44,18 +46,8 @@ class Scale : public Layer {
 };
 
 absl::StatusOr<std::unique_ptr<Layer>> CreateScale(const LayerArgs& args) {
-  const std::string expected = ScaleOptions::descriptor()->full_name();
-  if (!args.config.has_options()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Scale needs options { [type.googleapis.com/", expected, "] { factor: ... } }"));
-  }
-  ScaleOptions options;
-  // UnpackTo checks the type name before it parses the bytes.
-  if (!args.config.options().UnpackTo(&options)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Scale needs options of type ", expected, ", not ",
-                     args.config.options().type_url()));
-  }
+  MNEMO_ASSIGN_OR_RETURN(ScaleOptions options, UnpackOptions<ScaleOptions>(
+                                                   args.config, /*required=*/true, "factor: ..."));
   if (options.factor() == 0) {
     return absl::InvalidArgumentError("Scale needs a non-zero options.factor");
   }

@@ -16,9 +16,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/types/span.h"
 #include "caching/bench_memo/memo.h"
-#include "core/data/dataset.h"
 #include "core/inference/predictor.h"
+#include "core/status_macros.h"
 #include "tools/bench/runner.h"
+#include "tools/data/readers.h"
 
 ABSL_FLAG(std::string, model_dir, "", "where the models' files are");
 ABSL_FLAG(std::string, models, "", "the models' names, comma-separated");
@@ -38,11 +39,10 @@ bench::Memo<Model> ModelMemo(const std::string& name) {
       name,
       [name]() -> absl::StatusOr<std::unique_ptr<Model>> {
         const std::string base = absl::StrCat(absl::GetFlag(FLAGS_model_dir), "/", name);
-        absl::StatusOr<std::unique_ptr<Predictor>> predictor =
-            Predictor::Load(base + ".pbtxt", base + ".safetensors");
-        if (!predictor.ok()) return predictor.status();
+        MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor,
+                               Predictor::Load(base + ".pbtxt", base + ".safetensors"));
         auto model = std::make_unique<Model>();
-        model->predictor = *std::move(predictor);
+        model->predictor = std::move(predictor);
         model->bytes = model->predictor->weight_bytes();
         return model;
       },
@@ -54,11 +54,10 @@ bench::Memo<Dataset> TestSet() {
       "fashion_test",
       []() -> absl::StatusOr<std::unique_ptr<Dataset>> {
         const std::string dir = absl::StrCat(kDefaultDataDir, "/t10k");
-        absl::StatusOr<Dataset> data =
-            ReadIdx(dir + "-images-idx3-ubyte.gz", dir + "-labels-idx1-ubyte.gz",
-                    absl::GetFlag(FLAGS_data_limit));
-        if (!data.ok()) return data.status();
-        return std::make_unique<Dataset>(*std::move(data));
+        MNEMO_ASSIGN_OR_RETURN(Dataset data,
+                               ReadIdx(dir + "-images-idx3-ubyte.gz", dir + "-labels-idx1-ubyte.gz",
+                                       absl::GetFlag(FLAGS_data_limit)));
+        return std::make_unique<Dataset>(std::move(data));
       },
       [](const Dataset& data) { return static_cast<int64_t>(TensorBytes(data.features)); });
 }

@@ -2,21 +2,21 @@
 // line, configured by its typed options, its mistakes reported at the
 // config's cache_strategy with the smallest workable value, and the shipped
 // deep MLP config training with it.
-#include "core/avx512_warning_workaround.h"  // first: see there
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <memory>
 #include <string>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "caching/checkpoint/budget_schedule.h"
+#include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/config_loader.h"
 #include "core/model_builder.h"
 #include "core/network.h"
 #include "core/registry.h"
-#include "tests/numerics/test_tensors.h"
+#include "core/status_macros.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {
@@ -50,10 +50,9 @@ std::string Config(const std::string& options, int batch_size = 16) {
 }
 
 absl::StatusOr<std::unique_ptr<Network>> Build(const std::string& text) {
-  absl::StatusOr<std::unique_ptr<LoadedConfig>> config =
-      ConfigLoader().LoadText(text, "test.pbtxt");
-  if (!config.ok()) return config.status();
-  return BuildNetwork(**config, Registries::Global());
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> config,
+                         ConfigLoader().LoadText(text, "test.pbtxt"));
+  return BuildNetwork(*config, Registries::Global());
 }
 
 // Activation bytes of the Config() model at `rows` rows: 6, 8, 8, 8, 8, 8, 3 wide.

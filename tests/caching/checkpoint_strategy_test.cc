@@ -2,7 +2,10 @@
 // bit for bit, after several SGD-with-momentum steps, for every depth, every
 // every_n, sqrt and budgets from the least workable up to keeping everything;
 // the budget is never exceeded; the contract's order is enforced.
-#include "core/avx512_warning_workaround.h"  // first: see there
+#include "caching/checkpoint/checkpoint_strategy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <memory>
@@ -10,21 +13,20 @@
 #include <utility>
 #include <vector>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "caching/checkpoint/budget_schedule.h"
-#include "caching/checkpoint/checkpoint_strategy.h"
+#include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/config.pb.h"
 #include "core/layers/activations.h"
 #include "core/layers/dense.h"
 #include "core/layers/dropout.h"
 #include "core/network.h"
 #include "core/optimizer.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo::caching::checkpoint {
 namespace {
+
+using ::mnemo::testing::SameBits;
 
 using ::mnemo::testing::TestRng;
 using ::testing::HasSubstr;
@@ -32,11 +34,6 @@ using Mode = ScheduleChoice::Mode;
 
 constexpr int kBatch = 5;
 constexpr int kInput = 4;
-
-bool SameBits(const Tensor& a, const Tensor& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
-}
 
 // `depth` layers of Dense (widths 2..7), ReLU, Tanh and Dropout in a mix
 // fixed by `seed`, so the activations differ in size; the same seed gives the

@@ -6,11 +6,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "core/classifier/dual_path_classifier.h"
-#include "core/classifier/feature_split.h"
 #include "core/config_loader.h"
+#include "core/feature_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "memory_modules/classifier/dual_path_classifier.h"
 #include "tests/classifier/config_files.h"
 #include "tests/classifier/exact_memory.h"
 

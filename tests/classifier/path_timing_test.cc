@@ -1,5 +1,5 @@
 // MeasurePathTimes: each stage timed, the paths and their ratio as defined.
-#include "core/classifier/path_timing.h"
+#include "memory_modules/classifier/path_timing.h"
 
 #include <memory>
 #include <vector>
@@ -7,7 +7,7 @@
 #include "gtest/gtest.h"
 #include "tests/classifier/exact_memory.h"
 #include "tests/classifier/small_models.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

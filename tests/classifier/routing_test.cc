@@ -5,9 +5,9 @@
 #include <memory>
 #include <vector>
 
-#include "core/classifier/dual_path_classifier.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "memory_modules/classifier/dual_path_classifier.h"
 #include "tests/classifier/exact_memory.h"
 #include "tests/classifier/small_models.h"
 
@@ -15,11 +15,15 @@ namespace mnemo {
 namespace {
 
 using ::mnemo::testing::Assemble;
+using ::mnemo::testing::ClassificationPart;
 using ::mnemo::testing::ExactMemory;
+using ::mnemo::testing::Gradients;
 using ::mnemo::testing::MakeDense;
 using ::mnemo::testing::MakeNetwork;
+using ::mnemo::testing::MemoryPart;
 using ::mnemo::testing::Rows;
 using ::mnemo::testing::SmallClassifier;
+using ::mnemo::testing::TrainStep;
 using ::testing::ElementsAre;
 using ::testing::FloatEq;
 
@@ -97,11 +101,12 @@ TEST(EdgeCaseTest, AnEmptyMemoryNeverAnswers) {
   EXPECT_THAT(p->label, ElementsAre(0, 1));
 
   // Training on an empty memory: no memory loss, then the batch is stored.
-  absl::StatusOr<StepLosses> losses = small.classifier->ComputeGradients(
-      Rows({{1, 0}, {0, 1}}), std::vector<int32_t>{0, 1}, ForwardContext{true, 0, 0});
+  absl::StatusOr<StepResult> losses =
+      Gradients(*small.classifier, Rows({{1, 0}, {0, 1}}), std::vector<int32_t>{0, 1},
+                ForwardContext{true, 0, 0});
   ASSERT_TRUE(losses.ok()) << losses.status();
-  EXPECT_EQ(losses->memory, 0.0f);
-  EXPECT_EQ(losses->total, losses->classification);
+  EXPECT_EQ(MemoryPart(*losses), 0.0f);
+  EXPECT_EQ(losses->loss, ClassificationPart(*losses));
 }
 
 TEST(EdgeCaseTest, ABatchOfOneTrainsAndPredicts) {
@@ -114,11 +119,11 @@ TEST(EdgeCaseTest, ABatchOfOneTrainsAndPredicts) {
   }();
   ASSERT_TRUE(sgd.ok());
   const Tensor one = Rows({{0.5f, 0.2f}});
-  absl::StatusOr<StepLosses> losses =
-      small.classifier->TrainStep(one, std::vector<int32_t>{2}, ForwardContext{true, 0, 0}, **sgd);
+  absl::StatusOr<StepResult> losses =
+      TrainStep(*small.classifier, one, std::vector<int32_t>{2}, ForwardContext{true, 0, 0}, **sgd);
   ASSERT_TRUE(losses.ok()) << losses.status();
-  EXPECT_TRUE(std::isfinite(losses->total));
-  EXPECT_GT(losses->memory, 0.0f);  // class 2 is in memory: a positive exists
+  EXPECT_TRUE(std::isfinite(losses->loss));
+  EXPECT_GT(MemoryPart(*losses), 0.0f);  // class 2 is in memory: a positive exists
   EXPECT_EQ(small.memory->size(), 3);
   absl::StatusOr<DualPathPrediction> p = small.classifier->Predict(one);
   ASSERT_TRUE(p.ok()) << p.status();
@@ -129,19 +134,20 @@ TEST(EdgeCaseTest, AClassAbsentFromMemoryAddsNoMemoryLossAndIsAnsweredAsRouted) 
   SmallClassifier small = MakeRouting(0.85f);
   // Class 0 is not in memory (it holds 1 and 2): that sample has no positive,
   // so the batch's memory loss is the other sample's alone.
-  absl::StatusOr<StepLosses> both = small.classifier->ComputeGradients(
-      Rows({{1, 0.2f}, {0.1f, 1}}), std::vector<int32_t>{0, 1}, ForwardContext{true, 0, 0});
+  absl::StatusOr<StepResult> both =
+      Gradients(*small.classifier, Rows({{1, 0.2f}, {0.1f, 1}}), std::vector<int32_t>{0, 1},
+                ForwardContext{true, 0, 0});
   ASSERT_TRUE(both.ok()) << both.status();
-  absl::StatusOr<StepLosses> alone = small.classifier->ComputeGradients(
-      Rows({{0.1f, 1}}), std::vector<int32_t>{1}, ForwardContext{true, 0, 0});
+  absl::StatusOr<StepResult> alone = Gradients(*small.classifier, Rows({{0.1f, 1}}),
+                                               std::vector<int32_t>{1}, ForwardContext{true, 0, 0});
   ASSERT_TRUE(alone.ok()) << alone.status();
-  EXPECT_FLOAT_EQ(both->memory, alone->memory);
+  EXPECT_FLOAT_EQ(MemoryPart(*both), MemoryPart(*alone));
 
   // Only class-0 samples: no memory loss at all, and a zero feature gradient from it.
-  absl::StatusOr<StepLosses> absent = small.classifier->ComputeGradients(
-      Rows({{1, 0.2f}}), std::vector<int32_t>{0}, ForwardContext{true, 0, 0});
+  absl::StatusOr<StepResult> absent = Gradients(
+      *small.classifier, Rows({{1, 0.2f}}), std::vector<int32_t>{0}, ForwardContext{true, 0, 0});
   ASSERT_TRUE(absent.ok()) << absent.status();
-  EXPECT_EQ(absent->memory, 0.0f);
+  EXPECT_EQ(MemoryPart(*absent), 0.0f);
   // The memory still answers with the classes it has, when confident.
   absl::StatusOr<DualPathPrediction> p = small.classifier->Predict(Rows({{1, 0.2f}}));
   ASSERT_TRUE(p.ok()) << p.status();
@@ -159,11 +165,11 @@ TEST(EdgeCaseTest, WeightZeroNeverAsksTheMemoryForItsLoss) {
   ASSERT_TRUE(memory->Store(Rows({{1, 0}}), {1}).ok());
   SmallClassifier zero = Assemble(MakeNetwork(std::move(backbone)), MakeNetwork(std::move(head)),
                                   std::move(memory), settings);
-  absl::StatusOr<StepLosses> losses = zero.classifier->ComputeGradients(
-      Rows({{1, 0}}), std::vector<int32_t>{1}, ForwardContext{true, 0, 0});
+  absl::StatusOr<StepResult> losses = Gradients(
+      *zero.classifier, Rows({{1, 0}}), std::vector<int32_t>{1}, ForwardContext{true, 0, 0});
   ASSERT_TRUE(losses.ok()) << losses.status();
   EXPECT_EQ(zero.memory->loss_calls(), 0);
-  EXPECT_EQ(losses->memory, 0.0f);
+  EXPECT_EQ(MemoryPart(*losses), 0.0f);
 }
 
 TEST(FromPartsTest, RefusesPartsThatDoNotFit) {

@@ -4,16 +4,17 @@
 #include <string>
 #include <vector>
 
-#include "core/classifier/dual_path_classifier.h"
 #include "core/config_loader.h"
 #include "core/io/safetensors.h"
 #include "core/model_io.h"
 #include "core/optimizer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "memory_modules/classifier/dual_path_classifier.h"
 #include "tests/classifier/config_files.h"
 #include "tests/classifier/exact_memory.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/classifier/small_models.h"
+#include "tests/testing/tensors.h"
 #include "tests/testing/test_files.h"
 
 namespace mnemo {
@@ -21,6 +22,7 @@ namespace {
 
 using ::mnemo::testing::ClassifierConfig;
 using ::mnemo::testing::TestRng;
+using ::mnemo::testing::TrainStep;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Key;
@@ -68,9 +70,8 @@ TEST_F(SaveLoadTest, AReloadedClassifierAnswersIdentically) {
   std::unique_ptr<Optimizer> sgd = *CreateOptimizer(sgd_config);
   TestRng rng(4);
   for (int step = 0; step < 3; ++step) {
-    ASSERT_TRUE(trained
-                    ->TrainStep(rng.Random(4, 6), std::vector<int32_t>{0, 1, 2, step % 3},
-                                ForwardContext{true, 3, static_cast<uint64_t>(step)}, *sgd)
+    ASSERT_TRUE(TrainStep(*trained, rng.Random(4, 6), std::vector<int32_t>{0, 1, 2, step % 3},
+                          ForwardContext{true, 3, static_cast<uint64_t>(step)}, *sgd)
                     .ok());
   }
   ASSERT_EQ(trained->memory().size(), 10);  // 12 stored, the oldest 2 replaced

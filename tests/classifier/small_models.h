@@ -3,15 +3,18 @@
 
 // Small dual-path classifiers assembled by hand for the tests.
 
+#include <cstdint>
 #include <memory>
 #include <utility>
 #include <vector>
 
-#include "core/classifier/dual_path_classifier.h"
 #include "core/layers/activations.h"
 #include "core/layers/dense.h"
 #include "core/network.h"
+#include "core/optimizer.h"
+#include "core/trainable_model.h"
 #include "gtest/gtest.h"
+#include "memory_modules/classifier/dual_path_classifier.h"
 #include "tests/classifier/exact_memory.h"
 
 namespace mnemo::testing {
@@ -48,6 +51,33 @@ inline SmallClassifier Assemble(std::unique_ptr<Network> backbone, std::unique_p
   EXPECT_TRUE(classifier.ok()) << classifier.status();
   if (classifier.ok()) small.classifier = *std::move(classifier);
   return small;
+}
+
+// ComputeGradients of the rows `x` with `labels` (samples 0, 1, ...).
+inline absl::StatusOr<StepResult> Gradients(DualPathClassifier& classifier, const Tensor& x,
+                                            const std::vector<int32_t>& labels,
+                                            const ForwardContext& context) {
+  std::vector<int32_t> samples(labels.size());
+  for (size_t i = 0; i < samples.size(); ++i) samples[i] = static_cast<int32_t>(i);
+  return classifier.ComputeGradients(Batch{x, labels, samples}, context);
+}
+
+// A step as core's training loop takes it: the gradients, the optimizer's
+// step over the trainable parameters, then the commit (the memory's store).
+inline absl::StatusOr<StepResult> TrainStep(DualPathClassifier& classifier, const Tensor& x,
+                                            const std::vector<int32_t>& labels,
+                                            const ForwardContext& context, Optimizer& optimizer) {
+  absl::StatusOr<StepResult> step = Gradients(classifier, x, labels, context);
+  if (!step.ok()) return step;
+  optimizer.Step(classifier.TrainableParameters());
+  if (absl::Status s = classifier.CommitStep(); !s.ok()) return s;
+  return step;
+}
+
+// The memory's part of a step's loss, and the head's.
+inline float MemoryPart(const StepResult& step) { return step.parts.at(kMemoryLoss); }
+inline float ClassificationPart(const StepResult& step) {
+  return step.parts.at(kClassificationLoss);
 }
 
 // Tensor from rows written out in the test.

@@ -1,29 +1,40 @@
 // Training the dual path: the combined loss's gradient against finite
 // differences, a few epochs reduce the loss on a small problem, the memory's
 // own parameters are updated, and the trainer's metrics add up.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
+#include <string>
 #include <vector>
 
-#include "core/classifier/dual_path_classifier.h"
-#include "core/classifier/dual_path_trainer.h"
-#include "core/data/dataset.h"
+#include "core/dataset.h"
 #include "core/layers/activations.h"
+#include "core/nonfinite.h"
 #include "core/optimizer.h"
+#include "core/trainer.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "memory_modules/classifier/dual_path_classifier.h"
+#include "memory_modules/classifier/dual_path_evaluation.h"
 #include "tests/classifier/exact_memory.h"
 #include "tests/classifier/small_models.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {
 
 using ::mnemo::testing::Assemble;
 using ::mnemo::testing::ExactMemory;
+using ::mnemo::testing::Gradients;
 using ::mnemo::testing::MakeDense;
 using ::mnemo::testing::MakeNetwork;
+using ::mnemo::testing::MemoryPart;
 using ::mnemo::testing::SmallClassifier;
 using ::mnemo::testing::TestRng;
+using ::mnemo::testing::TrainStep;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
 
 constexpr int kInputs = 6, kFeatures = 5, kClasses = 3;
 
@@ -73,16 +84,16 @@ void ExpectGradientMatchesFiniteDifferences(DualPathClassifier& classifier, cons
                                             const std::vector<int32_t>& labels, Tensor* value,
                                             const Tensor* gradient, const char* what) {
   const ForwardContext context{true, 0, 0};
-  ASSERT_TRUE(classifier.ComputeGradients(x, labels, context).ok());
+  ASSERT_TRUE(Gradients(classifier, x, labels, context).ok());
   const Tensor analytic = *gradient;  // ComputeGradients below overwrites it
   constexpr float kStep = 1e-2f;
   double worst = 0;
   for (Eigen::Index k = 0; k < value->size(); ++k) {
     const float original = value->data()[k];
     value->data()[k] = original + kStep;
-    const float up = classifier.ComputeGradients(x, labels, context)->total;
+    const float up = Gradients(classifier, x, labels, context)->loss;
     value->data()[k] = original - kStep;
-    const float down = classifier.ComputeGradients(x, labels, context)->total;
+    const float down = Gradients(classifier, x, labels, context)->loss;
     value->data()[k] = original;
     const double numeric = (static_cast<double>(up) - down) / (2 * kStep);
     const double error = std::abs(numeric - analytic.data()[k]) /
@@ -103,9 +114,9 @@ TEST(TrainingTest, CombinedLossGradientMatchesFiniteDifferences) {
   SmallClassifier small = MakeRandom(3, std::move(memory), settings);
   const Tensor x = rng.Random(4, kInputs);
   const std::vector<int32_t> labels = {0, 1, 2, 1};
-  absl::StatusOr<StepLosses> losses = small.classifier->ComputeGradients(x, labels, {true, 0, 0});
+  absl::StatusOr<StepResult> losses = Gradients(*small.classifier, x, labels, {true, 0, 0});
   ASSERT_TRUE(losses.ok()) << losses.status();
-  ASSERT_GT(losses->memory, 0.0f);  // the memory term is really in the check
+  ASSERT_GT(MemoryPart(*losses), 0.0f);  // the memory term is really in the check
 
   for (const char* which : {"backbone", "head"}) {
     Network& network =
@@ -133,10 +144,10 @@ TEST(TrainingTest, MemoryParametersGetTheirGradientAndAreStepped) {
   // A step moves the keys by -lr x gradient; Store then overwrites the
   // oldest slots, so the capacity is the 4 slots and the batch is 3: slot 3
   // keeps its stepped key.
-  ASSERT_TRUE(small.classifier->ComputeGradients(x, labels, {true, 0, 0}).ok());
+  ASSERT_TRUE(Gradients(*small.classifier, x, labels, {true, 0, 0}).ok());
   const Tensor expected_last = small.memory->keys().row(3) - 0.5f * keys[0].gradient->row(3);
   std::unique_ptr<Optimizer> sgd = Sgd(0.5f);
-  ASSERT_TRUE(small.classifier->TrainStep(x, labels, {true, 0, 0}, *sgd).ok());
+  ASSERT_TRUE(TrainStep(*small.classifier, x, labels, {true, 0, 0}, *sgd).ok());
   EXPECT_LT((small.memory->keys().row(3) - expected_last).cwiseAbs().maxCoeff(), 1e-6f);
   EXPECT_GT(keys[0].gradient->row(3).cwiseAbs().maxCoeff(), 0.0f);
 }
@@ -150,17 +161,17 @@ TEST(TrainingTest, EpochsReduceTheLossAndTheMetricsAddUp) {
   config.set_batch_size(16);
   config.set_epochs(4);
   config.set_seed(3);
-  absl::StatusOr<DualPathTrainer> trainer =
-      DualPathTrainer::Create(config, small.classifier.get(), sgd.get());
+  absl::StatusOr<Trainer> trainer = Trainer::Create(config, small.classifier.get(), sgd.get());
   ASSERT_TRUE(trainer.ok()) << trainer.status();
-  absl::StatusOr<std::vector<DualPathEpochMetrics>> history = trainer->Fit(train, test);
-  ASSERT_TRUE(history.ok()) << history.status();
-  ASSERT_EQ(history->size(), 4u);
-  EXPECT_LT(history->back().train_loss, history->front().train_loss);
-  EXPECT_GT(history->back().test.network_accuracy, 0.8);
+  absl::StatusOr<std::vector<EpochMetrics>> fitted = trainer->Fit(train, test);
+  ASSERT_TRUE(fitted.ok()) << fitted.status();
+  const std::vector<DualPathEpochMetrics> history = DualPathMetricsOf(*fitted);
+  ASSERT_EQ(history.size(), 4u);
+  EXPECT_LT(history.back().train_loss, history.front().train_loss);
+  EXPECT_GT(history.back().test.network_accuracy, 0.8);
   EXPECT_EQ(trainer->steps(), 4u * 19u);  // ceil(300 / 16) batches an epoch
 
-  for (const DualPathEpochMetrics& m : *history) {
+  for (const DualPathEpochMetrics& m : history) {
     SCOPED_TRACE(m.epoch);
     EXPECT_EQ(m.memory_size, 100);  // 300 samples seen: full
     EXPECT_EQ(m.memory_capacity, 100);
@@ -188,7 +199,7 @@ TEST(TrainingTest, TheSameSeedGivesTheSameRun) {
   for (int run = 0; run < 2; ++run) {
     SmallClassifier small = MakeRandom(9, std::make_unique<ExactMemory>(kFeatures, 20));
     std::unique_ptr<Optimizer> sgd = Sgd(0.1f);
-    auto trainer = DualPathTrainer::Create(config, small.classifier.get(), sgd.get());
+    auto trainer = Trainer::Create(config, small.classifier.get(), sgd.get());
     ASSERT_TRUE(trainer.ok());
     auto history = trainer->Fit(train, test);
     ASSERT_TRUE(history.ok()) << history.status();
@@ -203,7 +214,7 @@ TEST(TrainingTest, RefusesDataOfTheWrongWidth) {
   config::Trainer config;
   config.set_batch_size(8);
   config.set_epochs(1);
-  auto trainer = DualPathTrainer::Create(config, small.classifier.get(), sgd.get());
+  auto trainer = Trainer::Create(config, small.classifier.get(), sgd.get());
   ASSERT_TRUE(trainer.ok());
   Dataset wide;
   wide.num_classes = 3;
@@ -211,6 +222,69 @@ TEST(TrainingTest, RefusesDataOfTheWrongWidth) {
   wide.labels = {0, 1};
   EXPECT_EQ(trainer->TrainEpoch(wide, 1).status().message(),
             "the training set has 7 features per sample but the model's input_size is 6");
+}
+
+// Blobs with sample 17's feature 2 NaN, and the trainer of a small classifier.
+struct PoisonedRun {
+  Dataset train = Blobs(30, 1);
+  Dataset test = Blobs(12, 2);
+  SmallClassifier small = MakeRandom(9, std::make_unique<ExactMemory>(kFeatures, 100));
+  std::unique_ptr<Optimizer> sgd = Sgd(0.1f);
+  config::Trainer config;
+
+  explicit PoisonedRun(config::Trainer::NonFinite nonfinite) {
+    train.features(17, 2) = std::numeric_limits<float>::quiet_NaN();
+    config.set_batch_size(8);
+    config.set_epochs(1);
+    config.set_seed(3);
+    config.set_nonfinite(nonfinite);
+  }
+};
+
+// Collects the steps skipped.
+class SkipCounter : public TrainingObserver {
+ public:
+  void OnStepSkipped(const std::string& why) override { reasons.push_back(why); }
+  std::vector<std::string> reasons;
+};
+
+TEST(TrainingTest, ANonFiniteLossStopsTheDualPathBeforeAnythingTakesIt) {
+  PoisonedRun run(config::Trainer::STOP);
+  absl::StatusOr<Trainer> trainer =
+      Trainer::Create(run.config, run.small.classifier.get(), run.sgd.get());
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  absl::StatusOr<std::vector<EpochMetrics>> history = trainer->Fit(run.train, run.test);
+  ASSERT_FALSE(history.ok());
+  EXPECT_EQ(history.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(std::string(history.status().message()),
+              AllOf(HasSubstr("the loss is nan; training sample 17 has feature 2 = nan"),
+                    HasSubstr("training stopped before the weights took it")));
+  // Neither the parameters nor the memory took the poisoned batch.
+  EXPECT_FALSE(FindNonFiniteValue(run.small.classifier->Parameters()).has_value());
+  for (const auto& [name, tensor] : run.small.classifier->ExportState()) {
+    EXPECT_TRUE(AllFinite(tensor)) << name;
+  }
+}
+
+TEST(TrainingTest, SkipStepSkipsTheDualPathsStepAndItsStore) {
+  PoisonedRun run(config::Trainer::SKIP_STEP);
+  absl::StatusOr<Trainer> trainer =
+      Trainer::Create(run.config, run.small.classifier.get(), run.sgd.get());
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  SkipCounter counter;
+  absl::StatusOr<std::vector<EpochMetrics>> history = trainer->Fit(run.train, run.test, &counter);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(counter.reasons.size(), 1u);
+  EXPECT_THAT(counter.reasons[0], HasSubstr("training sample 17 has feature 2 = nan"));
+  EXPECT_EQ(history->at(0).skipped_steps, 1);
+  EXPECT_TRUE(std::isfinite(history->at(0).train_loss));
+  EXPECT_FALSE(FindNonFiniteValue(run.small.classifier->Parameters()).has_value());
+  // Every batch but the skipped one was stored.
+  std::vector<int32_t> order;
+  EpochOrder(run.config, 1, run.train.size(), &order);
+  const int position = static_cast<int>(std::find(order.begin(), order.end(), 17) - order.begin());
+  const int skipped_rows = std::min(8, run.train.size() - position / 8 * 8);
+  EXPECT_EQ(run.small.memory->size(), run.train.size() - skipped_rows);
 }
 
 }  // namespace

@@ -23,9 +23,12 @@
 #include "absl/types/span.h"
 #include "caching/memo/lru_memo.h"
 #include "caching/memo/named_memos.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo::caching::memo {
 namespace {
+
+using ::mnemo::testing::SameBits;
 
 using Row = std::vector<float>;
 
@@ -56,10 +59,6 @@ Row Output(int s, int i) {
 }
 
 size_t BytesOf(int i) { return LruMemo::EntryBytes(Input(i).size(), Output(0, i).size()); }
-
-bool SameBits(absl::Span<const float> a, const Row& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), b.size() * sizeof(float)) == 0;
-}
 
 // Eight distinct hashes for 720 rows: every chain is long, and holds rows of
 // every width and signature.

@@ -8,10 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "core/config.pb.h"
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_files.h"
+#include "tools/data/readers.h"
 
 namespace mnemo {
 namespace {

@@ -10,10 +10,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/config.pb.h"
-#include "core/data/dataset.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_files.h"
+#include "tools/data/readers.h"
 
 namespace mnemo {
 namespace {

@@ -1,15 +1,15 @@
 // The real Fashion-MNIST of Debian's dataset-fashion-mnist, as LoadData reads
 // it with the default configuration.
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <vector>
 
 #include "core/config.pb.h"
-#include "core/data/dataset.h"
+#include "core/stopwatch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/data/readers.h"
 
 namespace mnemo {
 namespace {
@@ -28,11 +28,10 @@ std::vector<int> ClassCounts(const Dataset& data) {
 }
 
 TEST(FashionMnistTest, LoadsBothSplitsWithTheDefaultConfig) {
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   absl::StatusOr<TrainTestData> data = LoadData(config::Data());
-  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(data.ok()) << data.status();
-  std::cout << "LoadData took " << elapsed.count() << " s\n";
+  std::cout << "LoadData took " << stopwatch.ElapsedSeconds() << " s\n";
 
   const Dataset& train = data->train;
   const Dataset& test = data->test;

@@ -1,4 +1,4 @@
-// Fuzzes ReadCifar10 (core/data/dataset.h) with the input as one CIFAR-10
+// Fuzzes ReadCifar10 (tools/data/readers.h) with the input as one CIFAR-10
 // binary file, raw or gzip: alone, twice in a row, and with a sample limit.
 // The reader takes paths, so the input is written to a memory file first.
 
@@ -10,8 +10,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "core/data/dataset.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tools/data/readers.h"
 
 namespace mnemo::fuzz {
 namespace {

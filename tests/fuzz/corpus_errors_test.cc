@@ -20,13 +20,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
 #include "core/io/read_file.h"
 #include "core/io/safetensors.h"
 #include "core/plugin_api.h"
 #include "core/registry.h"
+#include "core/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/fuzz/plugin_info_input.h"
+#include "tools/data/readers.h"
 
 // layer-too-large.pbtxt asks for 16 EB: under AddressSanitizer (--config=asan,
 // --config=fuzz) the allocation must fail as it does without it, with
@@ -284,11 +285,10 @@ TEST(CorpusErrorsTest, PluginInfo) {
            "plugin against this mnemo"},
       },
       [](const std::string& path) {
-        absl::StatusOr<std::string> bytes = ReadFileToString(path);
-        if (!bytes.ok()) return bytes.status();
+        MNEMO_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(path));
         Registries registries;
         fuzz::AddBuiltinTypes(registries);
-        return fuzz::LoadWithInfo(fuzz::DecodePluginInfo(*bytes), registries).status();
+        return fuzz::LoadWithInfo(fuzz::DecodePluginInfo(bytes), registries).status();
       },
       [](const std::string&) { return fuzz::FuzzInfoPluginPath(); });
 }

@@ -1,4 +1,4 @@
-// Fuzzes the IDX readers (core/data/dataset.h) with the input as one IDX
+// Fuzzes the IDX readers (tools/data/readers.h) with the input as one IDX
 // file, raw or gzip: as an image file, as a label file, and as either half of
 // a ReadIdx pair whose other half is a valid two-sample file. The readers
 // take paths, so the input is written to a memory file first.
@@ -12,8 +12,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "core/data/dataset.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tools/data/readers.h"
 
 namespace mnemo::fuzz {
 namespace {

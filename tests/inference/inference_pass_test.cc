@@ -11,7 +11,7 @@
 #include "core/model_builder.h"
 #include "core/network.h"
 #include "gtest/gtest.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

@@ -11,8 +11,8 @@
 #include "core/inference/predictor.h"
 #include "gtest/gtest.h"
 #include "tests/inference/saved_models.h"
-#include "tests/numerics/test_tensors.h"
 #include "tests/testing/allocation_counter.h"
+#include "tests/testing/tensors.h"
 #include "tests/testing/test_files.h"
 
 namespace mnemo {

@@ -12,7 +12,7 @@
 #include "core/inference/predictor.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

@@ -21,7 +21,7 @@
 #include "core/tensor.h"
 #include "gtest/gtest.h"
 #include "tests/inference/saved_models.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 #include "tools/resident_memory.h"
 
 namespace mnemo {

@@ -15,7 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/inference/saved_models.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 #include "tests/testing/test_files.h"
 
 namespace mnemo {

@@ -15,7 +15,7 @@
 #include "core/model_io.h"
 #include "core/network.h"
 #include "gtest/gtest.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 #include "tests/testing/test_files.h"
 
 namespace mnemo::testing {

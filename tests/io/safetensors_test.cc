@@ -22,10 +22,13 @@
 #include "absl/types/span.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/tensors.h"
 #include "tests/testing/test_files.h"
 
 namespace mnemo {
 namespace {
+
+using ::mnemo::testing::SameBits;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -107,11 +110,6 @@ Tensor Make(int rows, int cols, std::vector<float> values) {
   EXPECT_EQ(values.size(), static_cast<size_t>(rows * cols));
   for (int i = 0; i < rows * cols; ++i) t.data()[i] = values[i];
   return t;
-}
-
-bool SameBits(const Tensor& a, const Tensor& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() &&
-         (a.size() == 0 || std::memcmp(a.data(), b.data(), TensorBytes(a)) == 0);
 }
 
 TEST(SafetensorsTest, RoundTripIsBitIdentical) {

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "core/avx512_warning_workaround.h"  // first: see there
-#include "core/memory/contrastive_loss.h"
+#include "memory_modules/common/contrastive_loss.h"
 #include "tests/memory/reference.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo::memory_modules {
 namespace {

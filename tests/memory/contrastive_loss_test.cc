@@ -1,6 +1,6 @@
 // The memory contrastive loss against its brute-force definition, its
 // gradients against central finite differences (double), and its edge cases.
-#include "core/memory/contrastive_loss.h"
+#include "memory_modules/common/contrastive_loss.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "core/avx512_warning_workaround.h"  // first: see there
 #include "tests/memory/reference.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo::memory {
 namespace {

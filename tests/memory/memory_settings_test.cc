@@ -1,6 +1,6 @@
 // The memory settings of a config: defaults for unset fields, every problem
 // reported at once.
-#include "core/memory/memory_settings.h"
+#include "core/memory_settings.h"
 
 #include <gtest/gtest.h>
 

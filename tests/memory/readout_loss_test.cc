@@ -1,7 +1,7 @@
 // The trainable memory's read-out cross-entropy against its brute-force
 // definition, and its gradients (features, keys, values) against central
 // finite differences in double.
-#include "core/memory/readout_loss.h"
+#include "memory_modules/common/readout_loss.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 
 #include "core/avx512_warning_workaround.h"  // first: see there
 #include "tests/memory/reference.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo::memory {
 namespace {

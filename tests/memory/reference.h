@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/memory/similarity.h"
 #include "core/memory_module.h"
-#include "tests/numerics/test_tensors.h"
+#include "memory_modules/common/similarity.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo::memory::testing {
 
@@ -103,7 +103,7 @@ inline MatrixD NumericGradient(const std::function<double()>& f, MatrixD* x, dou
   return gradient;
 }
 
-// The documented vote (core/memory/vote.h), from the cosines by brute force:
+// The documented vote (memory_modules/common/vote.h), from the cosines by brute force:
 // neighbours sorted by cosine (ties: lower slot), the k best vote for
 // slot_class with weight clip(cos) * certainty.
 inline Retrieval BruteVote(const MatrixD& cosines, int k, const std::vector<int>& slot_class,

@@ -1,6 +1,6 @@
 // Cosine similarity, its backward pass, top-k selection and the vote, against
 // brute force in double.
-#include "core/memory/similarity.h"
+#include "memory_modules/common/similarity.h"
 
 #include <gtest/gtest.h>
 
@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "core/avx512_warning_workaround.h"  // first: see there
-#include "core/memory/top_k.h"
-#include "core/memory/vote.h"
+#include "memory_modules/common/top_k.h"
+#include "memory_modules/common/vote.h"
 #include "tests/memory/reference.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo::memory {
 namespace {

@@ -12,7 +12,7 @@
 #include "core/layers/dense.h"
 #include "core/loss.h"
 #include "core/network.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

@@ -1,10 +1,9 @@
 // Dense forward + backward at the seed MLP's first layer: batch 256, 784 -> 256.
-#include "core/avx512_warning_workaround.h"  // first: see there
-
 #include <benchmark/benchmark.h>
 
+#include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/layers/dense.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

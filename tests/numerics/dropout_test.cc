@@ -1,7 +1,10 @@
 // Dropout: the mask is a pure function of (seed, step, element), so a forward
 // pass run twice (as checkpointing recomputes it) gives the same bits; the
 // statistics are those of the rate; backward is mask * scale * grad.
-#include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/layers/dropout.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
@@ -9,27 +12,21 @@
 #include <memory>
 #include <string>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
+#include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/config.pb.h"
-#include "core/layers/dropout.h"
 #include "core/registry.h"
 #include "core/tensor.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {
+
+using ::mnemo::testing::SameBits;
 
 using ::mnemo::testing::TestRng;
 using ::testing::HasSubstr;
 
 ForwardContext Training(uint64_t step) { return ForwardContext{true, /*seed=*/1, step}; }
-
-bool SameBits(const Tensor& a, const Tensor& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
-}
 
 absl::StatusOr<std::unique_ptr<Layer>> CreateFromConfig(float rate, int input_size = 8) {
   config::Layer config;

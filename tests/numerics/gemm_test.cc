@@ -8,8 +8,8 @@
 
 #include "core/layers/dense.h"
 #include "gtest/gtest.h"
-#include "tests/numerics/test_tensors.h"
 #include "tests/testing/allocation_counter.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

@@ -1,19 +1,18 @@
 // Every built-in layer's backward pass against central finite differences of
 // its forward pass.
-#include "core/avx512_warning_workaround.h"  // first: see there
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
+#include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/config.pb.h"
 #include "core/layer.h"
 #include "core/registry.h"
 #include "core/tensor.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

@@ -1,21 +1,20 @@
 // Forward values of the built-in layers against direct computations, and what
 // their factories accept.
-#include "core/avx512_warning_workaround.h"  // first: see there
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <string>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
+#include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/config.pb.h"
 #include "core/init.h"
 #include "core/layers/activations.h"
 #include "core/layers/dense.h"
 #include "core/registry.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

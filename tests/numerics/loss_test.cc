@@ -1,14 +1,14 @@
 // Softmax cross-entropy: value, gradient, stability, and arg-max.
-#include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/loss.h"
+
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
-#include <gtest/gtest.h>
-
-#include "core/loss.h"
-#include "tests/numerics/test_tensors.h"
+#include "core/avx512_warning_workaround.h"  // first: see there
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

@@ -1,22 +1,22 @@
 // Network: forward and backward equal the hand-composed layers, gradients
 // accumulate, shapes are checked, and keep_all accounts for its memory.
-#include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/network.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <memory>
 #include <utility>
 #include <vector>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
+#include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/cache_strategy.h"
 #include "core/config.pb.h"
 #include "core/layers/activations.h"
 #include "core/layers/dense.h"
-#include "core/network.h"
 #include "core/registry.h"
-#include "tests/numerics/test_tensors.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {
@@ -226,12 +226,16 @@ TEST(NetworkTest, TrainableParametersSkipFrozenLayers) {
   t.d0->set_trainable(false);
   Dense* d2 = t.d2;
   std::unique_ptr<Network> network = Build(std::move(t.layers));
-  const std::vector<Parameter> parameters = network->TrainableParameters();
+  const std::vector<ModelParameter> parameters = network->TrainableParameters();
   ASSERT_EQ(parameters.size(), 2u);
-  EXPECT_EQ(parameters[0].name, "weight");
+  EXPECT_EQ(parameters[0].name, d2->name() + ".weight");
   EXPECT_EQ(parameters[0].value, &d2->weight());
-  EXPECT_EQ(parameters[1].name, "bias");
+  EXPECT_EQ(parameters[0].layer, d2);
+  EXPECT_EQ(parameters[1].name, d2->name() + ".bias");
   EXPECT_EQ(parameters[1].value, &d2->bias());
+  // Every parameter, the frozen layer's first, for snapshots.
+  EXPECT_EQ(network->Parameters().size(), 4u);
+  EXPECT_EQ(network->Parameters()[0].value, &t.d0->weight());
 }
 
 TEST(KeepAllTest, StatsCountEveryActivationIncludingTheInput) {

@@ -52,11 +52,11 @@ void ExpectTrajectory(const config::Optimizer& config, const std::vector<double>
   const std::vector<float> gradients = {0.5f, -1.0f, 0.25f};
   ASSERT_EQ(expected.size(), gradients.size());
   for (size_t step = 0; step < gradients.size(); ++step) {
-    for (const Parameter& p : network->TrainableParameters()) {
+    for (const ModelParameter& p : network->TrainableParameters()) {
       p.gradient->setConstant(gradients[step]);
     }
     optimizer->Step(*network);
-    for (const Parameter& p : network->TrainableParameters()) {
+    for (const ModelParameter& p : network->TrainableParameters()) {
       EXPECT_NEAR((*p.value)(0, 0), expected[step], 1e-6)
           << p.name << " after step " << step + 1;
     }

@@ -17,9 +17,9 @@
 #include "core/model_builder.h"
 #include "core/optimizer.h"
 #include "gtest/gtest.h"
-#include "tests/numerics/test_tensors.h"
 #include "tests/onednn/onednn_testing.h"
 #include "tests/testing/allocation_counter.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

@@ -15,8 +15,8 @@
 #include "core/config_loader.h"
 #include "core/model_builder.h"
 #include "core/registry.h"
-#include "tests/numerics/test_tensors.h"
 #include "tests/onednn/onednn_testing.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

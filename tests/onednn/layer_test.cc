@@ -15,8 +15,8 @@
 #include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/config.pb.h"
 #include "core/registry.h"
-#include "tests/numerics/test_tensors.h"
 #include "tests/onednn/onednn_testing.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {

@@ -10,15 +10,15 @@
 #include <vector>
 
 #include "core/avx512_warning_workaround.h"  // first: see there
-#include "core/classifier/dual_path_classifier.h"
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
+#include "core/dataset.h"
 #include "core/model_builder.h"
 #include "core/optimizer.h"
 #include "core/trainer.h"
-#include "tests/numerics/test_tensors.h"
+#include "memory_modules/classifier/dual_path_classifier.h"
 #include "tests/onednn/onednn_testing.h"
 #include "tests/plugins/test_args.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {
@@ -285,12 +285,13 @@ TEST_F(OneDnnNetworkTest, DualPathClassifierUsesTheBackendThroughout) {
   const Dataset data = RandomDataset(16, 12, 4, 5);
   auto optimizer = CreateOptimizer((*config)->experiment().trainer().optimizer());
   ASSERT_TRUE(optimizer.ok());
-  for (int step = 0; step < 2; ++step) {
-    auto losses =
-        (*classifier)
-            ->TrainStep(data.features, data.labels,
-                        ForwardContext{true, 1, static_cast<uint64_t>(step)}, **optimizer);
-    ASSERT_TRUE(losses.ok()) << losses.status();
+  // Two steps of core's training loop (one batch an epoch).
+  auto trainer =
+      Trainer::Create((*config)->experiment().trainer(), classifier->get(), optimizer->get());
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  for (int epoch = 1; epoch <= 2; ++epoch) {
+    absl::StatusOr<EpochMetrics> trained = trainer->TrainEpoch(data, epoch);
+    ASSERT_TRUE(trained.ok()) << trained.status();
   }
   auto prediction = (*classifier)->Predict(data.features);
   ASSERT_TRUE(prediction.ok()) << prediction.status();

@@ -3,8 +3,6 @@
 // classifier and optimizer built afresh and finished, ends with the
 // parameters, optimizer state, memory contents and metrics of a run that
 // never stopped, bit for bit; and what a restore refuses, it leaves alone.
-#include "core/classifier/dual_path_snapshot.h"
-
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -13,19 +11,20 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/classifier/dual_path_classifier.h"
-#include "core/classifier/dual_path_trainer.h"
 #include "core/config_loader.h"
 #include "core/plugin_loader.h"
 #include "core/snapshot.h"
+#include "core/trainer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "memory_modules/classifier/dual_path_classifier.h"
 #include "tests/plugins/test_args.h"
 #include "tests/train/small_run.h"
 
 namespace mnemo {
 namespace {
 
+using ::mnemo::testing::ExpectSameMetrics;
 using ::mnemo::testing::SameBits;
 using ::mnemo::testing::SmallData;
 using ::mnemo::testing::StopAt;
@@ -63,7 +62,7 @@ struct DualPathRun {
   std::unique_ptr<LoadedConfig> config;
   std::unique_ptr<DualPathClassifier> classifier;
   std::unique_ptr<Optimizer> optimizer;
-  std::unique_ptr<DualPathTrainer> trainer;
+  std::unique_ptr<Trainer> trainer;
   std::string training_text;  // TrainingConfigText
 };
 
@@ -83,24 +82,20 @@ DualPathRun MakeRun(const std::string& text) {
   if (!classifier.ok() || !optimizer.ok()) return run;
   run.classifier = *std::move(classifier);
   run.optimizer = *std::move(optimizer);
-  absl::StatusOr<DualPathTrainer> trainer = DualPathTrainer::Create(
-      run.config->experiment().trainer(), run.classifier.get(), run.optimizer.get());
+  absl::StatusOr<Trainer> trainer = Trainer::Create(run.config->experiment().trainer(),
+                                                    run.classifier.get(), run.optimizer.get());
   EXPECT_TRUE(trainer.ok()) << trainer.status();
-  if (trainer.ok()) run.trainer = std::make_unique<DualPathTrainer>(*std::move(trainer));
+  if (trainer.ok()) run.trainer = std::make_unique<Trainer>(*std::move(trainer));
   run.training_text = TrainingConfigText(run.config->experiment());
   return run;
 }
 
-// Every parameter of the trained networks, the optimizer's state and the
+// Every parameter (the memory's own too), the optimizer's state and the
 // memory's contents, by name.
 std::map<std::string, Tensor> Everything(DualPathRun& run) {
   std::map<std::string, Tensor> all;
-  for (Network* network : run.classifier->trained_networks()) {
-    for (int i = 0; i < network->num_layers(); ++i) {
-      for (const Parameter& p : network->layer(i).parameters()) {
-        all.emplace(absl::StrCat("param ", network->layer(i).name(), ".", p.name), *p.value);
-      }
-    }
+  for (const ModelParameter& p : run.classifier->Parameters()) {
+    all.emplace(absl::StrCat("param ", p.name), *p.value);
   }
   for (const auto& [key, tensor] : run.optimizer->State()) {
     all.emplace(absl::StrCat("optimizer ", key), *tensor);
@@ -118,28 +113,6 @@ void ExpectSameBits(const std::map<std::string, Tensor>& a,
     auto it = b.find(name);
     ASSERT_NE(it, b.end()) << name;
     EXPECT_TRUE(SameBits(tensor, it->second)) << name;
-  }
-}
-
-// Every figure of two histories that does not depend on the clock.
-void ExpectSameMetrics(const std::vector<DualPathEpochMetrics>& a,
-                       const std::vector<DualPathEpochMetrics>& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t e = 0; e < a.size(); ++e) {
-    SCOPED_TRACE(absl::StrCat("epoch ", e + 1));
-    EXPECT_EQ(a[e].epoch, b[e].epoch);
-    EXPECT_EQ(a[e].train_loss, b[e].train_loss);
-    EXPECT_EQ(a[e].train_classification_loss, b[e].train_classification_loss);
-    EXPECT_EQ(a[e].train_memory_loss, b[e].train_memory_loss);
-    EXPECT_EQ(a[e].train_accuracy, b[e].train_accuracy);
-    EXPECT_EQ(a[e].memory_size, b[e].memory_size);
-    EXPECT_EQ(a[e].test.loss, b[e].test.loss);
-    EXPECT_EQ(a[e].test.accuracy, b[e].test.accuracy);
-    EXPECT_EQ(a[e].test.network_accuracy, b[e].test.network_accuracy);
-    EXPECT_EQ(a[e].test.memory_accuracy, b[e].test.memory_accuracy);
-    EXPECT_EQ(a[e].test.memory_answered, b[e].test.memory_answered);
-    EXPECT_EQ(a[e].test.memory_corrected, b[e].test.memory_corrected);
-    EXPECT_EQ(a[e].test.memory_broke, b[e].test.memory_broke);
   }
 }
 
@@ -167,11 +140,14 @@ class DualPathSnapshotTest : public ::testing::TestWithParam<const char*> {
 TEST_P(DualPathSnapshotTest, ResumedRunsEndBitForBitAsAnUninterruptedOne) {
   DualPathRun whole = MakeRun(DualPathConfig(GetParam()));
   ASSERT_NE(whole.trainer, nullptr);
-  DualPathProgress done;
+  TrainingProgress done;
   ASSERT_TRUE(whole.trainer->Run(train_, test_, &done).ok());
   ASSERT_EQ(done.history.size(), 3u);
   // The memory filled and replaced: the resume has to carry real contents.
-  EXPECT_EQ(done.history.back().memory_size, 20);
+  EXPECT_EQ(done.history.back().figures.at(kMemorySize), 20);
+  // The history keeps every figure of the dual path, its test set's too.
+  EXPECT_EQ(done.history.back().figures.count("test_memory_answered"), 1u);
+  EXPECT_EQ(done.history.back().figures.count("train_memory_loss"), 1u);
   const std::map<std::string, Tensor> expected = Everything(whole);
 
   // Mid-epoch 1, the end of epoch 1 (step 7), mid-epoch 2, and twice in a row.
@@ -179,31 +155,31 @@ TEST_P(DualPathSnapshotTest, ResumedRunsEndBitForBitAsAnUninterruptedOne) {
        std::vector<std::vector<uint64_t>>{{3}, {7}, {10}, {4, 16}}) {
     SCOPED_TRACE(absl::StrCat("stops at step ", stops[0], stops.size() > 1 ? " and more" : ""));
     const std::string path = PathFor("snapshot.safetensors");
-    DualPathProgress progress;
+    TrainingProgress progress;
     for (uint64_t stop : stops) {
       DualPathRun part = MakeRun(DualPathConfig(GetParam()));
       ASSERT_NE(part.trainer, nullptr);
-      if (progress.position.step > 0) {
-        absl::StatusOr<DualPathProgress> restored =
-            RestoreDualPathSnapshot(path, part.training_text, *part.classifier, *part.optimizer);
+      if (progress.step > 0) {
+        absl::StatusOr<RestoredSnapshot> restored =
+            RestoreSnapshot(path, part.training_text, *part.classifier, *part.optimizer);
         ASSERT_TRUE(restored.ok()) << restored.status();
-        progress = *std::move(restored);
+        progress = std::move(restored->progress);
       }
       StopAt hook(stop == 7 ? 0 : stop, stop == 7 ? 1 : 0);
       ASSERT_TRUE(part.trainer->Run(train_, test_, &progress, nullptr, &hook).ok());
-      ASSERT_EQ(progress.position.step, stop);
-      ASSERT_TRUE(WriteDualPathSnapshot(path, *part.classifier, *part.optimizer, progress,
-                                        part.training_text)
-                      .ok());
+      ASSERT_EQ(progress.step, stop);
+      ASSERT_TRUE(
+          WriteSnapshot(path, *part.classifier, *part.optimizer, progress, part.training_text)
+              .ok());
     }
     DualPathRun last = MakeRun(DualPathConfig(GetParam()));
     ASSERT_NE(last.trainer, nullptr);
-    absl::StatusOr<DualPathProgress> restored =
-        RestoreDualPathSnapshot(path, last.training_text, *last.classifier, *last.optimizer);
+    absl::StatusOr<RestoredSnapshot> restored =
+        RestoreSnapshot(path, last.training_text, *last.classifier, *last.optimizer);
     ASSERT_TRUE(restored.ok()) << restored.status();
-    progress = *std::move(restored);
+    progress = std::move(restored->progress);
     ASSERT_TRUE(last.trainer->Run(train_, test_, &progress).ok());
-    EXPECT_EQ(progress.position.epoch, 4);
+    EXPECT_EQ(progress.epoch, 4);
     ExpectSameBits(Everything(last), expected);
     ExpectSameMetrics(progress.history, done.history);
   }
@@ -212,19 +188,18 @@ TEST_P(DualPathSnapshotTest, ResumedRunsEndBitForBitAsAnUninterruptedOne) {
 TEST_P(DualPathSnapshotTest, ASnapshotOfAnotherConfigIsRefusedAndChangesNothing) {
   DualPathRun run = MakeRun(DualPathConfig(GetParam()));
   ASSERT_NE(run.trainer, nullptr);
-  DualPathProgress progress;
+  TrainingProgress progress;
   StopAt hook(5);
   ASSERT_TRUE(run.trainer->Run(train_, test_, &progress, nullptr, &hook).ok());
   const std::string path = PathFor("other.safetensors");
   ASSERT_TRUE(
-      WriteDualPathSnapshot(path, *run.classifier, *run.optimizer, progress, run.training_text)
-          .ok());
+      WriteSnapshot(path, *run.classifier, *run.optimizer, progress, run.training_text).ok());
 
   DualPathRun other = MakeRun(DualPathConfig(GetParam(), /*capacity=*/21));
   ASSERT_NE(other.trainer, nullptr);
   const std::map<std::string, Tensor> before = Everything(other);
-  absl::StatusOr<DualPathProgress> restored =
-      RestoreDualPathSnapshot(path, other.training_text, *other.classifier, *other.optimizer);
+  absl::StatusOr<RestoredSnapshot> restored =
+      RestoreSnapshot(path, other.training_text, *other.classifier, *other.optimizer);
   ASSERT_FALSE(restored.ok());
   EXPECT_THAT(std::string(restored.status().message()),
               HasSubstr("the snapshot has `memory_module.capacity: 20` where this run has "
@@ -232,22 +207,67 @@ TEST_P(DualPathSnapshotTest, ASnapshotOfAnotherConfigIsRefusedAndChangesNothing)
   ExpectSameBits(Everything(other), before);
 }
 
-TEST_P(DualPathSnapshotTest, ACoreSnapshotIsNotADualPathOne) {
+// The classifier as a snapshot sees it, but with a memory label no memory of
+// three classes takes: what a snapshot of another plugin version might hold.
+class WithBadMemoryLabel : public TrainableModel {
+ public:
+  explicit WithBadMemoryLabel(DualPathClassifier* classifier) : classifier_(classifier) {}
+  int input_size() const override { return classifier_->input_size(); }
+  int output_size() const override { return classifier_->output_size(); }
+  std::vector<ModelParameter> Parameters() override { return classifier_->Parameters(); }
+  std::vector<ModelParameter> TrainableParameters() override {
+    return classifier_->TrainableParameters();
+  }
+  absl::StatusOr<StepResult> ComputeGradients(const Batch& batch,
+                                              const ForwardContext& context) override {
+    return classifier_->ComputeGradients(batch, context);
+  }
+  absl::StatusOr<Evaluation> Evaluate(const Dataset& data, int batch_size) override {
+    return classifier_->Evaluate(data, batch_size);
+  }
+  std::map<std::string, Tensor> ExportState() override {
+    std::map<std::string, Tensor> state = classifier_->ExportState();
+    Tensor& labels = state.at("memory.labels");
+    labels(0, 0) = 7;
+    return state;
+  }
+
+ private:
+  DualPathClassifier* classifier_;
+};
+
+TEST_P(DualPathSnapshotTest, ARestoreTheMemoryRefusesChangesNothingElse) {
   DualPathRun run = MakeRun(DualPathConfig(GetParam()));
   ASSERT_NE(run.trainer, nullptr);
-  const std::string path = PathFor("core.safetensors");
-  ASSERT_TRUE(WriteSnapshot(path, run.classifier->trained_networks(), *run.optimizer,
-                            TrainingProgress(), run.training_text)
-                  .ok());
-  const std::map<std::string, Tensor> before = Everything(run);
-  absl::StatusOr<DualPathProgress> restored =
-      RestoreDualPathSnapshot(path, run.training_text, *run.classifier, *run.optimizer);
+  TrainingProgress progress;
+  StopAt hook(9);  // the memory holds a full epoch by then
+  ASSERT_TRUE(run.trainer->Run(train_, test_, &progress, nullptr, &hook).ok());
+  const std::string path = PathFor("bad_memory.safetensors");
+  WithBadMemoryLabel bad(run.classifier.get());
+  ASSERT_TRUE(WriteSnapshot(path, bad, *run.optimizer, progress, run.training_text).ok());
+
+  // A fresh run, a step into its training: every parameter, every optimizer
+  // tensor and the memory must stay as they are.
+  DualPathRun other = MakeRun(DualPathConfig(GetParam()));
+  ASSERT_NE(other.trainer, nullptr);
+  TrainingProgress other_progress;
+  StopAt one(1);
+  ASSERT_TRUE(other.trainer->Run(train_, test_, &other_progress, nullptr, &one).ok());
+  const std::map<std::string, Tensor> before = Everything(other);
+  absl::StatusOr<RestoredSnapshot> restored =
+      RestoreSnapshot(path, other.training_text, *other.classifier, *other.optimizer);
   ASSERT_FALSE(restored.ok());
-  EXPECT_EQ(restored.status().message(),
-            path +
-                ": metadata \"mnemo.extra.dual_path.classification_sum\" is missing or no "
-                "number: not a dual-path snapshot, or a damaged one");
-  ExpectSameBits(Everything(run), before);
+  EXPECT_THAT(std::string(restored.status().message()),
+              HasSubstr(path +
+                        ": the model refuses the state it holds: the memory's contents "
+                        "do not fit " +
+                        GetParam()));
+  ExpectSameBits(Everything(other), before);
+
+  // The good snapshot of the same run restores.
+  ASSERT_TRUE(
+      WriteSnapshot(path, *run.classifier, *run.optimizer, progress, run.training_text).ok());
+  EXPECT_TRUE(RestoreSnapshot(path, other.training_text, *other.classifier, *other.optimizer).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(BothMemories, DualPathSnapshotTest,

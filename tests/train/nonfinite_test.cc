@@ -49,17 +49,17 @@ TEST(AllFiniteTest, FindsEveryKindAnywhere) {
 TEST(FindNonFiniteTest, NamesLayerParameterElementAndValueOfTrainableGradients) {
   SmallRun run = MakeSmallRun(SmallConfigText(testing::kMomentum));
   ASSERT_NE(run.network, nullptr);
-  EXPECT_FALSE(FindNonFiniteGradient(*run.network).has_value());
+  EXPECT_FALSE(FindNonFiniteGradient(run.network->TrainableParameters()).has_value());
   Layer& last = run.network->layer(run.network->num_layers() - 1);
   (*last.parameters()[0].gradient)(1, 2) = -kInf;
-  std::optional<NonFiniteValue> found = FindNonFiniteGradient(*run.network);
+  std::optional<NonFiniteValue> found = FindNonFiniteGradient(run.network->TrainableParameters());
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->ToString(),
             "layer \"2_dense\" (Dense), parameter \"weight\", element [1, 2] = -inf");
   // A frozen layer's gradient is read by nothing, and not checked.
   last.set_trainable(false);
-  EXPECT_FALSE(FindNonFiniteGradient(*run.network).has_value());
-  EXPECT_FALSE(FindNonFiniteParameter(*run.network).has_value());
+  EXPECT_FALSE(FindNonFiniteGradient(run.network->TrainableParameters()).has_value());
+  EXPECT_FALSE(FindNonFiniteValue(run.network->Parameters()).has_value());
 }
 
 // The training data with sample 17's feature 2 NaN.
@@ -97,7 +97,7 @@ TEST(NonFiniteGuardTest, ANaNInTheDataStopsTrainingNamingStepAndValue) {
                                        "\"weight\", element [2, ")));
   EXPECT_THAT(message, HasSubstr("training stopped before the weights took it"));
   // The weights are those before the bad step.
-  EXPECT_FALSE(FindNonFiniteParameter(*run.network).has_value());
+  EXPECT_FALSE(FindNonFiniteValue(run.network->Parameters()).has_value());
 }
 
 TEST(NonFiniteGuardTest, AHugeLearningRateStopsTrainingNamingTheLayer) {
@@ -110,7 +110,7 @@ TEST(NonFiniteGuardTest, AHugeLearningRateStopsTrainingNamingTheLayer) {
   EXPECT_THAT(message, HasSubstr("step "));
   EXPECT_THAT(message, HasSubstr("layer \""));
   EXPECT_THAT(message, AnyOf(HasSubstr("= inf"), HasSubstr("= -inf"), HasSubstr("= nan")));
-  EXPECT_FALSE(FindNonFiniteParameter(*run.network).has_value());
+  EXPECT_FALSE(FindNonFiniteValue(run.network->Parameters()).has_value());
 }
 
 // Records whether each step changed the weights.
@@ -180,7 +180,7 @@ TEST(NonFiniteGuardTest, SkipStepLeavesTheWeightsAndCountsTheStep) {
   EXPECT_EQ(watcher.trained_steps_without_change_, 0);
   ASSERT_EQ(counter.reasons.size(), 3u);
   EXPECT_THAT(counter.reasons[1], HasSubstr(StepOfSample17(run, 2)));
-  EXPECT_FALSE(FindNonFiniteParameter(*run.network).has_value());
+  EXPECT_FALSE(FindNonFiniteValue(run.network->Parameters()).has_value());
 }
 
 }  // namespace

@@ -7,12 +7,12 @@
 #include <string>
 
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
 #include "core/optimizer.h"
 #include "core/trainer.h"
 #include "gtest/gtest.h"
+#include "tools/data/readers.h"
 
 namespace mnemo {
 namespace {

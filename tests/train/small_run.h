@@ -5,8 +5,8 @@
 // 50 synthetic samples), and hooks and comparisons for tests of snapshots
 // and numerical guards.
 
+#include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -14,11 +14,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
+#include "core/dataset.h"
 #include "core/model_builder.h"
 #include "core/optimizer.h"
 #include "core/trainer.h"
 #include "gtest/gtest.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo::testing {
 
@@ -112,12 +113,6 @@ class StopAt : public TrainingHook {
   int epoch_;
 };
 
-inline bool SameBits(const Tensor& a, const Tensor& b) {
-  // An empty tensor's data() may be null, which memcmp must not be given.
-  return a.rows() == b.rows() && a.cols() == b.cols() &&
-         (a.size() == 0 || std::memcmp(a.data(), b.data(), TensorBytes(a)) == 0);
-}
-
 // Every parameter of `a` and `b` bit for bit; failures name the tensor.
 inline void ExpectSameParameters(Network& a, Network& b) {
   ASSERT_EQ(a.num_layers(), b.num_layers());
@@ -142,6 +137,14 @@ inline void ExpectSameMetrics(const std::vector<EpochMetrics>& a,
     EXPECT_EQ(a[e].test_loss, b[e].test_loss) << "epoch " << e + 1;
     EXPECT_EQ(a[e].test_accuracy, b[e].test_accuracy) << "epoch " << e + 1;
     EXPECT_EQ(a[e].skipped_steps, b[e].skipped_steps) << "epoch " << e + 1;
+    ASSERT_EQ(a[e].figures.size(), b[e].figures.size()) << "epoch " << e + 1;
+    for (const auto& [name, value] : a[e].figures) {
+      auto it = b[e].figures.find(name);
+      ASSERT_NE(it, b[e].figures.end()) << name << ", epoch " << e + 1;
+      // A figure may be NaN (a path that answered no sample): NaN matches NaN.
+      EXPECT_TRUE(value == it->second || (std::isnan(value) && std::isnan(it->second)))
+          << name << ", epoch " << e + 1 << ": " << value << " vs " << it->second;
+    }
   }
 }
 

@@ -19,7 +19,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/io/atomic_file.h"
-#include "core/io/output_checks.h"
 #include "core/io/safetensors.h"
 #include "core/model_io.h"
 #include "core/snapshot_writer.h"
@@ -27,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/test_files.h"
 #include "tests/train/small_run.h"
+#include "tools/output_checks.h"
 
 namespace mnemo {
 namespace {
@@ -155,20 +155,81 @@ TEST(SnapshotTest, BeforeTheFirstStepTheOptimizerStateHasItsShape) {
   EXPECT_EQ(state.at("2_dense.bias.step").size(), 1);
 }
 
-TEST(SnapshotTest, ExtrasComeBackUnderTheirNames) {
+// A network with state beyond its parameters (as a memory's contents), which
+// a snapshot must carry; `refuse` makes its ImportState refuse.
+class StatefulModel : public NetworkModel {
+ public:
+  explicit StatefulModel(Network* network) : NetworkModel(network) {}
+  std::map<std::string, Tensor> ExportState() override { return {{"keys", keys}}; }
+  absl::Status ImportState(const std::map<std::string, Tensor>& state) override {
+    if (refuse) return absl::InvalidArgumentError("keys of another kind");
+    keys = state.at("keys");
+    return absl::OkStatus();
+  }
+  Tensor keys = Tensor::Constant(4, 2, 1.5f);
+  bool refuse = false;
+};
+
+TEST(SnapshotTest, TheModelsStateComesBackAndANetworkWithoutStateRefusesIt) {
   SmallRun run = MakeSmallRun(SmallConfigText(testing::kMomentum));
   ASSERT_NE(run.trainer, nullptr);
   const std::string path = absl::StrCat(TestDir(), "/snapshot.safetensors");
-  Tensor keys = Tensor::Constant(4, 2, 1.5f);
-  ASSERT_TRUE(WriteSnapshot(path, *run.network, *run.optimizer, TrainingProgress(),
-                            TrainingText(run), {{{"memory.keys", keys}}, {{"note", "a b\nc"}}})
-                  .ok());
+  StatefulModel saved(run.network.get());
+  saved.keys(3, 1) = -2.5f;
+  ASSERT_TRUE(
+      WriteSnapshot(path, saved, *run.optimizer, TrainingProgress(), TrainingText(run)).ok());
+
+  SmallRun fresh = MakeSmallRun(SmallConfigText(testing::kMomentum));
+  StatefulModel restored_model(fresh.network.get());
   absl::StatusOr<RestoredSnapshot> restored =
-      RestoreSnapshot(path, TrainingText(run), *run.network, *run.optimizer);
+      RestoreSnapshot(path, TrainingText(fresh), restored_model, *fresh.optimizer);
   ASSERT_TRUE(restored.ok()) << restored.status();
-  ASSERT_EQ(restored->extras.tensors.size(), 1u);
-  EXPECT_TRUE(SameBits(restored->extras.tensors.at("memory.keys"), keys));
-  EXPECT_EQ(restored->extras.metadata, (std::map<std::string, std::string>{{"note", "a b\nc"}}));
+  EXPECT_TRUE(SameBits(restored_model.keys, saved.keys));
+  ExpectSameParameters(*fresh.network, *run.network);
+
+  // A plain network holds nothing but its parameters.
+  SmallRun plain = MakeSmallRun(SmallConfigText(testing::kMomentum));
+  absl::StatusOr<RestoredSnapshot> refused =
+      RestoreSnapshot(path, TrainingText(plain), *plain.network, *plain.optimizer);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            path +
+                ": the model refuses the state it holds: this model holds nothing but its "
+                "parameters, and no \"keys\"");
+}
+
+TEST(SnapshotTest, AStateTheModelRefusesLeavesEverythingAsItWas) {
+  SmallRun run = MakeSmallRun(SmallConfigText(testing::kAdam));
+  ASSERT_NE(run.trainer, nullptr);
+  TrainingProgress progress;
+  StopAt stop(5);
+  ASSERT_TRUE(run.trainer->Run(SmallData(), SmallData(20, 2), &progress, nullptr, &stop).ok());
+  const std::string path = absl::StrCat(TestDir(), "/snapshot.safetensors");
+  StatefulModel saved(run.network.get());
+  ASSERT_TRUE(WriteSnapshot(path, saved, *run.optimizer, progress, TrainingText(run)).ok());
+
+  SmallRun other = MakeSmallRun(SmallConfigText(testing::kAdam));
+  TrainingProgress other_progress;
+  StopAt one(1);
+  ASSERT_TRUE(
+      other.trainer->Run(SmallData(), SmallData(20, 2), &other_progress, nullptr, &one).ok());
+  const std::map<std::string, Tensor> optimizer_before = OptimizerState(*other.optimizer);
+  SmallRun copy = MakeSmallRun(SmallConfigText(testing::kAdam));
+  for (size_t i = 0; i < other.network->Parameters().size(); ++i) {
+    *copy.network->Parameters()[i].value = *other.network->Parameters()[i].value;
+  }
+  StatefulModel refusing(other.network.get());
+  refusing.refuse = true;
+  absl::StatusOr<RestoredSnapshot> restored =
+      RestoreSnapshot(path, TrainingText(other), refusing, *other.optimizer);
+  ASSERT_FALSE(restored.ok());
+  EXPECT_THAT(std::string(restored.status().message()), HasSubstr("keys of another kind"));
+  ExpectSameParameters(*other.network, *copy.network);
+  const std::map<std::string, Tensor> optimizer_after = OptimizerState(*other.optimizer);
+  ASSERT_EQ(optimizer_after.size(), optimizer_before.size());
+  for (const auto& [key, tensor] : optimizer_before) {
+    EXPECT_TRUE(SameBits(optimizer_after.at(key), tensor)) << key;
+  }
 }
 
 // Writes a snapshot of a run stopped at step 4; returns its path.
@@ -306,9 +367,9 @@ TEST(SnapshotWriterTest, WritesOnScheduleAndStopsWhenAsked) {
   bool stop = false;
   SnapshotWriter::Options options;
   options.schedule.every_steps = 3;
-  options.schedule.every_seconds = 0;
+  options.schedule.every = absl::ZeroDuration();
   options.stop_requested = [&stop] { return stop; };
-  options.on_written = [&](const TrainingProgress& p, double) {
+  options.on_written = [&](const TrainingProgress& p, absl::Duration) {
     steps.push_back(p.step);
     if (p.step == 9) stop = true;  // as a signal would, between two steps
   };

@@ -28,7 +28,6 @@
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -39,12 +38,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
 #include "core/loss.h"
 #include "core/model_builder.h"
 #include "core/network.h"
 #include "core/optimizer.h"
+#include "core/status_macros.h"
+#include "core/stopwatch.h"
 #include "core/trainer.h"
+#include "tools/data/readers.h"
 
 namespace mnemo {
 namespace {
@@ -154,7 +155,7 @@ void SeedEpoch(benchmark::State& state, const std::string& backend) {
       Die("warm-up epoch", m.status());
     }
   }
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   for (auto _ : state) {
     absl::StatusOr<EpochMetrics> metrics = t.trainer->TrainEpoch(data.train, ++t.epoch);
     if (!metrics.ok()) {
@@ -163,8 +164,7 @@ void SeedEpoch(benchmark::State& state, const std::string& backend) {
     }
     benchmark::DoNotOptimize(metrics->train_loss);
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = stopwatch.ElapsedSeconds();
   state.counters["gflops"] = kSeedFlop * state.iterations() / seconds / 1e9;
   state.counters["threads"] = t.network->backend().threads();
   state.SetItemsProcessed(state.iterations() * data.train.size());
@@ -173,13 +173,12 @@ void SeedEpoch(benchmark::State& state, const std::string& backend) {
 // One SGD step on a fixed random batch, as PyTorch's side does it.
 absl::Status DeepStep(Training& t) {
   const ForwardContext context{/*training=*/true, 1, 0};
-  absl::StatusOr<const Tensor*> logits = t.network->Forward(t.input, context);
-  if (!logits.ok()) return logits.status();
-  absl::StatusOr<float> loss =
-      t.network->backend().SoftmaxCrossEntropy(**logits, t.labels, &t.grad_logits, nullptr);
-  if (!loss.ok()) return loss.status();
+  MNEMO_ASSIGN_OR_RETURN(const Tensor* logits, t.network->Forward(t.input, context));
+  MNEMO_RETURN_IF_ERROR(t.network->backend()
+                            .SoftmaxCrossEntropy(*logits, t.labels, &t.grad_logits, nullptr)
+                            .status());
   t.network->ZeroGradients();
-  if (absl::Status s = t.network->Backward(t.grad_logits, context); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(t.network->Backward(t.grad_logits, context));
   t.optimizer->Step(*t.network);
   return absl::OkStatus();
 }
@@ -201,15 +200,14 @@ void DeepStepBenchmark(benchmark::State& state, const std::string& backend) {
     for (int32_t& label : t.labels) label = static_cast<int32_t>(next() % 10);
     if (absl::Status s = DeepStep(t); !s.ok()) Die("warm-up step", s);
   }
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   for (auto _ : state) {
     if (absl::Status s = DeepStep(t); !s.ok()) {
       state.SkipWithError(std::string(s.message()).c_str());
       return;
     }
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = stopwatch.ElapsedSeconds();
   state.counters["gflops"] = DeepFlop() * state.iterations() / seconds / 1e9;
   state.counters["threads"] = t.network->backend().threads();
 }
@@ -221,9 +219,8 @@ void Infer(benchmark::State& state, const std::string& backend, int batch) {
   std::vector<int32_t> predicted(batch);
   const ForwardContext context{/*training=*/false, 0, 0};
   auto call = [&]() -> absl::Status {
-    absl::StatusOr<const Tensor*> logits = t.network->Forward(input, context);
-    if (!logits.ok()) return logits.status();
-    ArgMaxRows(**logits, predicted.data());
+    MNEMO_ASSIGN_OR_RETURN(const Tensor* logits, t.network->Forward(input, context));
+    ArgMaxRows(*logits, predicted.data());
     t.network->strategy().EndPass();
     return absl::OkStatus();
   };
@@ -256,13 +253,12 @@ void GemmRoof(benchmark::State& state) {
     state.SkipWithError("dnnl_sgemm failed");
     return;
   }
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   for (auto _ : state) {
     gemm();
     benchmark::DoNotOptimize(c.data());
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = stopwatch.ElapsedSeconds();
   state.counters["gflops"] = 2.0 * n * n * n * state.iterations() / seconds / 1e9;
   state.counters["threads"] = omp_get_max_threads();
 }

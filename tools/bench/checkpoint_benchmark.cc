@@ -14,7 +14,6 @@
 // the same network: 45% of keep-all memory at +31% time (shared notes).
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,9 +30,13 @@
 #include "core/network.h"
 #include "core/optimizer.h"
 #include "core/registry.h"
+#include "core/stopwatch.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {
+
+using ::mnemo::testing::SameBits;
 
 constexpr int kBatch = 4096;
 constexpr int kInput = 784;
@@ -102,22 +105,16 @@ void Build(Mode& mode) {
 double Step(Mode& mode, const Tensor& input, const std::vector<int32_t>& labels,
             uint64_t step) {
   const ForwardContext context{/*training=*/true, /*seed=*/1, step};
-  const auto start = std::chrono::steady_clock::now();
+  const Stopwatch stopwatch;
   absl::StatusOr<const Tensor*> logits = mode.network->Forward(input, context);
   if (!logits.ok()) Fail(logits.status());
   SoftmaxCrossEntropy::Compute(**logits, labels, &mode.grad_logits, nullptr);
   mode.network->ZeroGradients();
   if (absl::Status s = mode.network->Backward(mode.grad_logits, context); !s.ok()) Fail(s);
   mode.optimizer->Step(*mode.network);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = stopwatch.ElapsedSeconds();
   mode.stats = mode.network->strategy().stats();
   return seconds;
-}
-
-bool SameBits(const Tensor& a, const Tensor& b) {
-  return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
 }
 
 // Compares every trainable tensor (or its gradient) of two networks.

@@ -29,12 +29,13 @@
 #include "absl/types/span.h"
 #include "caching/bench_memo/memo.h"
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
 #include "core/inference/predictor.h"
 #include "core/model_io.h"
 #include "core/registry.h"
+#include "core/status_macros.h"
 #include "google/protobuf/text_format.h"
 #include "tools/bench/runner.h"
+#include "tools/data/readers.h"
 #include "tools/paths.h"
 
 extern char** environ;
@@ -60,30 +61,28 @@ struct Model {
 absl::StatusOr<std::string> ConfigText(const std::string& config_path) {
   // For inference: the loader's check builds the model without gradients.
   ConfigLoader loader(Registries::Global(), ConfigUse::kInference);
-  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = loader.LoadFile(config_path);
-  if (!config.ok()) return config.status();
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> config, loader.LoadFile(config_path));
   std::string text;
-  google::protobuf::TextFormat::PrintToString((*config)->experiment(), &text);
+  google::protobuf::TextFormat::PrintToString(config->experiment(), &text);
   return text;
 }
 
 // Runs tools/train on `config_path`, writing into `out_dir`; its progress
 // goes to this terminal.
 absl::Status Train(const std::string& config_path, const std::string& out_dir) {
-  absl::StatusOr<std::string> train = FindInputFile("tools/train");
-  if (!train.ok()) return train.status();
+  MNEMO_ASSIGN_OR_RETURN(std::string train, FindInputFile("tools/train"));
   std::string config_flag = absl::StrCat("--config=", config_path);
   std::string out_flag = absl::StrCat("--out=", out_dir);
-  char* argv[] = {train->data(), config_flag.data(), out_flag.data(), nullptr};
+  char* argv[] = {train.data(), config_flag.data(), out_flag.data(), nullptr};
   std::fflush(nullptr);
   pid_t pid = 0;
-  if (int error = posix_spawn(&pid, train->c_str(), nullptr, nullptr, argv, environ); error != 0) {
-    return absl::InternalError(absl::StrCat("cannot start ", *train, ": ", std::strerror(error)));
+  if (int error = posix_spawn(&pid, train.c_str(), nullptr, nullptr, argv, environ); error != 0) {
+    return absl::InternalError(absl::StrCat("cannot start ", train, ": ", std::strerror(error)));
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
-      return absl::InternalError(absl::StrCat("waiting for ", *train, ": ", std::strerror(errno)));
+      return absl::InternalError(absl::StrCat("waiting for ", train, ": ", std::strerror(errno)));
     }
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -98,25 +97,22 @@ bench::Memo<Model> ModelMemo(const std::string& name) {
   return bench::Memo<Model>(
       name,
       [name]() -> absl::StatusOr<std::unique_ptr<Model>> {
-        absl::StatusOr<std::string> config_path =
-            FindInputFile(absl::StrCat("configs/bench_", name, ".pbtxt"));
-        if (!config_path.ok()) return config_path.status();
+        MNEMO_ASSIGN_OR_RETURN(std::string config_path,
+                               FindInputFile(absl::StrCat("configs/bench_", name, ".pbtxt")));
         const std::string out_dir = UserPath(absl::StrCat("out/bench/", name));
         const std::string model_path = out_dir + "/model.safetensors";
-        absl::StatusOr<std::string> wanted = ConfigText(*config_path);
-        if (!wanted.ok()) return wanted.status();
+        MNEMO_ASSIGN_OR_RETURN(std::string wanted, ConfigText(config_path));
         absl::StatusOr<std::string> saved = ReadModelConfigText(model_path);
-        if (!saved.ok() || *saved != *wanted) {
+        if (!saved.ok() || *saved != wanted) {
           std::fprintf(stderr, "training %s: %s\n", name.c_str(),
                        saved.ok() ? "the saved model was trained from another config"
                                   : "no saved model yet");
-          if (absl::Status s = Train(*config_path, out_dir); !s.ok()) return s;
+          MNEMO_RETURN_IF_ERROR(Train(config_path, out_dir));
         }
         auto model = std::make_unique<Model>();
-        absl::StatusOr<std::unique_ptr<Predictor>> predictor =
-            Predictor::Load(*config_path, model_path);
-        if (!predictor.ok()) return predictor.status();
-        model->predictor = *std::move(predictor);
+        MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor,
+                               Predictor::Load(config_path, model_path));
+        model->predictor = std::move(predictor);
         model->bytes = model->predictor->weight_bytes();
         return model;
       },
@@ -129,10 +125,10 @@ bench::Memo<Dataset> DataMemo(const std::string& name, const std::string& prefix
       name,
       [prefix, limit]() -> absl::StatusOr<std::unique_ptr<Dataset>> {
         const std::string dir = absl::StrCat(kDefaultDataDir, "/", prefix);
-        absl::StatusOr<Dataset> data = ReadIdx(absl::StrCat(dir, "-images-idx3-ubyte.gz"),
-                                               absl::StrCat(dir, "-labels-idx1-ubyte.gz"), limit);
-        if (!data.ok()) return data.status();
-        return std::make_unique<Dataset>(*std::move(data));
+        MNEMO_ASSIGN_OR_RETURN(Dataset data,
+                               ReadIdx(absl::StrCat(dir, "-images-idx3-ubyte.gz"),
+                                       absl::StrCat(dir, "-labels-idx1-ubyte.gz"), limit));
+        return std::make_unique<Dataset>(std::move(data));
       },
       [](const Dataset& data) {
         return static_cast<int64_t>(TensorBytes(data.features) +

@@ -13,7 +13,6 @@
 // memo stayed within its capacity; exits 1 if not.
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,11 +25,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
-#include "core/io/format_bytes.h"
 #include "core/model_builder.h"
 #include "core/optimizer.h"
+#include "core/status_macros.h"
+#include "core/stopwatch.h"
 #include "core/trainer.h"
+#include "tools/data/readers.h"
+#include "tools/format_bytes.h"
 #include "tools/model_summary.h"
 #include "tools/paths.h"
 #include "tools/resident_memory.h"
@@ -43,10 +44,6 @@ ABSL_FLAG(std::string, with, "configs/frozen_backbone_memo.pbtxt", "the config w
 
 namespace mnemo {
 namespace {
-
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
 
 double Median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -79,38 +76,33 @@ struct Side {
 
 absl::Status Setup(const std::string& flag, const std::string& name, int epochs, Side* run) {
   run->name = name;
-  absl::StatusOr<std::string> path = FindInputFile(flag);
-  if (!path.ok()) return path.status();
+  MNEMO_ASSIGN_OR_RETURN(std::string path, FindInputFile(flag));
   ConfigLoader loader;
-  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = loader.LoadFile(*path);
-  if (!config.ok()) return config.status();
-  run->config = *std::move(config);
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> config, loader.LoadFile(path));
+  run->config = std::move(config);
   config::Trainer& trainer = *run->config->mutable_experiment().mutable_trainer();
   trainer.set_epochs(epochs);
-  absl::StatusOr<std::unique_ptr<Network>> network =
-      BuildNetwork(*run->config, Registries::Global());
-  if (!network.ok()) return network.status();
-  run->network = *std::move(network);
-  absl::StatusOr<std::unique_ptr<Optimizer>> optimizer = CreateOptimizer(trainer.optimizer());
-  if (!optimizer.ok()) return optimizer.status();
-  run->optimizer = *std::move(optimizer);
-  absl::StatusOr<Trainer> created =
-      Trainer::Create(trainer, run->network.get(), run->optimizer.get());
-  if (!created.ok()) return created.status();
-  run->trainer = std::make_unique<Trainer>(*std::move(created));
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,
+                         BuildNetwork(*run->config, Registries::Global()));
+  run->network = std::move(network);
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
+                         CreateOptimizer(trainer.optimizer()));
+  run->optimizer = std::move(optimizer);
+  MNEMO_ASSIGN_OR_RETURN(Trainer created,
+                         Trainer::Create(trainer, run->network.get(), run->optimizer.get()));
+  run->trainer = std::make_unique<Trainer>(std::move(created));
   return absl::OkStatus();
 }
 
 absl::Status TrainAndEvaluate(Side& run, const TrainTestData& data, int epoch) {
-  absl::StatusOr<EpochMetrics> metrics = run.trainer->TrainEpoch(data.train, epoch);
-  if (!metrics.ok()) return metrics.status();
-  run.train_seconds.push_back(metrics->train_seconds);
-  const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<Evaluation> evaluation =
-      Evaluate(*run.network, data.test, run.config->experiment().trainer().batch_size());
-  if (!evaluation.ok()) return evaluation.status();
-  run.eval_seconds.push_back(Seconds(start));
-  run.accuracy.push_back(evaluation->accuracy);
+  MNEMO_ASSIGN_OR_RETURN(EpochMetrics metrics, run.trainer->TrainEpoch(data.train, epoch));
+  run.train_seconds.push_back(metrics.train_seconds);
+  const Stopwatch stopwatch;
+  MNEMO_ASSIGN_OR_RETURN(
+      Evaluation evaluation,
+      Evaluate(*run.network, data.test, run.config->experiment().trainer().batch_size()));
+  run.eval_seconds.push_back(stopwatch.ElapsedSeconds());
+  run.accuracy.push_back(evaluation.accuracy);
   return absl::OkStatus();
 }
 
@@ -123,14 +115,12 @@ absl::StatusOr<int64_t> LogitDifferences(Side& a, Side& b, const Dataset& test, 
     const int count = std::min(batch_size, test.size() - begin);
     batch = test.features.middleRows(begin, count);
     const ForwardContext eval{false, 0, 0};
-    absl::StatusOr<const Tensor*> x = a.network->Forward(batch, eval);
-    if (!x.ok()) return x.status();
-    const Tensor logits = **x;
+    MNEMO_ASSIGN_OR_RETURN(const Tensor* x, a.network->Forward(batch, eval));
+    const Tensor logits = *x;
     a.network->strategy().EndPass();
-    absl::StatusOr<const Tensor*> y = b.network->Forward(batch, eval);
-    if (!y.ok()) return y.status();
+    MNEMO_ASSIGN_OR_RETURN(const Tensor* y, b.network->Forward(batch, eval));
     for (Eigen::Index k = 0; k < logits.size(); ++k) {
-      differing += std::memcmp(&logits.data()[k], &(*y)->data()[k], sizeof(float)) != 0;
+      differing += std::memcmp(&logits.data()[k], &y->data()[k], sizeof(float)) != 0;
     }
     b.network->strategy().EndPass();
   }
@@ -155,18 +145,11 @@ absl::Status Run() {
   const int epochs = absl::GetFlag(FLAGS_epochs);
   if (epochs < 2) return absl::InvalidArgumentError("--epochs must be >= 2");
   Side without, with;
-  if (absl::Status s = Setup(absl::GetFlag(FLAGS_without), "keep_all", epochs, &without);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = Setup(absl::GetFlag(FLAGS_with), "memo", epochs, &with); !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<TrainTestData> data = LoadData(with.config->experiment().data());
-  if (!data.ok()) return data.status();
-  absl::PrintF("frozen backbone, %d training and %d test samples; %s vs %s\n",
-               data->train.size(), data->test.size(), without.config->path(),
-               with.config->path());
+  MNEMO_RETURN_IF_ERROR(Setup(absl::GetFlag(FLAGS_without), "keep_all", epochs, &without));
+  MNEMO_RETURN_IF_ERROR(Setup(absl::GetFlag(FLAGS_with), "memo", epochs, &with));
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(with.config->experiment().data()));
+  absl::PrintF("frozen backbone, %d training and %d test samples; %s vs %s\n", data.train.size(),
+               data.test.size(), without.config->path(), with.config->path());
   absl::PrintF("model   %s\n\n", DescribeNetwork(*with.network));
   absl::PrintF("%5s  %12s  %12s  %7s  %11s  %11s  %9s  %9s\n", "epoch", "keep_all s",
                "memo s", "ratio", "eval kept s", "eval memo s", "acc kept", "acc memo");
@@ -177,7 +160,7 @@ absl::Status Run() {
     Side* order[2] = {&without, &with};
     if (epoch % 2 == 0) std::swap(order[0], order[1]);
     for (Side* run : order) {
-      if (absl::Status s = TrainAndEvaluate(*run, *data, epoch); !s.ok()) return s;
+      MNEMO_RETURN_IF_ERROR(TrainAndEvaluate(*run, data, epoch));
     }
     const double ratio = without.train_seconds.back() / with.train_seconds.back();
     if (epoch >= 2) ratios.push_back(ratio);
@@ -204,15 +187,14 @@ absl::Status Run() {
                PeakResidentMemory());
 
   const int batch_size = with.config->experiment().trainer().batch_size();
-  absl::StatusOr<int64_t> logits = LogitDifferences(without, with, data->test, batch_size);
-  if (!logits.ok()) return logits.status();
+  MNEMO_ASSIGN_OR_RETURN(int64_t logits, LogitDifferences(without, with, data.test, batch_size));
   const int64_t parameters = ParameterDifferences(*without.network, *with.network);
   bool accuracies_equal = without.accuracy == with.accuracy;
   absl::PrintF(
       "check   test logits: %d floats differ; parameters: %d differ; test accuracies "
       "%s\n",
-      *logits, parameters, accuracies_equal ? "identical every epoch" : "DIFFER");
-  if (*logits != 0 || parameters != 0 || !accuracies_equal) {
+      logits, parameters, accuracies_equal ? "identical every epoch" : "DIFFER");
+  if (logits != 0 || parameters != 0 || !accuracies_equal) {
     return absl::InternalError("the memo changed the results");
   }
   if (bytes > capacity) return absl::InternalError("the memo exceeded its capacity");

@@ -36,12 +36,14 @@
 #include "absl/time/time.h"
 #include "core/io/atomic_file.h"
 #include "core/io/read_file.h"
+#include "core/status_macros.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/stubs/common.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/type_resolver.h"
 #include "google/protobuf/util/type_resolver_util.h"
+#include "tools/command_line.h"
 
 #ifdef __GLIBC__
 #include <gnu/libc-version.h>
@@ -51,16 +53,6 @@ namespace mnemo::bench {
 namespace {
 
 // ---------------------------------------------------------------- context
-
-// Quotes `arg` for a POSIX shell unless it needs none.
-std::string ShellQuote(absl::string_view arg) {
-  const bool plain = !arg.empty() && std::all_of(arg.begin(), arg.end(), [](char c) {
-    return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-           absl::string_view("_-+=./:,@%").find(c) != absl::string_view::npos;
-  });
-  if (plain) return std::string(arg);
-  return absl::StrCat("'", absl::StrReplaceAll(arg, {{"'", "'\\''"}}), "'");
-}
 
 // The standard output of `command` run by the shell, or nullopt if it could not
 // run or exited with a failure.
@@ -84,7 +76,7 @@ std::string GitRevision() {
   // `bazel run` starts the tool in its runfiles, outside the repository.
   const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
   if (workspace != nullptr && *workspace != '\0') {
-    absl::StrAppend(&git, " -C ", ShellQuote(workspace));
+    absl::StrAppend(&git, " -C ", ShellQuote(std::string(workspace)));
   }
   const std::optional<std::string> head =
       RunCommand(absl::StrCat(git, " rev-parse --short HEAD 2>/dev/null </dev/null"));
@@ -540,17 +532,16 @@ absl::Status WriteRunFile(const RunFile& run, const std::string& json_path,
     return absl::Status(json.status().code(),
                         absl::StrCat(json_path, ": ", json.status().message()));
   }
-  if (absl::Status status = WriteFileAtomically(json_path, *json); !status.ok()) return status;
+  MNEMO_RETURN_IF_ERROR(WriteFileAtomically(json_path, *json));
   return WriteFileAtomically(csv_path, RunFileToCsv(*to_write));
 }
 
 absl::StatusOr<RunFile> ReadRunFile(const std::string& json_path) {
-  absl::StatusOr<std::string> json = ReadFileToString(json_path);
-  if (!json.ok()) return json.status();
+  MNEMO_ASSIGN_OR_RETURN(std::string json, ReadFileToString(json_path));
   RunFile run;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;  // a misspelt field is an error, not a zero
-  const auto status = google::protobuf::util::JsonStringToMessage(*json, &run, options);
+  const auto status = google::protobuf::util::JsonStringToMessage(json, &run, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(json_path, ": not a run file: ", std::string(status.message())));

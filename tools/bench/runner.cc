@@ -14,8 +14,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "caching/bench_memo/memo_cache.h"
-#include "core/io/format_bytes.h"
+#include "core/status_macros.h"
 #include "tools/bench/records.h"
+#include "tools/format_bytes.h"
 #include "tools/paths.h"
 #include "tools/resident_memory.h"
 #include "tools/run_outputs.h"
@@ -109,9 +110,8 @@ std::string MemoLine(const MemoStats& stats) {
 }
 
 absl::Status CompareFiles(const std::string& baseline_path, const RunFile& current) {
-  absl::StatusOr<RunFile> baseline = ReadRunFile(baseline_path);
-  if (!baseline.ok()) return baseline.status();
-  const Comparison comparison = CompareRuns(*baseline, current, absl::GetFlag(FLAGS_tolerance));
+  MNEMO_ASSIGN_OR_RETURN(RunFile baseline, ReadRunFile(baseline_path));
+  const Comparison comparison = CompareRuns(baseline, current, absl::GetFlag(FLAGS_tolerance));
   std::fputs(FormatComparison(comparison).c_str(), stdout);
   if (comparison.regressions > 0) {
     return absl::FailedPreconditionError(absl::StrCat(comparison.regressions, " regression",
@@ -124,9 +124,8 @@ absl::Status CompareFiles(const std::string& baseline_path, const RunFile& curre
 // Runs `benchmark` on its own between its hooks, with the peak resident
 // memory reset before it; leaves `record` empty when a filter skipped it.
 absl::Status RunOne(const Benchmark& benchmark, CollectingReporter& reporter, Record* record) {
-  if (absl::Status s = ResetPeakResidentMemory(); !s.ok()) return s;
-  absl::StatusOr<ResidentMemory> before = ReadResidentMemory();
-  if (!before.ok()) return before.status();
+  MNEMO_RETURN_IF_ERROR(ResetPeakResidentMemory());
+  MNEMO_ASSIGN_OR_RETURN(ResidentMemory before, ReadResidentMemory());
 
   // Google Benchmark calls the body once per run it sizes; the hooks belong
   // around all of them, and not at all when a filter skips the benchmark.
@@ -153,13 +152,12 @@ absl::Status RunOne(const Benchmark& benchmark, CollectingReporter& reporter, Re
   if (absl::GetFlag(FLAGS_teardown)) {
     for (const auto& hook : benchmark.teardowns()) hook();
   }
-  absl::StatusOr<ResidentMemory> after = ReadResidentMemory();
-  if (!after.ok()) return after.status();
+  MNEMO_ASSIGN_OR_RETURN(ResidentMemory after, ReadResidentMemory());
 
   record->set_name(full_name);
   for (const auto& [key, value] : benchmark.params()) (*record->mutable_params())[key] = value;
-  record->set_rss_before_bytes(before->current_bytes);
-  record->set_peak_rss_bytes(after->peak_bytes);
+  record->set_rss_before_bytes(before.current_bytes);
+  record->set_peak_rss_bytes(after.peak_bytes);
   FillMemoRecord(MemoCache::Global().stats(), record->mutable_memo());
   const benchmark::BenchmarkReporter::Run* run = RecordedRun(runs);
   if (run == nullptr || run->error_occurred) {
@@ -235,7 +233,7 @@ absl::Status Runner::RunAll(RunFile* run) {
     ++index;
     std::fprintf(stderr, "[%d/%zu] %s\n", index, benchmarks_.size(), benchmark.FullName().c_str());
     Record record;
-    if (absl::Status s = RunOne(benchmark, reporter, &record); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(RunOne(benchmark, reporter, &record));
     if (record.name().empty()) continue;
     std::fprintf(stderr, "      peak resident %s (%s at the start); %s\n",
                  FormatBytes(static_cast<double>(record.peak_rss_bytes())).c_str(),
@@ -278,9 +276,8 @@ absl::Status Runner::RunAndRecord() {
       return absl::InvalidArgumentError(
           absl::StrCat("--compare_files takes BASELINE.json,CURRENT.json; got \"", files, "\""));
     }
-    absl::StatusOr<RunFile> current = ReadRunFile(UserPath(paths[1]));
-    if (!current.ok()) return current.status();
-    return CompareFiles(UserPath(paths[0]), *current);
+    MNEMO_ASSIGN_OR_RETURN(RunFile current, ReadRunFile(UserPath(paths[1])));
+    return CompareFiles(UserPath(paths[0]), current);
   }
 
   if (const double mb = absl::GetFlag(FLAGS_memo_capacity_mb); mb > 0) {
@@ -288,11 +285,11 @@ absl::Status Runner::RunAndRecord() {
   }
   std::string out = absl::GetFlag(FLAGS_out);
   out = UserPath(out.empty() ? "out/bench" : out);
-  if (absl::Status s = PrepareOutputDirectory(out); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(PrepareOutputDirectory(out));
 
   RunFile run;
   run.set_format_version(kRunFileFormatVersion);
-  if (absl::Status s = RunAll(&run); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(RunAll(&run));
   // After the run: the plugins the memos loaded (oneDNN's version) are in.
   std::vector<char*> argv;
   for (std::string& arg : command_line_) argv.push_back(arg.data());
@@ -300,7 +297,7 @@ absl::Status Runner::RunAndRecord() {
 
   const std::string json_path = absl::StrCat(out, "/", suite_, ".json");
   const std::string csv_path = absl::StrCat(out, "/", suite_, ".csv");
-  if (absl::Status s = WriteRunFile(run, json_path, csv_path); !s.ok()) return s;
+  MNEMO_RETURN_IF_ERROR(WriteRunFile(run, json_path, csv_path));
   int64_t peak = 0;
   for (const Record& record : run.records()) peak = std::max(peak, record.peak_rss_bytes());
   const int64_t start = run.records().empty() ? 0 : run.records(0).rss_before_bytes();
@@ -311,7 +308,7 @@ absl::Status Runner::RunAndRecord() {
   std::fflush(stdout);
 
   if (const std::string earlier = absl::GetFlag(FLAGS_compare); !earlier.empty()) {
-    if (absl::Status s = CompareFiles(UserPath(earlier), run); !s.ok()) return s;
+    MNEMO_RETURN_IF_ERROR(CompareFiles(UserPath(earlier), run));
   }
   int failed = 0;
   for (const Record& record : run.records()) failed += record.error().empty() ? 0 : 1;

@@ -13,9 +13,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo::caching::memo {
 namespace {
+
+using ::mnemo::testing::SameBits;
 
 constexpr int kIn = 6;
 constexpr int kOut = 3;
@@ -35,10 +38,6 @@ Row Output(const Row& input) {
   Row out(kOut);
   for (int k = 0; k < kOut; ++k) out[k] = std::sin(input[0] * (k + 1)) + input[kIn - 1];
   return out;
-}
-
-bool SameBits(const Row& a, const Row& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 // Whether `i` is stored (a Lookup, so it also refreshes the entry).

@@ -10,15 +10,18 @@
 #include <vector>
 
 #include "core/config_loader.h"
-#include "core/data/dataset.h"
+#include "core/dataset.h"
 #include "core/model_builder.h"
 #include "core/optimizer.h"
 #include "core/trainer.h"
 #include "gtest/gtest.h"
 #include "tests/plugins/test_args.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {
+
+using ::mnemo::testing::SameBits;
 
 using ::mnemo::testing::TestArg;
 
@@ -90,11 +93,6 @@ double Counter(const CacheStats& stats, const std::string& name) {
     if (key == name) return value;
   }
   return -1;
-}
-
-bool SameBits(const Tensor& a, const Tensor& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), TensorBytes(a)) == 0;
 }
 
 TEST(MemoCheckpointTest, MemoOnTheBackboneCheckpointsInTheHeadBitForBit) {

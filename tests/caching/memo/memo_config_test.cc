@@ -10,6 +10,7 @@
 #include "core/config_loader.h"
 #include "core/model_builder.h"
 #include "core/registry.h"
+#include "core/status_macros.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/plugins/test_args.h"
@@ -39,9 +40,8 @@ std::string Config(const std::string& memo_options, const std::string& extra = "
 
 absl::StatusOr<std::unique_ptr<Network>> Build(const std::string& text) {
   ConfigLoader loader;
-  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = loader.LoadText(text, kPath);
-  if (!config.ok()) return config.status();
-  return BuildNetwork(**config, Registries::Global());
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> config, loader.LoadText(text, kPath));
+  return BuildNetwork(*config, Registries::Global());
 }
 
 std::string BuildError(const std::string& text) {
@@ -114,7 +114,10 @@ TEST(MemoConfigTest, OptionsOfAnotherTypeOrNoneAreRefused) {
       "model { input_size: 4 layer { type: \"Dense\" units: 2 } }\n"
       "cache_strategy { type: \"memo\" }\n"
       "trainer { optimizer { type: \"sgd\" learning_rate: 0.1 } batch_size: 8 epochs: 1 }\n";
-  EXPECT_THAT(BuildError(none), HasSubstr("memo_test.pbtxt:3:1: memo: the memo needs options"));
+  EXPECT_THAT(
+      BuildError(none),
+      HasSubstr("memo_test.pbtxt:3:1: memo: memo needs options { "
+                "[type.googleapis.com/mnemo.caching.memo.MemoOptions] { capacity_bytes: ... } }"));
 }
 
 TEST(MemoConfigTest, TheInnerStrategyIsCheckedLikeATopLevelOne) {

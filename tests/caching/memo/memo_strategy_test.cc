@@ -2,8 +2,6 @@
 // and evaluation (shuffled batches, partial hits, eviction), invalidation
 // when a frozen layer changes, reuse across evaluations and networks, which
 // layers it covers, and how it drives its inner strategy.
-#include "core/avx512_warning_workaround.h"  // first: see there
-
 #include "caching/memo/memo_strategy.h"
 
 #include <algorithm>
@@ -17,8 +15,9 @@
 #include <vector>
 
 #include "caching/memo/lru_memo.h"
+#include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/config.pb.h"
-#include "core/data/dataset.h"
+#include "core/dataset.h"
 #include "core/layers/activations.h"
 #include "core/layers/dense.h"
 #include "core/loss.h"
@@ -27,9 +26,12 @@
 #include "core/trainer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/tensors.h"
 
 namespace mnemo::caching::memo {
 namespace {
+
+using ::mnemo::testing::SameBits;
 
 using ::testing::HasSubstr;
 
@@ -44,11 +46,6 @@ Tensor RandomTensor(std::mt19937& rng, int rows, int cols, float lo, float hi) {
   Tensor t(rows, cols);
   for (Eigen::Index k = 0; k < t.size(); ++k) t.data()[k] = Uniform(rng, lo, hi);
   return t;
-}
-
-bool SameBits(const Tensor& a, const Tensor& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), TensorBytes(a)) == 0;
 }
 
 // output = input + offset: row-wise and deterministic, but its offset is

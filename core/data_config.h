@@ -1,0 +1,37 @@
+#ifndef MNEMO_CORE_DATA_CONFIG_H_
+#define MNEMO_CORE_DATA_CONFIG_H_
+
+// What a config's `data` section names: its formats and, for each, the files
+// it reads. The config loader checks a section against these; the readers
+// (tools/data) read the files.
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace mnemo {
+
+// data.format values ("" means idx).
+inline constexpr char kIdxFormat[] = "idx";
+inline constexpr char kCifar10Format[] = "cifar10";
+
+// IDX: `<dir>/<prefix>-images-idx3-ubyte` and `-labels-idx1-ubyte`, each raw
+// or with `.gz`; the defaults are Debian's Fashion-MNIST.
+inline constexpr char kDefaultDataDir[] = "/usr/share/datasets/fashion-mnist";
+inline constexpr char kDefaultTrainPrefix[] = "train";
+inline constexpr char kDefaultTestPrefix[] = "t10k";
+inline constexpr char kIdxImagesSuffix[] = "-images-idx3-ubyte";
+inline constexpr char kIdxLabelsSuffix[] = "-labels-idx1-ubyte";
+
+// CIFAR-10 (binary version): fixed names in data.dir, each raw or with `.gz`.
+inline std::vector<std::string> Cifar10TrainFiles() {
+  std::vector<std::string> names;
+  for (int i = 1; i <= 5; ++i) names.push_back(absl::StrCat("data_batch_", i, ".bin"));
+  return names;
+}
+inline constexpr char kCifar10TestFile[] = "test_batch.bin";
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_DATA_CONFIG_H_

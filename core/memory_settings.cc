@@ -1,0 +1,83 @@
+#include "core/memory_settings.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace mnemo::memory {
+namespace {
+
+// The field's value, or `fallback` when it is 0 (unset).
+float OrDefault(float value, float fallback) { return value == 0.0f ? fallback : value; }
+int OrDefault(int value, int fallback) { return value == 0 ? fallback : value; }
+
+MemorySettings Resolved(const config::MemoryModule& config) {
+  const MemorySettings defaults;
+  MemorySettings settings;
+  settings.capacity = config.capacity();
+  settings.confidence_threshold =
+      OrDefault(config.confidence_threshold(), defaults.confidence_threshold);
+  settings.similarity_threshold =
+      OrDefault(config.similarity_threshold(), defaults.similarity_threshold);
+  settings.temperature = OrDefault(config.temperature(), defaults.temperature);
+  settings.memory_loss_weight = OrDefault(config.memory_loss_weight(), defaults.memory_loss_weight);
+  settings.top_k = OrDefault(config.top_k(), defaults.top_k);
+  return settings;
+}
+
+}  // namespace
+
+std::vector<MemorySettingsProblem> CheckMemorySettings(const config::MemoryModule& config) {
+  const MemorySettings defaults;
+  const MemorySettings s = Resolved(config);
+  std::vector<MemorySettingsProblem> problems;
+  auto problem = [&problems](const char* field, std::string message) {
+    problems.push_back({absl::StrCat("memory_module.", field),
+                        absl::StrCat("memory_module.", field, " ", message)});
+  };
+  if (s.capacity <= 0) {
+    problem("capacity",
+            absl::StrCat("must be > 0 (the items the memory holds), not ", config.capacity()));
+  }
+  // NaN fails every comparison, so each test is written to be false for it.
+  if (!(s.confidence_threshold >= 0 && s.confidence_threshold <= 1)) {
+    problem("confidence_threshold",
+            absl::StrCat("must be in [0, 1] (a memory's confidence is; unset = ",
+                         defaults.confidence_threshold, "), not ", config.confidence_threshold()));
+  }
+  if (!std::isfinite(s.similarity_threshold)) {
+    problem("similarity_threshold",
+            absl::StrCat("must be finite (a cosine similarity; unset = ",
+                         defaults.similarity_threshold, "), not ", config.similarity_threshold()));
+  }
+  if (!(s.temperature > 0) || std::isinf(s.temperature)) {
+    problem("temperature", absl::StrCat("must be > 0 and finite (unset = ", defaults.temperature,
+                                        "), not ", config.temperature()));
+  }
+  if (!(s.memory_loss_weight >= 0) || std::isinf(s.memory_loss_weight)) {
+    problem("memory_loss_weight",
+            absl::StrCat("must be >= 0 and finite (unset = ", defaults.memory_loss_weight,
+                         "), not ", config.memory_loss_weight()));
+  }
+  if (s.top_k <= 0 || (s.capacity > 0 && s.top_k > s.capacity)) {
+    problem("top_k", absl::StrCat("must be >= 1 and at most the capacity (", config.capacity(),
+                                  "; unset = ", defaults.top_k, "), not ", config.top_k()));
+  }
+  return problems;
+}
+
+absl::StatusOr<MemorySettings> ResolveMemorySettings(const config::MemoryModule& config) {
+  std::vector<MemorySettingsProblem> problems = CheckMemorySettings(config);
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError(absl::StrJoin(
+        problems, "; ",
+        [](std::string* out, const MemorySettingsProblem& p) { out->append(p.message); }));
+  }
+  return Resolved(config);
+}
+
+}  // namespace mnemo::memory

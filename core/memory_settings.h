@@ -1,0 +1,44 @@
+#ifndef MNEMO_MEMORY_MODULES_COMMON_SETTINGS_H_
+#define MNEMO_MEMORY_MODULES_COMMON_SETTINGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/config.pb.h"
+
+namespace mnemo::memory {
+
+// A config's memory_module settings with the defaults filled in (proto3: a
+// zero field is unset). These initializers are the one statement of the
+// defaults: config.proto's comments, the loader's messages, the classifier and
+// the memory modules all read them from here.
+struct MemorySettings {
+  int capacity = 0;
+  float confidence_threshold = 0.85f;
+  float similarity_threshold = 0.9f;
+  float temperature = 0.1f;
+  float memory_loss_weight = 0.4f;
+  int top_k = 1;
+};
+
+// One thing wrong with a memory_module, named by its field path (for example
+// "memory_module.temperature") so that a config loader can point at it.
+struct MemorySettingsProblem {
+  std::string field;
+  std::string message;
+};
+
+// Every problem at once: capacity must be > 0, temperature > 0,
+// confidence_threshold in [0, 1], memory_loss_weight >= 0, top_k in
+// [1, capacity], all finite. similarity_threshold is free: above 1 every
+// example is novel, at -1 or below none is.
+std::vector<MemorySettingsProblem> CheckMemorySettings(const config::MemoryModule& config);
+
+// The settings, defaults resolved, or every problem of CheckMemorySettings in
+// one InvalidArgument.
+absl::StatusOr<MemorySettings> ResolveMemorySettings(const config::MemoryModule& config);
+
+}  // namespace mnemo::memory
+
+#endif  // MNEMO_MEMORY_MODULES_COMMON_SETTINGS_H_

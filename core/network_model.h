@@ -1,0 +1,40 @@
+#ifndef MNEMO_CORE_NETWORK_MODEL_H_
+#define MNEMO_CORE_NETWORK_MODEL_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/network.h"
+#include "core/trainable_model.h"
+
+namespace mnemo {
+
+// A network trained as a classifier: softmax cross-entropy of its output
+// (one logit per class) on the network's backend. What tools/train trains.
+class NetworkModel : public TrainableModel {
+ public:
+  explicit NetworkModel(Network* network) : network_(network) {}
+
+  int input_size() const override { return network_->input_size(); }
+  int output_size() const override { return network_->output_size(); }
+  std::vector<ModelParameter> Parameters() override { return network_->Parameters(); }
+  std::vector<ModelParameter> TrainableParameters() override {
+    return network_->TrainableParameters();
+  }
+  absl::StatusOr<StepResult> ComputeGradients(const Batch& batch,
+                                              const ForwardContext& context) override;
+  absl::StatusOr<Evaluation> Evaluate(const Dataset& data, int batch_size) override;
+
+  Network& network() { return *network_; }
+
+ private:
+  Network* network_;
+  Tensor grad_logits_;  // reused between steps
+};
+
+// Loss and accuracy of `network` on `data`, in batches of `batch_size`.
+absl::StatusOr<Evaluation> Evaluate(Network& network, const Dataset& data, int batch_size);
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_NETWORK_MODEL_H_

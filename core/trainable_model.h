@@ -1,0 +1,101 @@
+#ifndef MNEMO_CORE_TRAINABLE_MODEL_H_
+#define MNEMO_CORE_TRAINABLE_MODEL_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+#include "core/dataset.h"
+#include "core/layer.h"
+#include "core/tensor.h"
+
+namespace mnemo {
+
+// Figures a model reports beyond a loss and an accuracy, by name ("memory_loss").
+using Figures = std::map<std::string, double>;
+
+// A training batch as the loop hands it to a model.
+struct Batch {
+  const Tensor& features;             // rows x the model's input_size
+  absl::Span<const int32_t> labels;   // one per row
+  absl::Span<const int32_t> samples;  // each row's index in the training set, for messages
+};
+
+// What one training batch gave, before the update.
+struct StepResult {
+  float loss = 0;   // the loss the gradients are of
+  int correct = 0;  // rows whose answer is their label
+  Figures parts;    // named parts of the loss ("memory_loss"), summed over an epoch as the loss is
+  // When the loss is not finite: where it came from, as far as the model can
+  // tell (ExplainNonFiniteLoss, core/nonfinite.h).
+  std::string nonfinite;
+};
+
+// Loss and accuracy of a model over a data set, and its own figures.
+struct Evaluation {
+  double loss = 0;
+  double accuracy = 0;
+  int samples = 0;
+  Figures figures;
+};
+
+// A model that takes training steps and evaluates: what core's one training
+// loop (core/trainer.h) drives, and what a snapshot (core/snapshot.h) saves.
+// A plain network is one (core/network_model.h), the dual-path classifier of
+// memory_modules/classifier another.
+//
+// A step is ComputeGradients, then (unless the loop skips it for a
+// non-finite value) the optimizer's step over TrainableParameters(), then
+// CommitStep.
+class TrainableModel {
+ public:
+  virtual ~TrainableModel() = default;
+
+  // Features a sample has, and classes (outputs) the model tells apart.
+  virtual int input_size() const = 0;
+  virtual int output_size() const = 0;
+
+  // Every parameter, frozen ones too, each name unique: what a snapshot saves.
+  virtual std::vector<ModelParameter> Parameters() = 0;
+  // The parameters an optimizer steps, with their gradients.
+  virtual std::vector<ModelParameter> TrainableParameters() = 0;
+
+  // The forward pass and the loss of a training batch. When the loss is
+  // finite, also the backward pass: the gradients of TrainableParameters()
+  // then hold dLoss/dParameter (they are zeroed first). When it is not, there
+  // is no backward pass and StepResult::nonfinite says what the model found.
+  // Either way the pass is over when it returns (no activation is held).
+  virtual absl::StatusOr<StepResult> ComputeGradients(const Batch& batch,
+                                                      const ForwardContext& context) = 0;
+
+  // The optimizer has applied the step of the last ComputeGradients: a model
+  // with state beyond its parameters takes the batch in now (a memory stores
+  // its features). Not called for a step that was skipped.
+  virtual absl::Status CommitStep() { return absl::OkStatus(); }
+
+  // Loss, accuracy and the model's figures on `data`, in inference mode, in
+  // batches of `batch_size`; changes nothing.
+  virtual absl::StatusOr<Evaluation> Evaluate(const Dataset& data, int batch_size) = 0;
+
+  // Figures of the model's state at an epoch's end ("memory_size").
+  virtual void AddEpochFigures(Figures* /*figures*/) {}
+
+  // What the model holds beyond its parameters (a memory's contents), as
+  // named tensors for a snapshot, and taken back from one. ImportState is
+  // all or nothing: on an error the model is as it was.
+  virtual std::map<std::string, Tensor> ExportState() { return {}; }
+  virtual absl::Status ImportState(const std::map<std::string, Tensor>& state) {
+    if (state.empty()) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "this model holds nothing but its parameters, and no \"", state.begin()->first, "\""));
+  }
+};
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_TRAINABLE_MODEL_H_

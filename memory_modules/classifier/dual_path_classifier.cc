@@ -1,0 +1,379 @@
+#include "memory_modules/classifier/dual_path_classifier.h"
+
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/feature_split.h"
+#include "core/loss.h"
+#include "core/memory_settings.h"
+#include "core/model_builder.h"
+#include "core/model_io.h"
+#include "core/nonfinite.h"
+#include "core/status_macros.h"
+#include "memory_modules/classifier/dual_path_evaluation.h"
+
+namespace mnemo {
+namespace {
+
+constexpr char kMemoryPrefix[] = "memory.";
+
+std::string Shape(const Tensor& t) { return absl::StrCat(t.rows(), "x", t.cols()); }
+
+}  // namespace
+
+DualPathSettings DualPathSettings::FromSettings(const memory::MemorySettings& memory) {
+  DualPathSettings settings;
+  settings.confidence_threshold = memory.confidence_threshold;
+  settings.memory_loss_weight = memory.memory_loss_weight;
+  return settings;
+}
+
+DualPathClassifier::DualPathClassifier(std::unique_ptr<Network> backbone,
+                                       std::unique_ptr<Network> head,
+                                       std::unique_ptr<MemoryModule> memory,
+                                       DualPathSettings settings, std::string memory_name)
+    : backbone_(std::move(backbone)),
+      head_(std::move(head)),
+      memory_(std::move(memory)),
+      settings_(settings),
+      memory_name_(std::move(memory_name)) {}
+
+absl::StatusOr<std::unique_ptr<DualPathClassifier>> DualPathClassifier::Create(
+    const LoadedConfig& config, const Registries& registries) {
+  const config::MemoryModule& memory_config = config.experiment().memory_module();
+  if (memory_config.type().empty()) {
+    return absl::InvalidArgumentError(
+        config.Describe("memory_module",
+                        "a dual-path classifier needs memory_module.type (no memory module "
+                        "is configured)"));
+  }
+  MNEMO_ASSIGN_OR_RETURN(int split, FeatureSplitIndex(config));
+  absl::StatusOr<memory::MemorySettings> settings = memory::ResolveMemorySettings(memory_config);
+  if (!settings.ok()) {
+    return absl::InvalidArgumentError(
+        config.Describe("memory_module", std::string(settings.status().message())));
+  }
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network, BuildNetwork(config, registries));
+  // FeatureSplitIndex counts layers by the rule BuildNetwork names them by;
+  // check the two agree rather than split in the wrong place.
+  const std::string& wanted = memory_config.features_after();
+  bool found = false;
+  for (int i = 0; i < split && i < network->num_layers(); ++i) {
+    found |= network->layer(i).name() == wanted;
+  }
+  if (!found || split >= network->num_layers()) {
+    return absl::InternalError(absl::StrCat("the built network does not place layer \"", wanted,
+                                            "\" before its layer ", split));
+  }
+
+  // Both halves and the memory compute on the backend the model selected.
+  const std::shared_ptr<const Backend> backend = network->shared_backend();
+  std::vector<std::unique_ptr<Layer>> layers = network->ReleaseLayers();
+  std::vector<std::unique_ptr<Layer>> head_layers;
+  for (size_t i = split; i < layers.size(); ++i) head_layers.push_back(std::move(layers[i]));
+  layers.resize(split);
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> backbone,
+                         Network::Create(std::move(layers), nullptr, backend));
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> head,
+                         Network::Create(std::move(head_layers), nullptr, backend));
+
+  MemoryModuleArgs args{memory_config, backbone->output_size(), head->output_size(), backend};
+  absl::StatusOr<std::unique_ptr<MemoryModule>> memory =
+      registries.memory_modules.Create(memory_config.type(), args);
+  if (!memory.ok()) {
+    return absl::InvalidArgumentError(config.Describe(
+        "memory_module", absl::StrCat(memory_config.type(), ": ", memory.status().message())));
+  }
+  return FromParts(std::move(backbone), std::move(head), *std::move(memory),
+                   DualPathSettings::FromSettings(*settings), memory_config.type());
+}
+
+absl::StatusOr<std::unique_ptr<DualPathClassifier>> DualPathClassifier::FromParts(
+    std::unique_ptr<Network> backbone, std::unique_ptr<Network> head,
+    std::unique_ptr<MemoryModule> memory, DualPathSettings settings, std::string memory_name) {
+  if (backbone == nullptr || head == nullptr || memory == nullptr) {
+    return absl::InvalidArgumentError(
+        "a dual-path classifier needs a backbone, a head and a memory");
+  }
+  if (backbone->output_size() != head->input_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("the backbone outputs ", backbone->output_size(),
+                                                   " features but the head takes ",
+                                                   head->input_size()));
+  }
+  if (memory->feature_dim() != backbone->output_size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(memory_name, " holds features of width ", memory->feature_dim(),
+                     " but the backbone outputs ", backbone->output_size()));
+  }
+  if (!(settings.memory_loss_weight >= 0) || !std::isfinite(settings.memory_loss_weight)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the memory loss weight must be finite and >= 0, not ", settings.memory_loss_weight));
+  }
+  return absl::WrapUnique(new DualPathClassifier(
+      std::move(backbone), std::move(head), std::move(memory), settings, std::move(memory_name)));
+}
+
+void DualPathClassifier::AppendMemoryParameters(std::vector<ModelParameter>* parameters) {
+  // Asked afresh every time: a memory may reallocate its tensors.
+  for (const Parameter& p : memory_->parameters()) {
+    parameters->push_back(
+        ModelParameter{absl::StrCat(kMemoryPrefix, p.name), p.value, p.gradient, nullptr});
+  }
+}
+
+std::vector<ModelParameter> DualPathClassifier::Parameters() {
+  std::vector<ModelParameter> parameters = backbone_->Parameters();
+  for (ModelParameter& p : head_->Parameters()) parameters.push_back(std::move(p));
+  AppendMemoryParameters(&parameters);
+  return parameters;
+}
+
+std::vector<ModelParameter> DualPathClassifier::TrainableParameters() {
+  std::vector<ModelParameter> parameters = backbone_->TrainableParameters();
+  for (ModelParameter& p : head_->TrainableParameters()) parameters.push_back(std::move(p));
+  AppendMemoryParameters(&parameters);
+  return parameters;
+}
+
+void DualPathClassifier::EndPasses() {
+  backbone_->strategy().EndPass();
+  head_->strategy().EndPass();
+}
+
+absl::StatusOr<StepResult> DualPathClassifier::ComputeGradients(const Batch& batch,
+                                                                const ForwardContext& context) {
+  const Tensor& input = batch.features;
+  const absl::Span<const int32_t> labels = batch.labels;
+  if (static_cast<size_t>(input.rows()) != labels.size() || input.rows() == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a batch of ", input.rows(), " rows has ", labels.size(), " labels"));
+  }
+  backbone_->ZeroGradients();
+  head_->ZeroGradients();
+  for (const Parameter& p : memory_->parameters()) p.gradient->setZero();
+
+  MNEMO_ASSIGN_OR_RETURN(const Tensor* features, backbone_->Forward(input, context));
+  // Kept for Store: the backbone's activation storage is reused by the next pass.
+  features_ = *features;
+  labels_.assign(labels.begin(), labels.end());
+  absl::StatusOr<const Tensor*> logits = head_->Forward(features_, context);
+  if (!logits.ok()) {
+    backbone_->strategy().EndPass();
+    return logits.status();
+  }
+
+  StepResult step;
+  absl::StatusOr<float> classification =
+      head_->backend().SoftmaxCrossEntropy(**logits, labels, &grad_logits_, &step.correct);
+  if (!classification.ok()) {
+    EndPasses();
+    return classification.status();
+  }
+  float memory_loss = 0;
+  const float weight = settings_.memory_loss_weight;
+  // A non-finite classification loss leaves the memory's loss alone: the
+  // memory would refuse non-finite features.
+  if (weight != 0 && std::isfinite(*classification)) {
+    absl::StatusOr<float> loss = memory_->Loss(features_, labels, &grad_memory_);
+    if (!loss.ok()) {
+      EndPasses();
+      return WithPrefix(loss.status(), absl::StrCat(memory_name_, ": Loss"));
+    }
+    if (grad_memory_.rows() != features_.rows() || grad_memory_.cols() != features_.cols()) {
+      EndPasses();
+      return absl::InternalError(absl::StrCat(memory_name_, "'s Loss gave a gradient of shape ",
+                                              Shape(grad_memory_), " for features of shape ",
+                                              Shape(features_)));
+    }
+    memory_loss = *loss;
+    // Loss gives the memory's parameters dMemoryLoss/dParameter; the total
+    // loss weighs that term (their gradients were zero before the call).
+    if (weight != 1) {
+      for (const Parameter& p : memory_->parameters()) *p.gradient *= weight;
+    }
+  }
+  step.loss = *classification + weight * memory_loss;
+  step.parts = {{kClassificationLoss, *classification}, {kMemoryLoss, memory_loss}};
+  if (!std::isfinite(step.loss)) {
+    step.nonfinite =
+        ExplainNonFiniteLoss(Parameters(), {backbone_.get(), head_.get()}, input, batch.samples);
+    if (std::isfinite(*classification)) {
+      absl::StrAppend(&step.nonfinite, "; the memory's loss is ", memory_loss);
+    }
+    EndPasses();
+    return step;
+  }
+
+  if (absl::Status s = head_->Backward(grad_logits_, context, &grad_features_); !s.ok()) {
+    backbone_->strategy().EndPass();
+    return s;
+  }
+  if (weight != 0) grad_features_ += weight * grad_memory_;
+  MNEMO_RETURN_IF_ERROR(backbone_->Backward(grad_features_, context));
+  return step;
+}
+
+absl::Status DualPathClassifier::CommitStep() {
+  return WithPrefix(memory_->Store(features_, labels_), absl::StrCat(memory_name_, ": Store"));
+}
+
+absl::StatusOr<const Tensor*> DualPathClassifier::ExtractFeatures(const Tensor& input) {
+  absl::StatusOr<const Tensor*> features =
+      backbone_->Forward(input, ForwardContext{/*training=*/false, 0, 0});
+  if (!features.ok()) return features.status();
+  // A copy: a strategy's output is valid only until its EndPass.
+  inference_features_ = **features;
+  backbone_->strategy().EndPass();
+  return &inference_features_;
+}
+
+absl::Status DualPathClassifier::CheckRetrieval(const Retrieval& retrieval, int rows) const {
+  const size_t n = static_cast<size_t>(rows);
+  if (retrieval.label.size() != n || retrieval.confidence.size() != n) {
+    return absl::InternalError(
+        absl::StrCat(memory_name_, "'s Retrieve answered ", retrieval.label.size(), " labels and ",
+                     retrieval.confidence.size(), " confidences for ", rows, " queries"));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (retrieval.label[i] >= num_classes()) {
+      return absl::InternalError(absl::StrCat(memory_name_, "'s Retrieve answered class ",
+                                              retrieval.label[i], " of ", num_classes()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DualPathPrediction> DualPathClassifier::Predict(const Tensor& input) {
+  MNEMO_ASSIGN_OR_RETURN(const Tensor* features, ExtractFeatures(input));
+  return PredictFromFeatures(*features);
+}
+
+absl::StatusOr<float> DualPathClassifier::MemoryLoss(const Tensor& features,
+                                                     absl::Span<const int32_t> labels) {
+  Tensor grad;
+  absl::StatusOr<float> loss = memory_->Loss(features, labels, &grad);
+  for (const Parameter& p : memory_->parameters()) p.gradient->setZero();
+  if (!loss.ok()) {
+    return absl::Status(loss.status().code(),
+                        absl::StrCat(memory_name_, ": Loss: ", loss.status().message()));
+  }
+  return loss;
+}
+
+absl::StatusOr<DualPathPrediction> DualPathClassifier::PredictFromFeatures(const Tensor& features,
+                                                                           Tensor* logits_out) {
+  if (features.cols() != backbone_->output_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("features of width ", features.cols(),
+                                                   " given; the backbone's are ",
+                                                   backbone_->output_size()));
+  }
+  const int rows = static_cast<int>(features.rows());
+  absl::StatusOr<Retrieval> retrieval = memory_->Retrieve(features);
+  if (!retrieval.ok()) {
+    return absl::Status(retrieval.status().code(),
+                        absl::StrCat(memory_name_, ": Retrieve: ", retrieval.status().message()));
+  }
+  MNEMO_RETURN_IF_ERROR(CheckRetrieval(*retrieval, rows));
+  absl::StatusOr<const Tensor*> logits =
+      head_->Forward(features, ForwardContext{/*training=*/false, 0, 0});
+  if (!logits.ok()) return logits.status();
+  if (logits_out != nullptr) *logits_out = **logits;
+  argmax_.resize(rows);
+  ArgMaxRows(**logits, argmax_.data());
+  head_->strategy().EndPass();
+
+  DualPathPrediction prediction;
+  prediction.network_label = argmax_;
+  prediction.memory_label = retrieval->label;
+  prediction.confidence = retrieval->confidence;
+  prediction.label.resize(rows);
+  prediction.from_memory.resize(rows);
+  for (int i = 0; i < rows; ++i) {
+    // A memory with nothing to say (-1) never answers, whatever its confidence.
+    const bool memory =
+        retrieval->label[i] >= 0 && retrieval->confidence[i] > settings_.confidence_threshold;
+    prediction.from_memory[i] = memory ? 1 : 0;
+    prediction.label[i] = memory ? retrieval->label[i] : argmax_[i];
+  }
+  return prediction;
+}
+
+std::map<std::string, Tensor> DualPathClassifier::ExportState() {
+  std::map<std::string, Tensor> state;
+  for (auto& [name, tensor] : memory_->ExportState()) {
+    state.emplace(absl::StrCat(kMemoryPrefix, name), std::move(tensor));
+  }
+  return state;
+}
+
+absl::Status DualPathClassifier::ImportState(const std::map<std::string, Tensor>& state) {
+  std::map<std::string, Tensor> memory_state;
+  for (const auto& [name, tensor] : state) {
+    if (!absl::StartsWith(name, kMemoryPrefix)) {
+      return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" belongs to no part of a ",
+                                                     "dual-path classifier (its state is the ",
+                                                     "memory's, \"", kMemoryPrefix, "*\")"));
+    }
+    memory_state.emplace(name.substr(sizeof(kMemoryPrefix) - 1), tensor);
+  }
+  return WithPrefix(memory_->ImportState(memory_state),
+                    absl::StrCat("the memory's contents do not fit ", memory_name_));
+}
+
+absl::StatusOr<Evaluation> DualPathClassifier::Evaluate(const Dataset& data, int batch_size) {
+  MNEMO_ASSIGN_OR_RETURN(DualPathEvaluation evaluation, EvaluateDualPath(*this, data, batch_size));
+  return ToEvaluation(evaluation);
+}
+
+void DualPathClassifier::AddEpochFigures(Figures* figures) {
+  (*figures)[kMemorySize] = memory_->size();
+  (*figures)[kMemoryCapacity] = memory_->capacity();
+}
+
+absl::Status DualPathClassifier::Save(const std::string& path, const std::string& config_text) {
+  return SaveModel(path, {backbone_.get(), head_.get()}, config_text, ExportState());
+}
+
+absl::Status DualPathClassifier::Load(const std::string& path) {
+  // LoadModel changes nothing when its checks refuse (an I/O error in the
+  // data leaves the parameters partly loaded, as its error says);
+  // ImportState may refuse after it succeeded, so the parameters are put
+  // back then.
+  std::vector<Network*> networks = {backbone_.get(), head_.get()};
+  std::vector<std::pair<Tensor*, Tensor>> saved;
+  for (Network* network : networks) {
+    for (int i = 0; i < network->num_layers(); ++i) {
+      for (const Parameter& p : network->layer(i).parameters())
+        saved.emplace_back(p.value, *p.value);
+    }
+  }
+  absl::StatusOr<std::map<std::string, Tensor>> extra = LoadModel(path, networks, kMemoryPrefix);
+  MNEMO_RETURN_IF_ERROR(extra.status());
+  if (absl::Status s = ImportState(*extra); !s.ok()) {
+    for (auto& [target, value] : saved) *target = std::move(value);
+    for (Network* network : networks) {
+      for (int i = 0; i < network->num_layers(); ++i) network->layer(i).MarkParametersUpdated();
+    }
+    return WithPrefix(s, path);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<DualPathClassifier>> DualPathClassifier::FromFile(
+    const std::string& path) {
+  MNEMO_ASSIGN_OR_RETURN(std::string text, ReadModelConfigText(path));
+  if (text.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " holds no config to build the classifier from"));
+  }
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> config, ConfigLoader().LoadText(text, path));
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DualPathClassifier> classifier, Create(*config));
+  MNEMO_RETURN_IF_ERROR(classifier->Load(path));
+  return classifier;
+}
+
+}  // namespace mnemo

@@ -1,0 +1,148 @@
+#include "memory_modules/classifier/dual_path_evaluation.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+
+namespace mnemo {
+
+namespace {
+
+// Calls `visit(name, field)` for every figure of a DualPathEvaluation but
+// its loss, accuracy and samples.
+template <typename Evaluation, typename Visit>
+void ForEachFigure(Evaluation& e, Visit&& visit) {
+  visit("samples", e.samples);
+  visit("classification_loss", e.classification_loss);
+  visit(kMemoryLoss, e.memory_loss);
+  visit("network_accuracy", e.network_accuracy);
+  visit("memory_accuracy", e.memory_accuracy);
+  visit("memory_answered", e.memory_answered);
+  visit("memory_usage", e.memory_usage);
+  visit("memory_corrected", e.memory_corrected);
+  visit("memory_broke", e.memory_broke);
+  visit("memory_path_accuracy", e.memory_path_accuracy);
+  visit("network_path_accuracy", e.network_path_accuracy);
+}
+
+// The figure `name` of `figures` into `value`, when there is one.
+template <typename T>
+void Read(const Figures& figures, const std::string& name, T* value) {
+  if (auto it = figures.find(name); it != figures.end()) *value = static_cast<T>(it->second);
+}
+
+}  // namespace
+
+Evaluation ToEvaluation(const DualPathEvaluation& e) {
+  Evaluation evaluation;
+  evaluation.loss = e.loss;
+  evaluation.accuracy = e.accuracy;
+  evaluation.samples = e.samples;
+  ForEachFigure(e, [&](const char* name, auto value) { evaluation.figures[name] = value; });
+  return evaluation;
+}
+
+DualPathEvaluation DualPathTestEvaluation(const EpochMetrics& metrics) {
+  DualPathEvaluation e;
+  e.loss = metrics.test_loss;
+  e.accuracy = metrics.test_accuracy;
+  ForEachFigure(e, [&](const char* name, auto& value) {
+    Read(metrics.figures, absl::StrCat("test_", name), &value);
+  });
+  return e;
+}
+
+DualPathEpochMetrics DualPathMetricsOf(const EpochMetrics& m) {
+  DualPathEpochMetrics d;
+  d.epoch = m.epoch;
+  d.train_loss = m.train_loss;
+  d.train_accuracy = m.train_accuracy;
+  Read(m.figures, absl::StrCat("train_", kClassificationLoss), &d.train_classification_loss);
+  Read(m.figures, absl::StrCat("train_", kMemoryLoss), &d.train_memory_loss);
+  d.test = DualPathTestEvaluation(m);
+  Read(m.figures, kMemorySize, &d.memory_size);
+  Read(m.figures, kMemoryCapacity, &d.memory_capacity);
+  d.train_seconds = m.train_seconds;
+  d.samples_per_second = m.samples_per_second;
+  return d;
+}
+
+std::vector<DualPathEpochMetrics> DualPathMetricsOf(const std::vector<EpochMetrics>& history) {
+  std::vector<DualPathEpochMetrics> out;
+  for (const EpochMetrics& m : history) out.push_back(DualPathMetricsOf(m));
+  return out;
+}
+
+absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifier,
+                                                    const Dataset& data, int batch_size) {
+  MNEMO_RETURN_IF_ERROR(
+      CheckDataFits(data, classifier.input_size(), classifier.output_size(), "evaluation"));
+  if (batch_size <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch size must be > 0 (got ", batch_size, ")"));
+  }
+  const bool memory_loss = classifier.settings().memory_loss_weight != 0;
+  const int n = data.size();
+  double classification_sum = 0, memory_sum = 0;
+  int64_t correct = 0, network_correct = 0, memory_correct = 0;
+  int64_t answered = 0, memory_path_correct = 0, network_path_correct = 0;
+  int64_t corrected = 0, broke = 0;
+  Tensor batch, logits;
+  for (int begin = 0; begin < n; begin += batch_size) {
+    const int count = std::min(batch_size, n - begin);
+    const absl::Span<const int32_t> labels = absl::MakeConstSpan(data.labels).subspan(begin, count);
+    batch = data.features.middleRows(begin, count);
+    MNEMO_ASSIGN_OR_RETURN(const Tensor* features, classifier.ExtractFeatures(batch));
+    MNEMO_ASSIGN_OR_RETURN(DualPathPrediction prediction,
+                           classifier.PredictFromFeatures(*features, &logits));
+    MNEMO_ASSIGN_OR_RETURN(float classification, classifier.head().backend().SoftmaxCrossEntropy(
+                                                     logits, labels, nullptr, nullptr));
+    classification_sum += static_cast<double>(classification) * count;
+    if (memory_loss) {
+      // The loss is a mean over the samples with a same-class item in memory;
+      // weighting batches by size makes it a mean over samples when every
+      // sample has one, as after the first few training batches.
+      MNEMO_ASSIGN_OR_RETURN(float loss, classifier.MemoryLoss(*features, labels));
+      memory_sum += static_cast<double>(loss) * count;
+    }
+    for (int i = 0; i < count; ++i) {
+      const int32_t label = labels[i];
+      const bool from_memory = prediction.from_memory[i] != 0;
+      correct += prediction.label[i] == label;
+      network_correct += prediction.network_label[i] == label;
+      memory_correct += prediction.memory_label[i] == label;
+      answered += from_memory;
+      if (from_memory) {
+        const bool memory_right = prediction.memory_label[i] == label;
+        const bool network_right = prediction.network_label[i] == label;
+        memory_path_correct += memory_right;
+        corrected += memory_right && !network_right;
+        broke += network_right && !memory_right;
+      } else {
+        network_path_correct += prediction.network_label[i] == label;
+      }
+    }
+  }
+
+  DualPathEvaluation e;
+  e.samples = n;
+  e.classification_loss = classification_sum / n;
+  e.memory_loss = memory_sum / n;
+  e.loss = e.classification_loss + classifier.settings().memory_loss_weight * e.memory_loss;
+  e.accuracy = static_cast<double>(correct) / n;
+  e.network_accuracy = static_cast<double>(network_correct) / n;
+  e.memory_accuracy = static_cast<double>(memory_correct) / n;
+  e.memory_answered = static_cast<int>(answered);
+  e.memory_usage = static_cast<double>(answered) / n;
+  e.memory_corrected = static_cast<int>(corrected);
+  e.memory_broke = static_cast<int>(broke);
+  if (answered > 0) e.memory_path_accuracy = static_cast<double>(memory_path_correct) / answered;
+  if (answered < n) {
+    e.network_path_accuracy = static_cast<double>(network_path_correct) / (n - answered);
+  }
+  return e;
+}
+
+}  // namespace mnemo
