@@ -98,6 +98,7 @@ absl::StatusOr<std::shared_ptr<void>> MemoCache::GetOrLoad(
       // Held by us too, so it outlives its removal from loading_.
       const std::shared_ptr<Flight> other = it->second;
       if (*other->type != type) return TypeMismatch(key, *other->type, type);
+      ++counters_.waits;
       other->done_cv.wait(lock, [&other] { return other->done; });
       if (!other->status.ok()) return Unshared(other->status);
       ++counters_.hits;

@@ -51,6 +51,7 @@ struct MemoStats {
   int64_t load_failures = 0;       // loader calls that returned an error (nothing cached)
   int64_t hits = 0;                // Gets answered without calling the loader (incl. waiting
                                    // for another thread's load)
+  int64_t waits = 0;               // Gets that waited for another thread's load (whatever it gave)
   int64_t evictions = 0;           // entries removed by Evict / EvictByValue / Clear
   int64_t capacity_evictions = 0;  // entries removed to keep within the byte capacity
   int64_t evicted_in_use = 0;      // evicted entries whose value was still referenced elsewhere

@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +21,7 @@
 #include "tests/testing/run_command.h"
 #include "tests/testing/test_files.h"
 #include "tools/bench/records.h"
+#include "tools/data/readers.h"
 
 namespace mnemo {
 namespace {
@@ -54,6 +57,7 @@ class RunnerTest : public ::testing::Test {
     for (const char* name : {"a", "b", "c"}) {
       testing::SavedModel saved = testing::SaveRandomModel(kModel, name, 1);
       ASSERT_NE(saved.network, nullptr);
+      saved_ = std::move(saved.network);  // the three are alike (seed 1)
     }
   }
 
@@ -67,7 +71,30 @@ class RunnerTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::unique_ptr<Network> saved_;
 };
+
+// The saved model's accuracy on the first `n` Fashion-MNIST test images (the
+// bench program's default --data_limit is 500), computed here from its
+// weights with Eigen alone: relu(x W0 + b0) W1 + b1, then the arg-max.
+double AccuracyByHand(Network& network, int n) {
+  const std::string dir = absl::StrCat(kDefaultDataDir, "/t10k");
+  absl::StatusOr<Dataset> data =
+      ReadIdx(dir + "-images-idx3-ubyte.gz", dir + "-labels-idx1-ubyte.gz", n);
+  EXPECT_TRUE(data.ok()) << data.status();
+  if (!data.ok()) return -1;
+  const std::vector<ModelParameter> p = network.Parameters();  // W0, b0, W1, b1
+  const Tensor hidden =
+      ((data->features * *p[0].value).rowwise() + p[1].value->row(0)).cwiseMax(0.0f);
+  const Tensor logits = (hidden * *p[2].value).rowwise() + p[3].value->row(0);
+  int correct = 0;
+  for (int i = 0; i < n; ++i) {
+    Eigen::Index best = 0;
+    logits.row(i).maxCoeff(&best);
+    correct += best == data->labels[i];
+  }
+  return static_cast<double>(correct) / n;
+}
 
 // The tests that measure the bench program's peak resident memory: BUILD
 // runs them as a target of their own (runner_memory_test), which the
@@ -84,12 +111,15 @@ int64_t MaxPeak(const RunFile& run) {
 TEST_F(RunnerPeakTest, TeardownEvictionHoldsOneModelAtATime) {
   const RunFile run = RunAndRead("evicting", "");
   ASSERT_EQ(run.records_size(), 3);
+  const double expected = AccuracyByHand(*saved_, 500);
+  ASSERT_GE(expected, 0);
   EXPECT_EQ(run.records(0).name(), "accuracy/model:a/data:fashion_test");
   EXPECT_EQ(run.records(2).params().at("model"), "c");
   for (const Record& record : run.records()) {
     EXPECT_EQ(record.error(), "");
-    // Random weights: the accuracy is measured, not high.
-    EXPECT_GE(record.values().at("accuracy").value(), 0.0);
+    // Random weights: what the runner reports is what they score (within one
+    // image of 500: a near-tie of two logits may round either way).
+    EXPECT_NEAR(record.values().at("accuracy").value(), expected, 1.0 / 500 + 1e-9);
     EXPECT_GT(record.values().at("samples_per_second").value(), 0.0);
     EXPECT_GT(record.real_time_seconds(), 0.0);
     EXPECT_GT(record.iterations(), 0);

@@ -173,36 +173,37 @@ TEST(MemoCacheTest, AnErrorIsSharedByItsWaitersAndNotCached) {
   }
 
   constexpr int kWaiters = 4;
-  std::atomic<int> arrived{0};
   std::atomic<int> shared{0};  // got "disk gone" without a load of their own
   std::atomic<int> other{0};   // got anything else
   std::vector<std::thread> waiters;
   for (int i = 0; i < kWaiters; ++i) {
     waiters.emplace_back([&] {
-      arrived.fetch_add(1);
       const absl::Status status = waiter.Get().status();
       const bool disk_gone =
           status.code() == absl::StatusCode::kUnavailable && status.message() == "disk gone";
       (disk_gone ? shared : other).fetch_add(1);
     });
   }
+  // Every waiter is blocked on the first load (the cache counts it under its
+  // lock before it waits) before that load is let fail.
   const absl::Time deadline = absl::Now() + kHang;
-  while (arrived.load() < kWaiters && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-  // Room for them to reach the cache and wait; one that comes later loads by
-  // itself, which the counts below allow.
-  absl::SleepFor(absl::Milliseconds(100));
+  while (cache.stats().waits < kWaiters && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(cache.stats().waits, kWaiters) << "the waiters never reached the cache";
   release.Notify();
   loader.join();
   for (std::thread& thread : waiters) thread.join();
 
   EXPECT_EQ(first_code.load(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(first_calls.load(), 1);
-  EXPECT_GE(shared.load(), 1) << "no waiter shared the failed load";
-  EXPECT_EQ(shared.load() + other.load(), kWaiters);
-  EXPECT_LE(late_calls.load(), other.load());
+  // All of them share the failed load: none loads by itself.
+  EXPECT_EQ(shared.load(), kWaiters);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(late_calls.load(), 0);
   EXPECT_FALSE(cache.Contains("model"));
   MemoStats stats = cache.stats();
-  EXPECT_EQ(stats.load_failures, 1 + late_calls.load());
+  EXPECT_EQ(stats.load_failures, 1);
   EXPECT_EQ(stats.loads, 0);
   EXPECT_EQ(stats.hits, 0);
   EXPECT_EQ(stats.entries, 0);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/child_process.h"
 #include "tests/testing/test_files.h"
 
 namespace mnemo {
@@ -42,6 +44,43 @@ std::vector<std::string> ListDir(const std::string& dir) {
 bool IsDirectory(const std::string& path) {
   struct stat info;
   return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+// A write whose temporary file is in place when a later step fails, the
+// failure made real by the kernel (tests/testing/child_process.h): the old
+// file stays as it was, the temporary file goes, and the message names the
+// step, the file and errno's reason.
+std::string FailingWrite(const std::vector<int>& failing_syscalls, const std::string& path) {
+  return testing::RunInChild({failing_syscalls, EIO},
+                             [&] { return WriteFileAtomically(path, "new contents").ToString(); });
+}
+
+TEST(WriteFileAtomicallyTest, AFailedFsyncKeepsTheOldFileAndRemovesTheTemporary) {
+  const std::string dir = TestDir();
+  const std::string path = dir + "/file.bin";
+  ASSERT_TRUE(WriteFileAtomically(path, "old contents").ok());
+  const std::string message = FailingWrite({SYS_fsync, SYS_fdatasync}, path);
+  EXPECT_THAT(message,
+              HasSubstr("cannot write " + path + ": cannot fsync " + dir + "/.file.bin.tmp."));
+  EXPECT_THAT(message, HasSubstr("Input/output error"));
+  EXPECT_EQ(ReadBytes(path), "old contents");
+  EXPECT_THAT(ListDir(dir), ElementsAre("file.bin"));
+}
+
+TEST(WriteFileAtomicallyTest, AFailedRenameKeepsTheOldFileAndRemovesTheTemporary) {
+  const std::string dir = TestDir();
+  const std::string path = dir + "/file.bin";
+  ASSERT_TRUE(WriteFileAtomically(path, "old contents").ok());
+  const std::string message = FailingWrite({SYS_rename, SYS_renameat, SYS_renameat2}, path);
+  EXPECT_THAT(message,
+              HasSubstr("cannot write " + path + ": cannot rename " + dir + "/.file.bin.tmp."));
+  EXPECT_THAT(message, HasSubstr(" over it"));
+  EXPECT_THAT(message, HasSubstr("Input/output error"));
+  EXPECT_EQ(ReadBytes(path), "old contents");
+  EXPECT_THAT(ListDir(dir), ElementsAre("file.bin"));
+  // Without the failure the same write goes through.
+  EXPECT_EQ(FailingWrite({}, path), "OK");
+  EXPECT_EQ(ReadBytes(path), "new contents");
 }
 
 TEST(WriteFileAtomicallyTest, CreatesAndReplaces) {

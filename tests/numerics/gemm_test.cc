@@ -1,39 +1,23 @@
-// MultiplyAdd (core/layers/gemm.h): Eigen's product bit for bit, and no
-// allocation once a product as large has been computed, which is what lets
-// Dense::Forward serve without allocating.
+// MultiplyAdd (core/layers/gemm.h) equals Eigen's product bit for bit, on
+// every shape of gemm_shapes.h. (What it allocates: gemm_allocation_test.)
 #include "core/layers/gemm.h"
 
-#include <utility>
 #include <vector>
 
-#include "core/layers/dense.h"
 #include "gtest/gtest.h"
-#include "tests/testing/allocation_counter.h"
+#include "tests/numerics/gemm_shapes.h"
 #include "tests/testing/tensors.h"
 
 namespace mnemo {
 namespace {
 
-using testing::AllocationScope;
+using testing::GemmShapes;
+using testing::Shape;
 using testing::TestRng;
-
-struct Shape {
-  int rows, depth, cols;
-};
-
-// Vector products, tiny products (Eigen's coefficient-based path), odd sizes
-// around its register blocks, and the seed MLP's layers at several batches.
-const std::vector<Shape>& Shapes() {
-  static const auto* shapes = new std::vector<Shape>{
-      {1, 784, 256},  {256, 784, 1},    {1, 1, 1},        {2, 3, 4},      {5, 7, 3},
-      {3, 17, 5},     {13, 29, 31},     {2, 784, 256},    {64, 784, 256}, {256, 784, 256},
-      {256, 256, 10}, {1000, 512, 512}, {4096, 784, 256}, {0, 5, 3},      {4, 0, 3}};
-  return *shapes;
-}
 
 TEST(GemmTest, EqualsEigensProductBitForBit) {
   TestRng rng(7);
-  for (const Shape& s : Shapes()) {
+  for (const Shape& s : GemmShapes()) {
     const Tensor a = rng.Random(s.rows, s.depth);
     const Tensor b = rng.Random(s.depth, s.cols);
     const Tensor c0 = rng.Random(s.rows, s.cols);
@@ -47,60 +31,6 @@ TEST(GemmTest, EqualsEigensProductBitForBit) {
                                << ": largest difference "
                                << (s.rows * s.cols > 0 ? (c - expected).cwiseAbs().maxCoeff() : 0);
   }
-}
-
-TEST(GemmTest, AllocatesNothingAfterTheLargestProduct) {
-  TestRng rng(8);
-  std::vector<std::pair<Tensor, Tensor>> operands;
-  std::vector<Tensor> results;
-  for (const Shape& s : Shapes()) {
-    operands.emplace_back(rng.Random(s.rows, s.depth), rng.Random(s.depth, s.cols));
-    results.push_back(Tensor::Zero(s.rows, s.cols));
-  }
-  // Warm-up: every shape once, so the packing buffers hold the largest.
-  for (size_t i = 0; i < operands.size(); ++i) {
-    MultiplyAdd(operands[i].first, operands[i].second, &results[i]);
-  }
-  AllocationScope scope;
-  for (int round = 0; round < 3; ++round) {
-    for (size_t i = 0; i < operands.size(); ++i) {
-      MultiplyAdd(operands[i].first, operands[i].second, &results[i]);
-    }
-  }
-  EXPECT_EQ(scope.counts().total(), 0) << scope.counts().operator_new << " operator new, "
-                                       << scope.counts().c_allocations << " malloc-family calls";
-}
-
-// The counter sees Eigen's own allocation for the same product: the zero
-// above is not a counter that counts nothing.
-TEST(GemmTest, EigensProductAllocatesWhereMultiplyAddDoesNot) {
-  TestRng rng(9);
-  const Tensor a = rng.Random(256, 784);
-  const Tensor b = rng.Random(784, 256);
-  Tensor c = Tensor::Zero(256, 256);
-  c.noalias() += a * b;
-  AllocationScope scope;
-  c.noalias() += a * b;
-  EXPECT_GT(scope.counts().c_allocations, 0);
-}
-
-// Dense::Forward, which lives in libmnemo_core.so, at the seed MLP's first
-// layer: the interposed allocator sees that library's calls too.
-TEST(GemmTest, DenseForwardAllocatesNothingForARepeatedBatchSize) {
-  TestRng rng(10);
-  Dense dense(784, 256);
-  dense.weight() = rng.Random(784, 256);
-  const Tensor batch = rng.Random(256, 784);
-  const Tensor one = rng.Random(1, 784);
-  Tensor out_batch, out_one;
-  dense.Forward(batch, ForwardContext{}, &out_batch);
-  dense.Forward(one, ForwardContext{}, &out_one);
-  AllocationScope scope;
-  for (int i = 0; i < 10; ++i) {
-    dense.Forward(batch, ForwardContext{}, &out_batch);
-    dense.Forward(one, ForwardContext{}, &out_one);
-  }
-  EXPECT_EQ(scope.counts().total(), 0);
 }
 
 }  // namespace

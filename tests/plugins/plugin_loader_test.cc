@@ -99,6 +99,18 @@ TEST_F(PluginLoaderTest, NewerAbiIsRefusedWithBothVersions) {
   EXPECT_TRUE(loader_.loaded().empty());
 }
 
+TEST_F(PluginLoaderTest, OlderAbiIsRefusedWithBothVersions) {
+  absl::StatusOr<LoadedPlugin> plugin = loader_.Load(TestArg("old_abi_plugin"));
+  ASSERT_FALSE(plugin.ok());
+  EXPECT_THAT(
+      std::string(plugin.status().message()),
+      AllOf(HasSubstr(Canonical(TestArg("old_abi_plugin"))),
+            HasSubstr("was built for mnemo plugin ABI 0.7"), HasSubstr("this host speaks ABI 1.0"),
+            HasSubstr("rebuild the plugin against this mnemo")));
+  EXPECT_FALSE(registries_.layers.Contains("OldAbiLayer"));
+  EXPECT_TRUE(loader_.loaded().empty());
+}
+
 TEST_F(PluginLoaderTest, ForeignFingerprintIsRefusedWithBothFingerprints) {
   absl::StatusOr<LoadedPlugin> plugin = loader_.Load(TestArg("bad_fingerprint_plugin"));
   ASSERT_FALSE(plugin.ok());

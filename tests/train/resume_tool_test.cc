@@ -24,6 +24,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "core/io/safetensors.h"
 #include "core/snapshot.h"
 #include "gmock/gmock.h"
@@ -139,8 +141,12 @@ class Child {
     int status = 0;
     waitpid(pid_, &status, 0);
     waited_ = true;
+    signaled_ = WIFSIGNALED(status);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
+
+  // After Finish: whether a signal ended the process (rather than an exit).
+  bool signaled() const { return signaled_; }
 
   const std::string& output() const { return buffer_; }
 
@@ -159,6 +165,7 @@ class Child {
   pid_t pid_ = -1;
   int out_ = -1;
   bool waited_ = false;
+  bool signaled_ = false;
   std::string buffer_;
   size_t scanned_ = 0;
 };
@@ -294,6 +301,46 @@ TEST_F(ResumeToolTest, SigtermStopsWithASnapshotAndTheCommandThatResumes) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
   EXPECT_THAT(resumed.out, HasSubstr("resume  from " + out + "/snapshot.safetensors: step "));
   ExpectSameRun(*reference_dir_, out);
+}
+
+// A step of about half a second here (tens of seconds under a sanitizer):
+// both signals come while the first step is under way.
+constexpr char kSlowStepConfig[] = R"pb(
+  model {
+    input_size: 784
+    layer { type: "Dense" units: 2048 activation: "ReLU" }
+    layer { type: "Dense" units: 2048 activation: "ReLU" }
+    layer { type: "Dense" units: 10 }
+  }
+  data { train_limit: 3000 test_limit: 100 }
+  trainer {
+    optimizer { type: "sgd" learning_rate: 0.01 }
+    batch_size: 1000
+    epochs: 1
+    seed: 3
+  }
+)pb";
+
+TEST_F(ResumeToolTest, ASecondSignalStopsAtOnce) {
+  const std::string config = TestDir() + "/slow.pbtxt";
+  WriteFile(config, kSlowStepConfig);
+  const std::string out = TestDir() + "/run";
+  const std::string err = TestDir() + "/err.txt";
+  Child child({Train(), "--config=" + config, "--out=" + out, "--snapshot_every_seconds=0"}, err);
+  ASSERT_TRUE(child.WaitForLines(kSnapshotLine, 1));  // the start's: the first step follows
+  child.Signal(SIGINT);
+  absl::SleepFor(absl::Milliseconds(100));
+  child.Signal(SIGINT);
+  EXPECT_EQ(child.Finish(), 128 + SIGINT);
+  // The signal's own default ended it, not the orderly stop after the step.
+  EXPECT_TRUE(child.signaled());
+  const std::string message = ReadBytes(err);
+  EXPECT_THAT(message, HasSubstr("signal again to stop at once"));
+  EXPECT_THAT(message, Not(HasSubstr("stopped by SIGINT")));
+  // No step was saved after the first signal: the snapshot is the start's.
+  absl::StatusOr<SnapshotSummary> snapshot = ReadSnapshotSummary(out + "/snapshot.safetensors");
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(snapshot->progress.step, 0u);
 }
 
 TEST_F(ResumeToolTest, RefusesWhatCannotBeResumedAndKeepsTheSnapshot) {

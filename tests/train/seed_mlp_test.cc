@@ -2,7 +2,7 @@
 // deterministic, and a saved model serves the same predictions.
 
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -12,10 +12,13 @@
 #include "core/optimizer.h"
 #include "core/trainer.h"
 #include "gtest/gtest.h"
+#include "tests/testing/tensors.h"
 #include "tools/data/readers.h"
 
 namespace mnemo {
 namespace {
+
+using ::mnemo::testing::SameBits;
 
 constexpr char kSeedConfig[] = "configs/fashion_mlp.pbtxt";
 
@@ -52,67 +55,84 @@ TrainedRun Train(const LoadedConfig& config, const TrainTestData& data) {
   return run;
 }
 
+// How much of Fashion-MNIST a run trains on, and what it reaches. A run is
+// deterministic on one machine; on a CPU with other vector instructions
+// Eigen's kernels round differently and a sample or two may change class,
+// hence half a point of slack below the figure measured (2026-12-06, AVX-512).
+struct Scale {
+  int train_limit;
+  int test_limit;
+  int epochs;
+  double min_test_accuracy;  // the run's figure less about 0.5 points of slack
+  double max_train_loss;     // its final training loss plus a little
+};
+// Under the sanitizers (MNEMO_SANITIZED set by .bazelrc) code runs 10 to 25
+// times slower: the same checks on a slice a sixth the size.
+constexpr Scale kFull = {30000, 2000, 5, 0.801, 0.535};
+constexpr Scale kSanitized = {10000, 1000, 5, 0.676, 0.745};
+
+const Scale& RunScale() { return std::getenv("MNEMO_SANITIZED") != nullptr ? kSanitized : kFull; }
+
+// One run, trained once for every test that only reads it.
 class SeedMlpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    config_ = LoadSeedConfig(/*train_limit=*/30000, /*test_limit=*/2000, /*epochs=*/5)
-                  .release();
+    const Scale& scale = RunScale();
+    config_ = LoadSeedConfig(scale.train_limit, scale.test_limit, scale.epochs).release();
     auto data = LoadData(config_->experiment().data());
     ASSERT_TRUE(data.ok()) << data.status();
     data_ = new TrainTestData(std::move(*data));
+    run_ = new TrainedRun(Train(*config_, *data_));
   }
   static LoadedConfig* config_;
   static TrainTestData* data_;
+  static TrainedRun* run_;
 };
 LoadedConfig* SeedMlpTest::config_ = nullptr;
 TrainTestData* SeedMlpTest::data_ = nullptr;
+TrainedRun* SeedMlpTest::run_ = nullptr;
 
 TEST_F(SeedMlpTest, LearnsOnASliceOfRealData) {
-  TrainedRun run = Train(*config_, *data_);
-  ASSERT_EQ(run.history.size(), 5u);
-  // 30,000 samples x 5 epochs of the seed MLP (measured: train loss 0.53, test
-  // accuracy 0.83 on the first 2,000 test images; chance is 0.10, and the full
-  // 10 epochs on all 60,000 reach about 0.85). Test accuracy swings by a few
-  // points between epochs at this learning rate, hence the margin.
-  for (size_t i = 1; i < run.history.size(); ++i) {
-    EXPECT_LT(run.history[i].train_loss, run.history[i - 1].train_loss) << "epoch " << i + 1;
+  const Scale& scale = RunScale();
+  const std::vector<EpochMetrics>& history = run_->history;
+  ASSERT_EQ(history.size(), static_cast<size_t>(scale.epochs));
+  for (size_t i = 1; i < history.size(); ++i) {
+    EXPECT_LT(history[i].train_loss, history[i - 1].train_loss) << "epoch " << i + 1;
   }
-  EXPECT_GT(run.history.back().test_accuracy, 0.75);
-  EXPECT_LT(run.history.back().train_loss, 0.60);
+  std::printf("seed MLP, %d samples x %d epochs: test accuracy %.4f, train loss %.4f\n",
+              scale.train_limit, scale.epochs, history.back().test_accuracy,
+              history.back().train_loss);
+  EXPECT_GE(history.back().test_accuracy, scale.min_test_accuracy);
+  EXPECT_LE(history.back().train_loss, scale.max_train_loss);
 }
 
 TEST_F(SeedMlpTest, SameConfigAndSeedGiveBitIdenticalWeightsAndMetrics) {
-  TrainedRun a = Train(*config_, *data_);
-  TrainedRun b = Train(*config_, *data_);
-  ASSERT_EQ(a.network->num_layers(), b.network->num_layers());
-  for (int i = 0; i < a.network->num_layers(); ++i) {
-    auto pa = a.network->layer(i).parameters();
-    auto pb = b.network->layer(i).parameters();
-    ASSERT_EQ(pa.size(), pb.size());
-    for (size_t j = 0; j < pa.size(); ++j) {
-      ASSERT_EQ(pa[j].value->size(), pb[j].value->size());
-      EXPECT_EQ(0, std::memcmp(pa[j].value->data(), pb[j].value->data(),
-                               pa[j].value->size() * sizeof(float)))
-          << "layer " << i << " " << pa[j].name;
-    }
+  TrainedRun again = Train(*config_, *data_);
+  const std::vector<ModelParameter> a = run_->network->Parameters();
+  const std::vector<ModelParameter> b = again.network->Parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t j = 0; j < a.size(); ++j) {
+    EXPECT_TRUE(SameBits(*a[j].value, *b[j].value)) << a[j].name;
   }
-  for (size_t e = 0; e < a.history.size(); ++e) {
-    EXPECT_EQ(a.history[e].train_loss, b.history[e].train_loss);
-    EXPECT_EQ(a.history[e].test_accuracy, b.history[e].test_accuracy);
+  ASSERT_EQ(run_->history.size(), again.history.size());
+  for (size_t e = 0; e < run_->history.size(); ++e) {
+    EXPECT_EQ(run_->history[e].train_loss, again.history[e].train_loss);
+    EXPECT_EQ(run_->history[e].test_accuracy, again.history[e].test_accuracy);
   }
 
   // A different seed is a different run.
-  std::unique_ptr<LoadedConfig> other = LoadSeedConfig(30000, 2000, 5);
+  const Scale& scale = RunScale();
+  std::unique_ptr<LoadedConfig> other =
+      LoadSeedConfig(scale.train_limit, scale.test_limit, scale.epochs);
   other->mutable_experiment().mutable_trainer()->set_seed(7);
   TrainedRun c = Train(*other, *data_);
-  EXPECT_NE(a.history.back().train_loss, c.history.back().train_loss);
+  EXPECT_NE(run_->history.back().train_loss, c.history.back().train_loss);
 }
 
 TEST_F(SeedMlpTest, SavedModelServesTheSamePredictions) {
-  TrainedRun run = Train(*config_, *data_);
   const std::string path = std::string(getenv("TEST_TMPDIR")) + "/model.safetensors";
-  ASSERT_TRUE(SaveModel(path, *run.network, "config text").ok());
-  auto before = Evaluate(*run.network, data_->test, 500);
+  ASSERT_TRUE(SaveModel(path, *run_->network, "config text").ok());
+  auto before = Evaluate(*run_->network, data_->test, 500);
   ASSERT_TRUE(before.ok());
 
   auto fresh = BuildNetwork(*config_, Registries::Global());
@@ -134,9 +154,8 @@ TEST_F(SeedMlpTest, SavedModelServesTheSamePredictions) {
 }
 
 TEST_F(SeedMlpTest, ModelOfAnotherShapeIsRefusedAndChangesNothing) {
-  TrainedRun run = Train(*config_, *data_);
   const std::string path = std::string(getenv("TEST_TMPDIR")) + "/wide.safetensors";
-  ASSERT_TRUE(SaveModel(path, *run.network, "").ok());
+  ASSERT_TRUE(SaveModel(path, *run_->network, "").ok());
 
   ConfigLoader loader;
   auto narrow = loader.LoadText(R"pb(

@@ -18,10 +18,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "core/io/atomic_file.h"
 #include "core/io/safetensors.h"
 #include "core/model_io.h"
 #include "core/snapshot_writer.h"
+#include "core/stopwatch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_files.h"
@@ -384,6 +387,47 @@ TEST(SnapshotWriterTest, WritesOnScheduleAndStopsWhenAsked) {
   absl::StatusOr<SnapshotSummary> summary = ReadSnapshotSummary(path);
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->progress.step, 10u);
+}
+
+// Takes at least 25 ms a step (a step of the small run takes microseconds).
+class SlowSteps : public TrainingObserver {
+ public:
+  void OnBatchEnd(int, int, const StepResult&) override { absl::SleepFor(absl::Milliseconds(25)); }
+};
+
+TEST(SnapshotWriterTest, WritesByTimeAndNeverSoonerThanTheInterval) {
+  SmallRun run = MakeSmallRun(SmallConfigText(testing::kMomentum));
+  ASSERT_NE(run.trainer, nullptr);
+  const std::string path = absl::StrCat(TestDir(), "/snapshot.safetensors");
+  constexpr absl::Duration kInterval = absl::Milliseconds(100);
+  SnapshotWriter::Options options;
+  options.schedule.every_steps = 0;
+  options.schedule.every = kInterval;
+  struct Written {
+    TrainingProgress progress;
+    absl::Duration at;
+  };
+  std::vector<Written> writes;
+  const Stopwatch clock;
+  options.on_written = [&](const TrainingProgress& p, absl::Duration) {
+    writes.push_back({p, clock.Elapsed()});
+  };
+  SnapshotWriter writer(path, run.network.get(), run.optimizer.get(), TrainingText(run), options);
+  ASSERT_TRUE(writer.Write(TrainingProgress()).ok());  // the start, as the tools write one
+  SlowSteps slow;
+  TrainingProgress progress;
+  ASSERT_TRUE(run.trainer->Run(SmallData(), SmallData(20, 2), &progress, &slow, &writer).ok());
+
+  // 3 epochs of 7 steps of 25 ms or more: a snapshot by time in each, between
+  // the epoch ends (where a step's is written regardless), each at least the
+  // interval after the one before.
+  int by_time = 0;
+  for (size_t i = 1; i < writes.size(); ++i) {
+    if (writes[i].progress.batch == 0) continue;  // an epoch's end
+    ++by_time;
+    EXPECT_GE(writes[i].at - writes[i - 1].at, kInterval) << "step " << writes[i].progress.step;
+  }
+  EXPECT_GE(by_time, 3);
 }
 
 TEST(OutputChecksTest, RefusesTooLittleSpaceWithTheFigures) {

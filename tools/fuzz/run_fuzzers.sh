@@ -3,8 +3,9 @@
 # ASan, UBSan) and fuzzes each for a bounded time on a scratch copy of its seed
 # corpus. Prints one line per target:
 #   config_fuzzer: 41234 executions, 0 crashes
-# and exits non-zero if any target crashed, hung, ran out of memory or a
-# sanitizer reported; the input that did it is kept and its path printed.
+# and exits non-zero if any target crashed, hung, ran out of memory, a
+# sanitizer reported, or it ran no input at all; the input that did it is
+# kept and its path printed.
 #
 # Usage: tools/fuzz/run_fuzzers.sh [SECONDS_PER_TARGET]   (default $FUZZ_SECONDS or 60)
 # Environment:
@@ -82,8 +83,14 @@ for target in "${targets[@]}"; do
     -print_final_stats=1 -artifact_prefix="$artifacts/$name-") >"$log" 2>&1
   status=$?
   executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
-  line="$name: ${executions:-0} executions"
-  if ((status != 0)); then
+  executions="${executions:-0}"
+  line="$name: $executions executions"
+  if ((status == 0 && executions == 0)); then
+    # libFuzzer exited cleanly without running one input (a corpus it could
+    # not read, a time of 0): nothing was fuzzed, which is no pass.
+    failed=1
+    line="$line, 1 failure (it ran no input); log: $log"
+  elif ((status != 0)); then
     failed=1
     artifact="$(sed -n "s/.*Test unit written to \(.*\)$/\1/p" "$log" | tail -1)"
     # The first report in the log names the failure: a broken check of the
