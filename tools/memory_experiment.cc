@@ -240,46 +240,26 @@ absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string&
                          CreateOptimizer(experiment.trainer().optimizer()));
   MNEMO_ASSIGN_OR_RETURN(Trainer trainer,
                          Trainer::Create(experiment.trainer(), &model, optimizer.get()));
-  optimizer->CreateState(model.TrainableParameters());
 
   // A snapshot of the run so far at every epoch's end and as the schedule
   // says; --resume goes on from it, bit for bit.
-  const std::string training_config = TrainingConfigText(experiment);
-  TrainingProgress progress;
-  const bool restoring = resume && FileExists(snapshot_path);
-  if (restoring) {
-    MNEMO_ASSIGN_OR_RETURN(RestoredSnapshot restored,
-                           RestoreSnapshot(snapshot_path, training_config, model, *optimizer));
-    progress = std::move(restored.progress);
-    absl::PrintF("resume  from %s: %s\n", snapshot_path, DescribeProgress(progress));
-  } else if (resume) {
-    absl::PrintF("resume  no snapshot in %s: starting from the beginning\n", out);
-  }
-  absl::PrintF("snapshot %s %s\n", snapshot_path, DescribeSchedule(schedule));
-  std::fflush(stdout);
-  SnapshotWriter::Options options;
-  options.schedule = schedule;
-  options.stop_requested = [] { return StopSignal() != 0; };
-  SnapshotWriter writer(snapshot_path, &model, optimizer.get(), training_config,
-                        std::move(options));
-  if (!restoring) MNEMO_RETURN_IF_ERROR(writer.Write(progress));
+  SnapshottedRun::Options run_options;
+  run_options.snapshot_path = snapshot_path;
+  run_options.schedule = schedule;
+  run_options.resume = resume;
+  run_options.training_config = TrainingConfigText(experiment);
+  run_options.epochs = experiment.trainer().epochs();
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<SnapshottedRun> run,
+                         SnapshottedRun::Start(&model, optimizer.get(), std::move(run_options)));
   ConsoleObserver observer(outcome.run.memory_type, experiment.trainer().epochs());
-  // A signal during the loading above stops before the first step.
-  absl::Status trained = StopSignal() != 0
-                             ? absl::OkStatus()
-                             : trainer.Run(data.train, data.test, &progress, &observer, &writer);
-  if (!trained.ok()) {
-    return absl::Status(trained.code(), absl::StrCat(trained.message(), "; the last snapshot, ",
-                                                     snapshot_path, ", is kept"));
+  if (absl::Status s =
+          run->Train(trainer, data.train, data.test, &observer,
+                     RerunCommand(*command_line, "//tools:memory_experiment", "--resume"));
+      !s.ok()) {
+    stopped_by_signal = StopSignal();
+    return s;
   }
-  if (const int signal = StopSignal(); signal != 0) {
-    stopped_by_signal = signal;
-    return absl::AbortedError(
-        absl::StrCat("stopped by ", SignalName(signal), " at ", DescribeProgress(progress), "; ",
-                     snapshot_path, " holds the run so far. Resume the experiment with:\n  ",
-                     RerunCommand(*command_line, "//tools:memory_experiment", "--resume")));
-  }
-  outcome.run.history = DualPathMetricsOf(progress.history);
+  outcome.run.history = DualPathMetricsOf(run->progress().history);
   outcome.snapshot_path = snapshot_path;
 
   MNEMO_ASSIGN_OR_RETURN(PathTimes batch_times,

@@ -5,7 +5,10 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "core/snapshot.h"
+#include "core/status_macros.h"
+#include "tools/stop_signals.h"
 
 namespace mnemo {
 
@@ -57,6 +60,65 @@ absl::Status CheckNoSnapshotToLose(const std::string& path) {
       absl::StrCat(path, " ", what,
                    ": continue it with --resume (same config and flags), or "
                    "remove the file to start over"));
+}
+
+absl::StatusOr<std::unique_ptr<SnapshottedRun>> SnapshottedRun::Start(TrainableModel* model,
+                                                                      Optimizer* optimizer,
+                                                                      Options options) {
+  // All of the optimizer's state now, so that a snapshot has its whole shape
+  // from the start.
+  optimizer->CreateState(model->TrainableParameters());
+  TrainingProgress progress;
+  const bool restoring = options.resume && FileExists(options.snapshot_path);
+  if (restoring) {
+    MNEMO_ASSIGN_OR_RETURN(
+        RestoredSnapshot restored,
+        RestoreSnapshot(options.snapshot_path, options.training_config, *model, *optimizer));
+    progress = std::move(restored.progress);
+    absl::PrintF("resume  from %s: %s%s\n", options.snapshot_path, DescribeProgress(progress),
+                 progress.epoch > options.epochs
+                     ? "; the training is done, its outputs are written again"
+                     : "");
+  } else if (options.resume) {
+    const std::string& path = options.snapshot_path;
+    absl::PrintF("resume  no snapshot in %s: starting from the beginning\n",
+                 path.substr(0, path.find_last_of('/')));
+  }
+  absl::PrintF("snapshot %s %s\n", options.snapshot_path, DescribeSchedule(options.schedule));
+  std::fflush(stdout);
+  SnapshotWriter::Options writer_options;
+  writer_options.schedule = options.schedule;
+  writer_options.stop_requested = [] { return StopSignal() != 0; };
+  writer_options.on_written = std::move(options.on_written);
+  auto writer = std::make_unique<SnapshotWriter>(
+      options.snapshot_path, model, optimizer, options.training_config, std::move(writer_options));
+  if (!restoring) MNEMO_RETURN_IF_ERROR(writer->Write(progress));
+  return std::unique_ptr<SnapshottedRun>(
+      new SnapshottedRun(options.snapshot_path, restoring, std::move(progress), std::move(writer)));
+}
+
+absl::Status SnapshottedRun::Train(Trainer& trainer, const Dataset& train, const Dataset& test,
+                                   TrainingObserver* observer, const std::string& resume_command) {
+  // A signal during the loading before stops before the first step.
+  const absl::Status trained = StopSignal() != 0
+                                   ? absl::OkStatus()
+                                   : trainer.Run(train, test, &progress_, observer, writer_.get());
+  if (!trained.ok()) {
+    return absl::Status(trained.code(), absl::StrCat(trained.message(), KeptSnapshot()));
+  }
+  if (const int signal = StopSignal(); signal != 0) {
+    return absl::AbortedError(
+        absl::StrCat("stopped by ", SignalName(signal), " at ", DescribeProgress(progress_), "; ",
+                     snapshot_path_, " holds the run so far. Resume it with:\n  ", resume_command));
+  }
+  return absl::OkStatus();
+}
+
+std::string SnapshottedRun::KeptSnapshot() const {
+  const std::optional<TrainingProgress>& last = writer_->last_written();
+  if (!last.has_value() && !restored_) return "";
+  return absl::StrCat("; the last snapshot, ", snapshot_path_,
+                      ", is kept: ", DescribeProgress(last.has_value() ? *last : restored_at_));
 }
 
 }  // namespace mnemo

@@ -2,14 +2,22 @@
 #define MNEMO_TOOLS_RUN_SNAPSHOTS_H_
 
 // What the training tools share about their snapshots (core/snapshot.h):
-// the schedule from config and flags, and the words they say about them.
+// the schedule from config and flags, the words they say about them, and a
+// run that resumes, snapshots and stops on a signal as each tool's does.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "core/config.pb.h"
+#include "core/dataset.h"
+#include "core/optimizer.h"
 #include "core/snapshot_writer.h"
+#include "core/trainable_model.h"
 #include "core/trainer.h"
 
 namespace mnemo {
@@ -31,6 +39,57 @@ std::string DescribeProgress(const TrainingProgress& progress);
 absl::Status CheckNoSnapshotToLose(const std::string& path);
 
 bool FileExists(const std::string& path);
+
+// A training run as the tools make one. It resumes from the snapshot at
+// `snapshot_path` when asked to and there is one, and otherwise writes a
+// first snapshot before any step (which proves the directory takes one);
+// it snapshots as the schedule says and stops after the step under way on
+// SIGINT or SIGTERM (tools/stop_signals.h).
+class SnapshottedRun {
+ public:
+  struct Options {
+    std::string snapshot_path;
+    SnapshotSchedule schedule;
+    bool resume = false;
+    std::string training_config;  // TrainingConfigText of the run
+    int epochs = 0;               // the run's, for the words on a finished run
+    // Told of every snapshot written; may be empty.
+    std::function<void(const TrainingProgress&, absl::Duration took)> on_written;
+  };
+
+  // Restores the snapshot or writes the first one, and says which on stdout.
+  // `model` and `optimizer` must outlive the run.
+  static absl::StatusOr<std::unique_ptr<SnapshottedRun>> Start(TrainableModel* model,
+                                                               Optimizer* optimizer,
+                                                               Options options);
+
+  // Trains with `trainer` (of the same model and optimizer) from where the
+  // run stands to its end. A signal stops it with an Aborted error that says
+  // where the run stands, that the snapshot holds it, and `resume_command`;
+  // other errors end with which snapshot is kept (KeptSnapshot).
+  absl::Status Train(Trainer& trainer, const Dataset& train, const Dataset& test,
+                     TrainingObserver* observer, const std::string& resume_command);
+
+  const TrainingProgress& progress() const { return progress_; }
+  // "; the last snapshot, PATH, is kept: step 57 (epoch 2, batch 17)", or ""
+  // when there is none: for an error of the run, or of a write after it.
+  std::string KeptSnapshot() const;
+
+ private:
+  SnapshottedRun(std::string snapshot_path, bool restored, TrainingProgress progress,
+                 std::unique_ptr<SnapshotWriter> writer)
+      : snapshot_path_(std::move(snapshot_path)),
+        restored_(restored),
+        restored_at_(progress),
+        progress_(std::move(progress)),
+        writer_(std::move(writer)) {}
+
+  std::string snapshot_path_;
+  bool restored_;
+  TrainingProgress restored_at_;  // where a restored snapshot stood
+  TrainingProgress progress_;
+  std::unique_ptr<SnapshotWriter> writer_;
+};
 
 }  // namespace mnemo
 

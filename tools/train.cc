@@ -264,73 +264,38 @@ absl::Status Run() {
                          CreateOptimizer(experiment.trainer().optimizer()));
   MNEMO_ASSIGN_OR_RETURN(Trainer trainer,
                          Trainer::Create(experiment.trainer(), network.get(), optimizer.get()));
-  // All of the optimizer's state now, so that a snapshot has its whole shape
-  // from the start and the space check below sees it.
+  // All of the optimizer's state now, so that the space check below sees it.
   optimizer->CreateState(*network);
 
   MNEMO_RETURN_IF_ERROR(CheckRoomForOutputs(out, *network, *optimizer));
 
-  const std::string training_config = TrainingConfigText(experiment);
-  TrainingProgress progress;
-  const bool restoring = resume && FileExists(snapshot_path);
-  std::string restored_at;  // where the restored snapshot stands
-  if (restoring) {
-    MNEMO_ASSIGN_OR_RETURN(RestoredSnapshot restored,
-                           RestoreSnapshot(snapshot_path, training_config, *network, *optimizer));
-    progress = std::move(restored.progress);
-    restored_at = DescribeProgress(progress);
-    absl::PrintF("resume  from %s: %s%s\n", snapshot_path, DescribeProgress(progress),
-                 progress.epoch > experiment.trainer().epochs()
-                     ? "; the training is done, its outputs are written again"
-                     : "");
-  } else if (resume) {
-    absl::PrintF("resume  no snapshot in %s: starting from the beginning\n", out);
-  }
-
   ConsoleObserver observer(experiment.trainer().epochs(), experiment.trainer().batch_size(),
                            network->strategy());
-  SnapshotWriter::Options options;
-  options.schedule = schedule;
-  options.stop_requested = [] { return StopSignal() != 0; };
-  options.on_written = [&observer](const TrainingProgress& p, absl::Duration took) {
+  SnapshottedRun::Options run_options;
+  run_options.snapshot_path = snapshot_path;
+  run_options.schedule = schedule;
+  run_options.resume = resume;
+  run_options.training_config = TrainingConfigText(experiment);
+  run_options.epochs = experiment.trainer().epochs();
+  run_options.on_written = [&observer](const TrainingProgress& p, absl::Duration took) {
     observer.Note(absl::StrFormat("snapshot at %s in %.0f ms", DescribeProgress(p),
                                   absl::ToDoubleMilliseconds(took)));
   };
-  SnapshotWriter writer(snapshot_path, network.get(), optimizer.get(), training_config,
-                        std::move(options));
-  absl::PrintF("snapshot %s %s\n", snapshot_path, DescribeSchedule(schedule));
-  // The first snapshot proves the directory takes one before any training.
-  if (!restoring) {
-    MNEMO_RETURN_IF_ERROR(writer.Write(progress));
+  MNEMO_ASSIGN_OR_RETURN(
+      std::unique_ptr<SnapshottedRun> run,
+      SnapshottedRun::Start(&trainer.model(), optimizer.get(), std::move(run_options)));
+  if (absl::Status s = run->Train(trainer, data.train, data.test, &observer,
+                                  RerunCommand(*command_line, "//tools:train", "--resume"));
+      !s.ok()) {
+    stopped_by_signal = StopSignal();
+    return s;
   }
 
-  // Where the run can go on from when it fails; empty when no snapshot exists.
-  const auto kept_snapshot = [&]() -> std::string {
-    const std::optional<TrainingProgress>& last = writer.last_written();
-    if (!last.has_value() && !restoring) return "";
-    return absl::StrCat("; the last snapshot, ", snapshot_path,
-                        ", is kept: ", last.has_value() ? DescribeProgress(*last) : restored_at);
-  };
-  // A signal during the loading above stops before the first step.
-  absl::Status trained = StopSignal() != 0
-                             ? absl::OkStatus()
-                             : trainer.Run(data.train, data.test, &progress, &observer, &writer);
-  if (!trained.ok()) {
-    return absl::Status(trained.code(), absl::StrCat(trained.message(), kept_snapshot()));
-  }
-  if (const int signal = StopSignal(); signal != 0) {
-    stopped_by_signal = signal;
-    return absl::AbortedError(
-        absl::StrCat("stopped by ", SignalName(signal), " at ", DescribeProgress(progress), "; ",
-                     snapshot_path, " holds the run so far. Resume it with:\n  ",
-                     RerunCommand(*command_line, "//tools:train", "--resume")));
-  }
-
-  const std::vector<EpochMetrics>& history = progress.history;
+  const std::vector<EpochMetrics>& history = run->progress().history;
   std::string config_text;
   google::protobuf::TextFormat::PrintToString(experiment, &config_text);
   if (absl::Status s = SaveModel(model_path, *network, config_text); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(s.message(), kept_snapshot(),
+    return absl::Status(s.code(), absl::StrCat(s.message(), run->KeptSnapshot(),
                                                " (--resume writes the outputs again)"));
   }
   MNEMO_RETURN_IF_ERROR(WriteMetrics(out, config_path, history));

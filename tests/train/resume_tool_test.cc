@@ -15,11 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -28,6 +26,7 @@
 #include "absl/time/time.h"
 #include "core/io/safetensors.h"
 #include "core/snapshot.h"
+#include "core/stopwatch.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/plugins/test_args.h"
@@ -115,8 +114,8 @@ class Child {
   // Reads output until `count` lines starting with `prefix` came (true) or
   // the output ended (false); a minute at most.
   bool WaitForLines(const std::string& prefix, int count) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-    while (std::chrono::steady_clock::now() < deadline) {
+    const Stopwatch waited;
+    while (waited.Elapsed() < absl::Minutes(1)) {
       size_t end;
       while ((end = buffer_.find('\n', scanned_)) != std::string::npos) {
         if (buffer_.compare(scanned_, prefix.size(), prefix) == 0 && --count == 0) {
@@ -246,8 +245,7 @@ TEST_F(ResumeToolTest, KilledAtRandomPointsAndResumedEndsBitIdentical) {
       // After 1 to 4 snapshots and up to 3 ms more: mid-step or mid-write.
       const int lines = std::uniform_int_distribution<int>(1, 4)(rng);
       if (child.WaitForLines(kSnapshotLine, lines)) {
-        std::this_thread::sleep_for(
-            std::chrono::microseconds(std::uniform_int_distribution<int>(0, 3000)(rng)));
+        absl::SleepFor(absl::Microseconds(std::uniform_int_distribution<int>(0, 3000)(rng)));
         child.Signal(SIGKILL);
         ++kills;
       }
@@ -304,7 +302,9 @@ TEST_F(ResumeToolTest, SigtermStopsWithASnapshotAndTheCommandThatResumes) {
 }
 
 // A step of about half a second here (tens of seconds under a sanitizer):
-// both signals come while the first step is under way.
+// both signals come while the second step is under way (the first signal
+// right after step 1's snapshot, the second a millisecond or so after the
+// tool printed that it handled the first).
 constexpr char kSlowStepConfig[] = R"pb(
   model {
     input_size: 784
@@ -326,10 +326,18 @@ TEST_F(ResumeToolTest, ASecondSignalStopsAtOnce) {
   WriteFile(config, kSlowStepConfig);
   const std::string out = TestDir() + "/run";
   const std::string err = TestDir() + "/err.txt";
-  Child child({Train(), "--config=" + config, "--out=" + out, "--snapshot_every_seconds=0"}, err);
-  ASSERT_TRUE(child.WaitForLines(kSnapshotLine, 1));  // the start's: the first step follows
+  Child child({Train(), "--config=" + config, "--out=" + out, "--snapshot_every_steps=1",
+               "--snapshot_every_seconds=0"},
+              err);
+  // The start's snapshot and step 1's: step 2 is under way.
+  ASSERT_TRUE(child.WaitForLines(kSnapshotLine, 2));
   child.Signal(SIGINT);
-  absl::SleepFor(absl::Milliseconds(100));
+  // The second once the first was handled (two pending SIGINTs are one).
+  const Stopwatch waited;
+  while (ReadBytes(err).find("signal again to stop at once") == std::string::npos &&
+         waited.Elapsed() < absl::Minutes(1)) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   child.Signal(SIGINT);
   EXPECT_EQ(child.Finish(), 128 + SIGINT);
   // The signal's own default ended it, not the orderly stop after the step.
@@ -337,10 +345,10 @@ TEST_F(ResumeToolTest, ASecondSignalStopsAtOnce) {
   const std::string message = ReadBytes(err);
   EXPECT_THAT(message, HasSubstr("signal again to stop at once"));
   EXPECT_THAT(message, Not(HasSubstr("stopped by SIGINT")));
-  // No step was saved after the first signal: the snapshot is the start's.
+  // No step was saved after the first signal: the snapshot is step 1's.
   absl::StatusOr<SnapshotSummary> snapshot = ReadSnapshotSummary(out + "/snapshot.safetensors");
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
-  EXPECT_EQ(snapshot->progress.step, 0u);
+  EXPECT_EQ(snapshot->progress.step, 1u);
 }
 
 TEST_F(ResumeToolTest, RefusesWhatCannotBeResumedAndKeepsTheSnapshot) {
