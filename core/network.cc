@@ -55,10 +55,8 @@ absl::StatusOr<std::unique_ptr<Network>> Network::Create(std::vector<std::unique
   std::vector<Layer*> raw;
   raw.reserve(layers.size());
   for (const auto& layer : layers) raw.push_back(layer.get());
-  if (absl::Status status = strategy->Attach(raw); !status.ok()) {
-    return absl::Status(status.code(), absl::StrCat("the cache strategy refused the network: ",
-                                                    status.message()));
-  }
+  MNEMO_RETURN_IF_ERROR(
+      WithPrefix(strategy->Attach(raw), "the cache strategy refused the network"));
   // The strategy keeps pointers to the layers, which moving the vector of
   // unique_ptrs into the network leaves in place.
   return absl::WrapUnique(new Network(std::move(layers), std::move(strategy), std::move(backend)));

@@ -385,10 +385,8 @@ absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
   }
   // The model takes its state back all or nothing, before anything else is
   // changed; after it nothing can fail.
-  if (absl::Status s = model.ImportState(state); !s.ok()) {
-    return absl::Status(
-        s.code(), absl::StrCat(path, ": the model refuses the state it holds: ", s.message()));
-  }
+  MNEMO_RETURN_IF_ERROR(WithPrefix(model.ImportState(state),
+                                   absl::StrCat(path, ": the model refuses the state it holds")));
   // Copied, not moved, into the parameters, whose buffers a backend may have
   // kept pointers to.
   for (const auto& [name, target] : *targets) *target = file.tensors.at(name);

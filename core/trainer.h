@@ -127,11 +127,6 @@ class Trainer {
   absl::Status TrainBatches(const Dataset& train, TrainingProgress* progress,
                             TrainingObserver* observer, TrainingHook* hook, bool* stopped);
 
-  // One step of the batch at `begin` of the epoch's order; adds it to
-  // `progress` unless it is skipped.
-  absl::Status TrainStep(int begin, int count, int num_batches, TrainingProgress* progress,
-                         TrainingObserver* observer);
-
   config::Trainer config_;
   std::unique_ptr<NetworkModel> network_model_;  // when created from a Network
   TrainableModel* model_;

@@ -117,10 +117,8 @@ absl::Status ServeText(std::istream& in, const std::string& name, Predictor& pre
   std::string line;
   for (int64_t number = 1; std::getline(in, line); ++number) {
     if (IsBlankLine(line)) continue;
-    if (absl::Status s = ParseSampleLine(line, number, predictor.input_size(), server.Next());
-        !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat(name, ": ", s.message()));
-    }
+    MNEMO_RETURN_IF_ERROR(
+        WithPrefix(ParseSampleLine(line, number, predictor.input_size(), server.Next()), name));
     MNEMO_RETURN_IF_ERROR(server.Commit());
   }
   if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", name));

@@ -49,10 +49,7 @@ absl::StatusOr<std::unique_ptr<CacheStrategy>> CreateInner(const config::CacheSt
   if (!problem.empty()) return absl::InvalidArgumentError(absl::StrCat("options.inner: ", problem));
   absl::StatusOr<std::unique_ptr<CacheStrategy>> inner =
       entry->factory(CacheStrategyArgs{config, args.batch_size, args.registries});
-  if (!inner.ok()) {
-    return absl::Status(inner.status().code(), absl::StrCat("options.inner: ", type, ": ",
-                                                            inner.status().message()));
-  }
+  MNEMO_RETURN_IF_ERROR(WithPrefix(inner.status(), absl::StrCat("options.inner: ", type)));
   return inner;
 }
 

@@ -257,10 +257,7 @@ absl::StatusOr<float> DualPathClassifier::MemoryLoss(const Tensor& features,
   Tensor grad;
   absl::StatusOr<float> loss = memory_->Loss(features, labels, &grad);
   for (const Parameter& p : memory_->parameters()) p.gradient->setZero();
-  if (!loss.ok()) {
-    return absl::Status(loss.status().code(),
-                        absl::StrCat(memory_name_, ": Loss: ", loss.status().message()));
-  }
+  MNEMO_RETURN_IF_ERROR(WithPrefix(loss.status(), absl::StrCat(memory_name_, ": Loss")));
   return loss;
 }
 
@@ -273,10 +270,7 @@ absl::StatusOr<DualPathPrediction> DualPathClassifier::PredictFromFeatures(const
   }
   const int rows = static_cast<int>(features.rows());
   absl::StatusOr<Retrieval> retrieval = memory_->Retrieve(features);
-  if (!retrieval.ok()) {
-    return absl::Status(retrieval.status().code(),
-                        absl::StrCat(memory_name_, ": Retrieve: ", retrieval.status().message()));
-  }
+  MNEMO_RETURN_IF_ERROR(WithPrefix(retrieval.status(), absl::StrCat(memory_name_, ": Retrieve")));
   MNEMO_RETURN_IF_ERROR(CheckRetrieval(*retrieval, rows));
   absl::StatusOr<const Tensor*> logits =
       head_->Forward(features, ForwardContext{/*training=*/false, 0, 0});
