@@ -2,6 +2,7 @@
 #include "core/layers/activations.h"
 #include "core/layers/dense.h"
 #include "core/layers/dropout.h"
+#include "core/layers/input_scaling.h"
 #include "core/network.h"
 #include "core/registry.h"
 
@@ -13,6 +14,8 @@ void RegisterBuiltins(PluginRegistrar& registrar) {
   registrar.AddLayer("Sigmoid", &Sigmoid::Create);
   registrar.AddLayer("Tanh", &Tanh::Create);
   registrar.AddLayer("Dropout", &Dropout::Create);
+  registrar.AddLayer("Standardize", &InputScaling::CreateStandardize);
+  registrar.AddLayer("MinMaxScale", &InputScaling::CreateMinMaxScale);
   registrar.AddCacheStrategy(
       "keep_all",
       [](const CacheStrategyArgs&) -> absl::StatusOr<std::unique_ptr<CacheStrategy>> {

@@ -22,13 +22,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "core/data_config.h"
 #include "core/feature_split.h"
 #include "core/io/utf8.h"
+#include "core/loss.h"
 #include "core/memory_settings.h"
 #include "core/model_builder.h"
 #include "core/options_check.h"
 #include "core/status_macros.h"
+#include "core/trainer.h"
 
 namespace mnemo {
 namespace {
@@ -202,14 +203,14 @@ std::string Dirname(const std::string& path) {
   return path.substr(0, slash);
 }
 
-bool IsDirectory(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-bool IsFile(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+// Makes the data files a config names relative to its own directory.
+void ResolveDataFiles(const std::string& dir, config::Data* data) {
+  for (std::string* file :
+       {data->mutable_train_file(), data->mutable_validation_file(), data->mutable_test_file(),
+        data->mutable_train_targets_file(), data->mutable_validation_targets_file(),
+        data->mutable_test_targets_file()}) {
+    if (!file->empty() && (*file)[0] != '/') *file = absl::StrCat(dir, "/", *file);
+  }
 }
 
 // Checks everything but the model (which BuildNetwork checks by building it).
@@ -256,6 +257,11 @@ class Validator {
     for (const memory::MemorySettingsProblem& problem : memory::CheckMemorySettings(memory)) {
       Problem(problem.field, problem.message);
     }
+    if (IsRegression(experiment_.model().loss())) {
+      Problem("model.loss", absl::StrCat("a memory module answers classes, so model.loss must be "
+                                         "a classification loss, not ",
+                                         config::Model::Loss_Name(experiment_.model().loss())));
+    }
     if (absl::StatusOr<int> split = FeatureSplitIndex(config_); !split.ok()) {
       problems_.push_back(std::string(split.status().message()));
     }
@@ -263,11 +269,6 @@ class Validator {
 
   void CheckData() {
     const config::Data& data = experiment_.data();
-    const bool cifar10 = data.format() == kCifar10Format;
-    if (!data.format().empty() && data.format() != kIdxFormat && !cifar10) {
-      Problem("data.format", absl::StrCat("unknown data.format \"", data.format(),
-                                          "\" (known: ", kCifar10Format, ", ", kIdxFormat, ")"));
-    }
     if (data.train_limit() < 0) {
       Problem("data.train_limit",
               absl::StrCat("data.train_limit must be >= 0, not ", data.train_limit()));
@@ -276,68 +277,40 @@ class Validator {
       Problem("data.test_limit",
               absl::StrCat("data.test_limit must be >= 0, not ", data.test_limit()));
     }
-    if (cifar10) {
-      CheckCifar10Data(data);
+    const float fraction = data.validation_fraction();
+    if (!(fraction >= 0 && fraction < 1)) {
+      Problem("data.validation_fraction",
+              absl::StrCat("data.validation_fraction must be >= 0 and < 1, not ", fraction));
+    } else if (fraction > 0 && !data.validation_file().empty()) {
+      Problem("data.validation_fraction",
+              "set data.validation_fraction or data.validation_file, not both");
+    }
+    const bool validated = fraction > 0 || !data.validation_file().empty();
+    if (experiment_.trainer().has_early_stopping() && !validated) {
+      Problem("trainer.early_stopping",
+              "trainer.early_stopping needs a validation set: set data.validation_fraction or "
+              "data.validation_file");
+    }
+    // The rest is the format's to check.
+    const std::string format = data.format().empty() ? kDefaultDataFormat : data.format();
+    absl::StatusOr<std::unique_ptr<DataFormat>> made = registries_.data_formats.Create(
+        format, DataFormatArgs{IsRegression(experiment_.model().loss())});
+    if (!made.ok()) {
+      Problem("data.format", std::string(made.status().message()));
       return;
     }
-    const std::string dir = data.dir().empty() ? kDefaultDataDir : data.dir();
-    if (!IsDirectory(dir)) {
-      Problem("data.dir", absl::StrCat("data directory \"", dir, "\" does not exist"));
-      return;
-    }
-    // The names LoadData reads, each raw or gzip-compressed.
-    std::vector<std::string> missing;
-    for (const std::string& prefix :
-         {data.train_prefix().empty() ? std::string(kDefaultTrainPrefix) : data.train_prefix(),
-          data.test_prefix().empty() ? std::string(kDefaultTestPrefix) : data.test_prefix()}) {
-      for (const char* kind : {kIdxImagesSuffix, kIdxLabelsSuffix}) {
-        const std::string file = absl::StrCat(dir, "/", prefix, kind);
-        if (!IsFile(file) && !IsFile(file + ".gz")) {
-          missing.push_back(absl::StrCat(prefix, kind, "[.gz]"));
-        }
-      }
-    }
-    if (!missing.empty()) {
-      Problem("data.dir", absl::StrCat("data directory \"", dir,
-                                       "\" is missing files: ", absl::StrJoin(missing, ", ")));
-    }
-  }
-
-  // CIFAR-10 has fixed file names and no default directory.
-  void CheckCifar10Data(const config::Data& data) {
-    for (const auto& [field, value] : {std::pair{"train_prefix", data.train_prefix()},
-                                       std::pair{"test_prefix", data.test_prefix()}}) {
-      if (!value.empty()) {
-        Problem(absl::StrCat("data.", field),
-                absl::StrCat("data.", field, " applies to format \"idx\" only; ",
-                             "cifar10 reads data_batch_1..5.bin and test_batch.bin"));
-      }
-    }
-    if (data.dir().empty()) {
-      Problem("data",
-              "data.dir is required with data.format \"cifar10\" (the directory of "
-              "data_batch_1.bin ... data_batch_5.bin and test_batch.bin)");
-      return;
-    }
-    if (!IsDirectory(data.dir())) {
-      Problem("data.dir", absl::StrCat("data directory \"", data.dir(), "\" does not exist"));
-      return;
-    }
-    std::vector<std::string> names = Cifar10TrainFiles();
-    names.push_back(kCifar10TestFile);
-    std::vector<std::string> missing;
-    for (const std::string& name : names) {
-      const std::string file = absl::StrCat(data.dir(), "/", name);
-      if (!IsFile(file) && !IsFile(file + ".gz")) missing.push_back(name + "[.gz]");
-    }
-    if (!missing.empty()) {
-      Problem("data.dir", absl::StrCat("data directory \"", data.dir(),
-                                       "\" is missing files: ", absl::StrJoin(missing, ", ")));
+    for (const DataProblem& problem : (*made)->Check(data)) {
+      Problem(problem.field, problem.message);
     }
   }
 
   void CheckTrainer() {
     const config::Trainer& trainer = experiment_.trainer();
+    if (trainer.has_early_stopping()) {
+      if (absl::Status s = CheckEarlyStopping(trainer.early_stopping()); !s.ok()) {
+        Problem("trainer.early_stopping", std::string(s.message()));
+      }
+    }
     const config::Optimizer& optimizer = trainer.optimizer();
     if (optimizer.type().empty()) {
       Problem("trainer.optimizer.type", "trainer.optimizer.type is required (adam or sgd)");
@@ -458,6 +431,7 @@ absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadText(const std::
   parser.SetRecursionLimit(kMaxNesting);
   if (!parser.ParseFromString(text, &config->experiment_)) return errors.ToStatus();
   RecordLocations(*config::Experiment::descriptor(), tree, "", &config->locations_);
+  ResolveDataFiles(Dirname(path), config->experiment_.mutable_data());
 
   problems = Validator(*config, registries_, use_).Run();
   if (!problems.empty()) return absl::InvalidArgumentError(absl::StrJoin(problems, "\n"));

@@ -5,7 +5,95 @@
 #include <cassert>
 #include <cmath>
 
+#include "core/backend.h"
+
 namespace mnemo {
+
+config::Model::Loss ResolvedLoss(config::Model::Loss loss) {
+  return loss == config::Model::LOSS_UNSPECIFIED ? config::Model::SOFTMAX_CROSS_ENTROPY : loss;
+}
+
+bool IsRegression(config::Model::Loss loss) {
+  return loss == config::Model::MEAN_SQUARED_ERROR || loss == config::Model::HUBER;
+}
+
+int ClassesOf(config::Model::Loss loss, int outputs) {
+  return ResolvedLoss(loss) == config::Model::SIGMOID_CROSS_ENTROPY ? 2 : outputs;
+}
+
+absl::StatusOr<float> ComputeLoss(const Backend& backend, const LossSpec& spec,
+                                  const Tensor& outputs, absl::Span<const int32_t> labels,
+                                  const Tensor* targets, Tensor* grad, int* correct) {
+  switch (ResolvedLoss(spec.kind)) {
+    case config::Model::SIGMOID_CROSS_ENTROPY:
+      return SigmoidCrossEntropy::Compute(outputs, labels, grad, correct);
+    case config::Model::MEAN_SQUARED_ERROR:
+      if (correct != nullptr) *correct = 0;
+      return MeanSquaredError::Compute(outputs, *targets, grad);
+    case config::Model::HUBER:
+      if (correct != nullptr) *correct = 0;
+      return HuberLoss::Compute(outputs, *targets, spec.huber_delta, grad);
+    default:
+      return backend.SoftmaxCrossEntropy(outputs, labels, grad, correct);
+  }
+}
+
+void PredictedClasses(config::Model::Loss loss, const Tensor& outputs, int32_t* out) {
+  if (ResolvedLoss(loss) != config::Model::SIGMOID_CROSS_ENTROPY) {
+    ArgMaxRows(outputs, out);
+    return;
+  }
+  for (Eigen::Index r = 0; r < outputs.rows(); ++r) out[r] = outputs(r, 0) > 0 ? 1 : 0;
+}
+
+float SigmoidCrossEntropy::Compute(const Tensor& logits, absl::Span<const int32_t> labels,
+                                   Tensor* grad_logits, int* correct) {
+  const Eigen::Index batch = logits.rows();
+  assert(logits.cols() == 1 && static_cast<Eigen::Index>(labels.size()) == batch);
+  if (grad_logits != nullptr) grad_logits->resize(batch, 1);
+  if (correct != nullptr) *correct = 0;
+  if (batch == 0) return 0.0f;
+  double total = 0.0;
+  for (Eigen::Index r = 0; r < batch; ++r) {
+    const double z = logits(r, 0);
+    const double y = labels[r];
+    total += std::max(z, 0.0) - z * y + std::log1p(std::exp(-std::abs(z)));
+    if (correct != nullptr && (z > 0) == (labels[r] == 1)) ++*correct;
+    if (grad_logits != nullptr) {
+      const double p = z >= 0 ? 1 / (1 + std::exp(-z)) : std::exp(z) / (1 + std::exp(z));
+      (*grad_logits)(r, 0) = static_cast<float>((p - y) / static_cast<double>(batch));
+    }
+  }
+  return static_cast<float>(total / static_cast<double>(batch));
+}
+
+float MeanSquaredError::Compute(const Tensor& outputs, const Tensor& targets, Tensor* grad) {
+  assert(outputs.rows() == targets.rows() && outputs.cols() == targets.cols());
+  const double n = static_cast<double>(outputs.size());
+  if (n == 0) return 0.0f;
+  const auto diff = (outputs - targets).array().cast<double>();
+  if (grad != nullptr) *grad = ((outputs - targets) * static_cast<float>(2.0 / n)).eval();
+  return static_cast<float>(diff.square().sum() / n);
+}
+
+float HuberLoss::Compute(const Tensor& outputs, const Tensor& targets, float delta, Tensor* grad) {
+  assert(outputs.rows() == targets.rows() && outputs.cols() == targets.cols());
+  const double n = static_cast<double>(outputs.size());
+  if (grad != nullptr) grad->resize(outputs.rows(), outputs.cols());
+  if (n == 0) return 0.0f;
+  double total = 0.0;
+  for (Eigen::Index r = 0; r < outputs.rows(); ++r) {
+    for (Eigen::Index c = 0; c < outputs.cols(); ++c) {
+      const float d = outputs(r, c) - targets(r, c);
+      const float a = std::abs(d);
+      total += a <= delta ? 0.5 * d * d : delta * (a - 0.5 * delta);
+      if (grad != nullptr) {
+        (*grad)(r, c) = static_cast<float>((a <= delta ? d : std::copysign(delta, d)) / n);
+      }
+    }
+  }
+  return static_cast<float>(total / n);
+}
 
 // Labels are trusted: the data reader validates them against the number of
 // classes when it loads a dataset, so an out-of-range label here is a bug

@@ -3,10 +3,42 @@
 
 #include <cstdint>
 
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/config.pb.h"
 #include "core/tensor.h"
 
 namespace mnemo {
+
+class Backend;
+
+// What a network's output is trained for (model.loss and model.huber_delta).
+struct LossSpec {
+  config::Model::Loss kind = config::Model::SOFTMAX_CROSS_ENTROPY;
+  float huber_delta = 1.0f;
+};
+
+// model.loss with its default applied (LOSS_UNSPECIFIED is softmax).
+config::Model::Loss ResolvedLoss(config::Model::Loss loss);
+// Whether `loss` fits target values (MSE, Huber) rather than class labels.
+bool IsRegression(config::Model::Loss loss);
+// The classes a classifier with `outputs` outputs tells apart under `loss`:
+// one per output, or two for the sigmoid's one.
+int ClassesOf(config::Model::Loss loss, int outputs);
+
+// The mean loss of a batch's `outputs` (batch x outputs) under `spec`, on
+// `backend` for softmax: against `labels` for a classification loss, against
+// `targets` (batch x outputs) for a regression one. dLoss/dOutputs into *grad
+// when not null; the rows answered right into *correct when not null
+// (classification; 0 for regression). Errors only as the backend's softmax
+// cross-entropy does.
+absl::StatusOr<float> ComputeLoss(const Backend& backend, const LossSpec& spec,
+                                  const Tensor& outputs, absl::Span<const int32_t> labels,
+                                  const Tensor* targets, Tensor* grad, int* correct);
+
+// The class each row of a classifier's outputs answers: its largest logit, or
+// for the sigmoid's one output, 1 when it is > 0.
+void PredictedClasses(config::Model::Loss loss, const Tensor& outputs, int32_t* out);
 
 // Softmax cross-entropy over logits (batch x classes) with integer labels,
 // averaged over the batch; numerically stable (log-sum-exp with the row max).
@@ -15,6 +47,26 @@ struct SoftmaxCrossEntropy {
   // counts rows whose arg-max equals the label into *correct when not null.
   static float Compute(const Tensor& logits, absl::Span<const int32_t> labels,
                        Tensor* grad_logits, int* correct);
+};
+
+// Sigmoid cross-entropy of one logit per row (batch x 1) against labels 0
+// and 1, averaged over the batch, stable for any logit:
+// max(z, 0) - z y + log(1 + exp(-|z|)). Gradient and *correct as above
+// (a row is right when z > 0 is its label).
+struct SigmoidCrossEntropy {
+  static float Compute(const Tensor& logits, absl::Span<const int32_t> labels, Tensor* grad_logits,
+                       int* correct);
+};
+
+// Regression losses over outputs and targets of the same shape, averaged over
+// every element (as PyTorch's MSELoss and HuberLoss): the squared error, and
+// Huber's 0.5 d^2 for |d| <= delta, delta (|d| - 0.5 delta) beyond.
+// Gradient into *grad when not null.
+struct MeanSquaredError {
+  static float Compute(const Tensor& outputs, const Tensor& targets, Tensor* grad);
+};
+struct HuberLoss {
+  static float Compute(const Tensor& outputs, const Tensor& targets, float delta, Tensor* grad);
 };
 
 // Index of the largest logit in each row.

@@ -1,6 +1,7 @@
 #include "core/model_builder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <new>
 #include <set>
 #include <string>
@@ -74,6 +75,7 @@ class Builder {
     int running = model_.input_size() > 0 ? model_.input_size() : -1;
     for (int i = 0; i < model_.layer_size(); ++i) running = AddLayer(i, running);
 
+    const LossSpec loss = CheckLoss(running);
     std::unique_ptr<CacheStrategy> strategy = CreateStrategy();
     if (!errors_.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors_, "\n"));
 
@@ -84,12 +86,36 @@ class Builder {
       return absl::InvalidArgumentError(
           config_.Describe("cache_strategy", std::string(network.status().message())));
     }
+    (*network)->set_loss(loss);
     return network;
   }
 
  private:
   void Error(const std::string& field_path, const std::string& message) {
     errors_.push_back(config_.Describe(field_path, message));
+  }
+
+  // model.loss and model.huber_delta, against the output's width (-1 when
+  // unknown).
+  LossSpec CheckLoss(int outputs) {
+    LossSpec spec;
+    spec.kind = ResolvedLoss(model_.loss());
+    if (spec.kind == config::Model::SIGMOID_CROSS_ENTROPY && outputs > 1) {
+      Error("model.loss", absl::StrCat("model.loss SIGMOID_CROSS_ENTROPY needs one output (the "
+                                       "logit of class 1) but the last layer has ",
+                                       outputs, "; use SOFTMAX_CROSS_ENTROPY for more classes"));
+    }
+    const float delta = model_.huber_delta();
+    if (!(std::isfinite(delta) && delta >= 0)) {
+      Error("model.huber_delta",
+            absl::StrCat("model.huber_delta must be finite and > 0 (0 = the default 1), not ",
+                         delta));
+    } else if (delta != 0 && spec.kind != config::Model::HUBER) {
+      Error("model.huber_delta", "model.huber_delta is only read with model.loss HUBER");
+    } else if (delta > 0) {
+      spec.huber_delta = delta;
+    }
+    return spec;
   }
 
   // The backend model.backend names, with model.threads; null after an
@@ -213,7 +239,8 @@ class Builder {
                                "\"; names must be unique (they name the saved tensors)"));
     }
     layer->set_name(std::move(name));
-    layer->set_trainable(trainable);
+    // A layer may be frozen by nature (InputScaling); the config only freezes.
+    if (!trainable) layer->set_trainable(false);
     running = layer->output_size();
     layers_.push_back(std::move(layer));
     return running;

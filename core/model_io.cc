@@ -9,6 +9,7 @@
 #include "absl/types/span.h"
 #include "core/io/safetensors.h"
 #include "core/status_macros.h"
+#include "google/protobuf/text_format.h"
 
 namespace mnemo {
 namespace {
@@ -33,14 +34,15 @@ std::map<std::string, Tensor*> NamedParameters(const std::vector<Network*>& netw
 
 }  // namespace
 
-absl::Status SaveModel(const std::string& path, Network& network,
-                       const std::string& config_text) {
-  return SaveModel(path, std::vector<Network*>{&network}, config_text, {});
+absl::Status SaveModel(const std::string& path, Network& network, const std::string& config_text,
+                       const config::DataNames& names) {
+  return SaveModel(path, std::vector<Network*>{&network}, config_text, {}, names);
 }
 
 absl::Status SaveModel(const std::string& path, const std::vector<Network*>& networks,
                        const std::string& config_text,
-                       const std::map<std::string, Tensor>& extra_tensors) {
+                       const std::map<std::string, Tensor>& extra_tensors,
+                       const config::DataNames& names) {
   TensorFile file;
   for (const auto& [name, value] : NamedParameters(networks)) {
     file.tensors.emplace(name, *value);
@@ -53,6 +55,9 @@ absl::Status SaveModel(const std::string& path, const std::vector<Network*>& net
   }
   file.metadata[kModelFormatKey] = kModelFormatVersion;
   file.metadata[kModelConfigKey] = config_text;
+  if (names.ByteSizeLong() > 0) {
+    google::protobuf::TextFormat::PrintToString(names, &file.metadata[kModelDataKey]);
+  }
   return WriteSafetensors(path, file);
 }
 
@@ -120,6 +125,22 @@ absl::StatusOr<std::string> ReadModelConfigText(const std::string& path) {
   const std::map<std::string, std::string>& metadata = file.header().metadata;
   auto it = metadata.find(kModelConfigKey);
   return it == metadata.end() ? std::string() : it->second;
+}
+
+}  // namespace mnemo
+
+namespace mnemo {
+
+absl::StatusOr<config::DataNames> ReadModelDataNames(const std::string& path) {
+  MNEMO_ASSIGN_OR_RETURN(SafetensorsReader file, SafetensorsReader::Open(path));
+  const std::map<std::string, std::string>& metadata = file.header().metadata;
+  config::DataNames names;
+  auto it = metadata.find(kModelDataKey);
+  if (it != metadata.end() && !google::protobuf::TextFormat::ParseFromString(it->second, &names)) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": metadata \"", kModelDataKey, "\" is not the data's names"));
+  }
+  return names;
 }
 
 }  // namespace mnemo

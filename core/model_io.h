@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/config.pb.h"
 #include "core/network.h"
 
 namespace mnemo {
@@ -15,12 +16,16 @@ namespace mnemo {
 inline constexpr char kModelFormatKey[] = "mnemo.format";
 inline constexpr char kModelFormatVersion[] = "1";
 inline constexpr char kModelConfigKey[] = "mnemo.config";  // the config's text
+// What the data calls the model's inputs and outputs (config::DataNames as
+// text); absent when the data named nothing (IDX, CIFAR-10).
+inline constexpr char kModelDataKey[] = "mnemo.data";
 
 // Saves every layer's parameters as safetensors, tensor "<layer name>.<param>"
 // (e.g. "0_dense.weight", fan_in x fan_out), with the experiment config's text
-// in the metadata so the file describes its own model. Written atomically.
-absl::Status SaveModel(const std::string& path, Network& network,
-                       const std::string& config_text);
+// in the metadata so the file describes its own model, and the data's names
+// (kModelDataKey) when there are any. Written atomically.
+absl::Status SaveModel(const std::string& path, Network& network, const std::string& config_text,
+                       const config::DataNames& names = {});
 
 // Loads parameters saved by SaveModel into `network`, which must have been
 // built from the same model config. Reads the file's header first and
@@ -41,7 +46,8 @@ absl::Status LoadModel(const std::string& path, Network& network);
 // contents, "memory.keys", ...). One file, written atomically.
 absl::Status SaveModel(const std::string& path, const std::vector<Network*>& networks,
                        const std::string& config_text,
-                       const std::map<std::string, Tensor>& extra_tensors);
+                       const std::map<std::string, Tensor>& extra_tensors,
+                       const config::DataNames& names = {});
 
 // LoadModel for several networks: the tensors whose names start with
 // `extra_prefix` belong to no layer and are returned (names as saved); every
@@ -55,6 +61,10 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
 // The config text stored in a saved model ("" when there is none). Reads only
 // the file's header (checked as LoadModel checks it).
 absl::StatusOr<std::string> ReadModelConfigText(const std::string& path);
+
+// The data's names stored in a saved model (empty when there are none), from
+// the file's header; an error names the file when they do not parse.
+absl::StatusOr<config::DataNames> ReadModelDataNames(const std::string& path);
 
 }  // namespace mnemo
 

@@ -9,6 +9,7 @@
 #include "core/backend.h"
 #include "core/cache_strategy.h"
 #include "core/layer.h"
+#include "core/loss.h"
 #include "core/tensor.h"
 
 namespace mnemo {
@@ -65,6 +66,10 @@ class Network {
   // The same, to share with the parts built from this network.
   const std::shared_ptr<const Backend>& shared_backend() const { return backend_; }
 
+  // What the output is trained for (model.loss; BuildNetwork sets it).
+  const LossSpec& loss() const { return loss_; }
+  void set_loss(const LossSpec& loss) { loss_ = loss; }
+
  private:
   Network(std::vector<std::unique_ptr<Layer>> layers, std::unique_ptr<CacheStrategy> strategy,
           std::shared_ptr<const Backend> backend);
@@ -72,6 +77,7 @@ class Network {
   std::vector<std::unique_ptr<Layer>> layers_;
   std::unique_ptr<CacheStrategy> strategy_;
   std::shared_ptr<const Backend> backend_;  // never null
+  LossSpec loss_;
   Tensor grad_a_, grad_b_;  // reused between steps: no allocation in steady state
   // Activation i + 1, kept while the strategy computes activation i, for
   // strategies whose results are valid only until their next call.

@@ -9,14 +9,17 @@
 
 namespace mnemo {
 
-// A network trained as a classifier: softmax cross-entropy of its output
-// (one logit per class) on the network's backend. What tools/train trains.
+// A network trained with the loss it was built for (Network::loss(),
+// model.loss): softmax or sigmoid cross-entropy, mean squared error or
+// Huber's. What tools/train trains.
 class NetworkModel : public TrainableModel {
  public:
   explicit NetworkModel(Network* network) : network_(network) {}
 
   int input_size() const override { return network_->input_size(); }
   int output_size() const override { return network_->output_size(); }
+  config::Model::Loss loss() const override { return network_->loss().kind; }
+  absl::Status FitToTrainingData(const Dataset& train) override;
   std::vector<ModelParameter> Parameters() override { return network_->Parameters(); }
   std::vector<ModelParameter> TrainableParameters() override {
     return network_->TrainableParameters();
@@ -32,7 +35,8 @@ class NetworkModel : public TrainableModel {
   Tensor grad_logits_;  // reused between steps
 };
 
-// Loss and accuracy of `network` on `data`, in batches of `batch_size`.
+// Loss, accuracy and the task's figures (core/metrics.h) of `network` on
+// `data`, in batches of `batch_size`.
 absl::StatusOr<Evaluation> Evaluate(Network& network, const Dataset& data, int batch_size);
 
 }  // namespace mnemo

@@ -46,6 +46,7 @@ absl::Status PluginRegistrar::CommitTo(Registries& registries) const {
   CheckPending(registries.cache_strategies, cache_strategies_, library_, &problems);
   CheckPending(registries.memory_modules, memory_modules_, library_, &problems);
   CheckPending(registries.backends, backends_, library_, &problems);
+  CheckPending(registries.data_formats, data_formats_, library_, &problems);
   if (!problems.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat(library_, ": nothing was registered: ",
@@ -55,6 +56,7 @@ absl::Status PluginRegistrar::CommitTo(Registries& registries) const {
   AddAll(registries.cache_strategies, cache_strategies_);
   AddAll(registries.memory_modules, memory_modules_);
   AddAll(registries.backends, backends_);
+  AddAll(registries.data_formats, data_formats_);
   return absl::OkStatus();
 }
 

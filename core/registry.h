@@ -17,6 +17,7 @@
 #include "core/backend.h"
 #include "core/cache_strategy.h"
 #include "core/config.pb.h"
+#include "core/data_format.h"
 #include "core/layer.h"
 #include "core/memory_module.h"
 #include "core/status_macros.h"
@@ -150,6 +151,7 @@ using LayerRegistry = Registry<Layer, LayerArgs>;
 using CacheStrategyRegistry = Registry<CacheStrategy, CacheStrategyArgs>;
 using MemoryModuleRegistry = Registry<MemoryModule, MemoryModuleArgs>;
 using BackendRegistry = Registry<Backend, BackendArgs>;
+using DataFormatRegistry = Registry<DataFormat, DataFormatArgs>;
 
 // One registry per interface.
 struct Registries {
@@ -157,6 +159,7 @@ struct Registries {
   CacheStrategyRegistry cache_strategies{"cache strategy"};
   MemoryModuleRegistry memory_modules{"memory module"};
   BackendRegistry backends{"backend"};
+  DataFormatRegistry data_formats{"data format"};
 
   // The process-wide registries, with core's built-in types. Built on first
   // use by an explicit call, never by static registrars that a linker can drop.
@@ -188,6 +191,12 @@ class PluginRegistrar {
     backends_.push_back({std::move(name), {std::move(factory), "", library_}});
   }
 
+  // A format of training data (core/data_format.h), selected by
+  // `data.format: name`.
+  void AddDataFormat(std::string name, DataFormatRegistry::Factory factory) {
+    data_formats_.push_back({std::move(name), {std::move(factory), "", library_}});
+  }
+
   // Marks the whole registration as failed: nothing of it is committed.
   void Fail(std::string message) { failures_.push_back(std::move(message)); }
 
@@ -197,7 +206,8 @@ class PluginRegistrar {
 
   const std::string& library() const { return library_; }
   size_t size() const {
-    return layers_.size() + cache_strategies_.size() + memory_modules_.size() + backends_.size();
+    return layers_.size() + cache_strategies_.size() + memory_modules_.size() + backends_.size() +
+           data_formats_.size();
   }
 
  private:
@@ -209,6 +219,7 @@ class PluginRegistrar {
   Pending<CacheStrategyRegistry> cache_strategies_;
   Pending<MemoryModuleRegistry> memory_modules_;
   Pending<BackendRegistry> backends_;
+  Pending<DataFormatRegistry> data_formats_;
   std::vector<std::string> failures_;
 };
 

@@ -28,6 +28,7 @@ namespace {
 constexpr char kParamPrefix[] = "param/";
 constexpr char kOptimizerPrefix[] = "optimizer/";
 constexpr char kStatePrefix[] = "extra/";
+constexpr char kBestPrefix[] = "best/";
 
 constexpr char kFormatKey[] = "mnemo.snapshot";
 constexpr char kFormatVersion[] = "2";
@@ -42,6 +43,7 @@ constexpr char kSkippedKey[] = "mnemo.epoch_skipped";
 constexpr char kSecondsKey[] = "mnemo.epoch_seconds";
 constexpr char kPartSumsKey[] = "mnemo.epoch_part_sums";
 constexpr char kHistoryKey[] = "mnemo.history";
+constexpr char kBestKey[] = "mnemo.early_stopping";
 constexpr char kChecksumKey[] = "mnemo.checksum";
 
 // At most this many differing config lines are quoted on each side.
@@ -219,6 +221,19 @@ class MetadataReader {
           Double(kSecondsKey, &p.train_seconds), PartSums(&p.part_sums), History(&p.history)}) {
       if (!s.ok()) return s;
     }
+    // Early stopping's "best epoch, its value, stopped (0/1)"; absent without it.
+    if (metadata_.count(kBestKey) > 0) {
+      MNEMO_ASSIGN_OR_RETURN(std::string text, Text(kBestKey));
+      const std::vector<absl::string_view> fields = absl::StrSplit(text, ' ');
+      int stopped = 0;
+      if (fields.size() != 3 || !absl::SimpleAtoi(fields[0], &p.best_epoch) ||
+          !absl::SimpleAtod(fields[1], &p.best_value) || !absl::SimpleAtoi(fields[2], &stopped) ||
+          p.best_epoch < 0 || p.best_epoch >= p.epoch || (stopped != 0 && stopped != 1)) {
+        return Error(absl::StrCat("metadata \"", kBestKey, "\" is \"", text,
+                                  "\", not \"best-epoch value stopped\""));
+      }
+      p.stopped_early = stopped == 1;
+    }
     if (p.epoch < 1 || p.batch < 0 || p.history.size() != static_cast<size_t>(p.epoch - 1)) {
       return Error(absl::StrCat("the snapshot says epoch ", p.epoch, ", batch ", p.batch, " with ",
                                 p.history.size(), " epochs in its history"));
@@ -338,6 +353,13 @@ absl::Status WriteSnapshot(const std::string& path, TrainableModel& model, Optim
   metadata[kSecondsKey] = ExactDouble(progress.train_seconds);
   metadata[kPartSumsKey] = FiguresText(progress.part_sums, ' ');
   metadata[kHistoryKey] = HistoryText(progress.history);
+  if (progress.best_epoch > 0) {
+    metadata[kBestKey] = absl::StrCat(progress.best_epoch, " ", ExactDouble(progress.best_value),
+                                      " ", progress.stopped_early ? 1 : 0);
+    for (const auto& [name, tensor] : progress.best_model) {
+      file.tensors.emplace(absl::StrCat(kBestPrefix, name), tensor);
+    }
+  }
   metadata[kChecksumKey] = Checksum(file);
   return WriteSafetensors(path, file);
 }
@@ -375,6 +397,8 @@ absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
   for (auto& [name, tensor] : file.tensors) {
     if (absl::StartsWith(name, kStatePrefix)) {
       state.emplace(name.substr(sizeof(kStatePrefix) - 1), std::move(tensor));
+    } else if (absl::StartsWith(name, kBestPrefix) && progress.best_epoch > 0) {
+      progress.best_model.emplace(name.substr(sizeof(kBestPrefix) - 1), tensor);
     } else if (targets->count(name) == 0) {
       problems.push_back(absl::StrCat("tensor \"", name, "\" is not in this run"));
     }

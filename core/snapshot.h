@@ -11,6 +11,8 @@
 //   optimizer/<parameter>.<slot>  the optimizer's state (Optimizer::State)
 //   extra/<name>                  the model's state beyond its parameters
 //                                 (TrainableModel::ExportState: a memory's contents)
+//   best/param/..., best/extra/...  early stopping's best epoch's model
+//                                 (TrainingProgress::best_model)
 // String metadata:
 //   mnemo.snapshot   "2", the format version
 //   mnemo.config     the config text of the run (TrainingConfigText)
@@ -22,6 +24,8 @@
 //                    test loss, test accuracy, train seconds, samples per
 //                    second, skipped steps, then the model's figures as
 //                    name=value (EpochMetrics::figures), space-separated
+//   mnemo.early_stopping  with trainer.early_stopping, once an epoch is done:
+//                    the best epoch, its value and 1 if the run stopped early
 //   mnemo.checksum   CRC-32 (zlib's), 8 hex digits, of every other metadata
 //                    entry and every tensor (name, shape, data), in name order
 // Doubles have 17 significant digits, so they read back bit for bit.

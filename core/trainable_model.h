@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "core/config.pb.h"
 #include "core/dataset.h"
 #include "core/layer.h"
 #include "core/tensor.h"
@@ -22,24 +23,27 @@ using Figures = std::map<std::string, double>;
 // A training batch as the loop hands it to a model.
 struct Batch {
   const Tensor& features;             // rows x the model's input_size
-  absl::Span<const int32_t> labels;   // one per row
+  absl::Span<const int32_t> labels;   // one per row (classification; empty for regression)
   absl::Span<const int32_t> samples;  // each row's index in the training set, for messages
+  const Tensor* targets = nullptr;    // rows x outputs (regression; null for classification)
 };
 
 // What one training batch gave, before the update.
 struct StepResult {
   float loss = 0;   // the loss the gradients are of
-  int correct = 0;  // rows whose answer is their label
+  int correct = 0;  // rows whose answer is their label (0 for regression)
   Figures parts;    // named parts of the loss ("memory_loss"), summed over an epoch as the loss is
   // When the loss is not finite: where it came from, as far as the model can
   // tell (ExplainNonFiniteLoss, core/nonfinite.h).
   std::string nonfinite;
 };
 
-// Loss and accuracy of a model over a data set, and its own figures.
+// Loss and accuracy of a model over a data set, and its figures: those of its
+// task (core/metrics.h: "accuracy", "macro_f1", "log_loss"; "rmse", "mae",
+// "r2") and its own.
 struct Evaluation {
   double loss = 0;
-  double accuracy = 0;
+  double accuracy = 0;  // 0 for regression
   int samples = 0;
   Figures figures;
 };
@@ -56,9 +60,15 @@ class TrainableModel {
  public:
   virtual ~TrainableModel() = default;
 
-  // Features a sample has, and classes (outputs) the model tells apart.
+  // Features a sample has, and outputs the model gives.
   virtual int input_size() const = 0;
   virtual int output_size() const = 0;
+  // What the output is trained for, and so what data the model takes.
+  virtual config::Model::Loss loss() const { return config::Model::SOFTMAX_CROSS_ENTROPY; }
+
+  // Before the first step of a run: fits what the model fits to the training
+  // data rather than learns (an InputScaling first layer's statistics).
+  virtual absl::Status FitToTrainingData(const Dataset& /*train*/) { return absl::OkStatus(); }
 
   // Every parameter, frozen ones too, each name unique: what a snapshot saves.
   virtual std::vector<ModelParameter> Parameters() = 0;

@@ -7,8 +7,11 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/init.h"
+#include "core/metrics.h"
 #include "core/nonfinite.h"
 #include "core/status_macros.h"
 #include "core/stopwatch.h"
@@ -95,6 +98,8 @@ absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config, Trainable
     return absl::InvalidArgumentError(absl::StrCat("trainer.nonfinite ", config.nonfinite(),
                                                    " is unknown (known: STOP, SKIP_STEP)"));
   }
+  if (config.has_early_stopping())
+    MNEMO_RETURN_IF_ERROR(CheckEarlyStopping(config.early_stopping()));
   if (model == nullptr || optimizer == nullptr) {
     return absl::InvalidArgumentError("a trainer needs a model and an optimizer");
   }
@@ -112,8 +117,8 @@ absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config, Network* 
 
 absl::StatusOr<EpochMetrics> Trainer::TrainEpoch(const Dataset& train, int epoch,
                                                  TrainingObserver* observer) {
-  MNEMO_RETURN_IF_ERROR(
-      CheckDataFits(train, model_->input_size(), model_->output_size(), "training"));
+  MNEMO_RETURN_IF_ERROR(CheckDataFits(train, model_->input_size(), model_->output_size(),
+                                      model_->loss(), "training"));
   TrainingProgress progress;
   progress.epoch = epoch;
   progress.step = step_;
@@ -137,8 +142,9 @@ absl::Status Trainer::TrainBatches(const Dataset& train, TrainingProgress* progr
   while (progress->batch < num_batches) {
     const int begin = progress->batch * batch_size;
     const int count = std::min(batch_size, n - begin);
-    GatherBatch(train, order_.data() + begin, count, &batch_, &batch_labels_);
-    const Batch batch{batch_, batch_labels_, absl::MakeConstSpan(order_).subspan(begin, count)};
+    GatherBatch(train, order_.data() + begin, count, &batch_, &batch_labels_, &batch_targets_);
+    const Batch batch{batch_, batch_labels_, absl::MakeConstSpan(order_).subspan(begin, count),
+                      train.regression() ? &batch_targets_ : nullptr};
     const ForwardContext context{/*training=*/true, config_.seed(), progress->step};
     MNEMO_ASSIGN_OR_RETURN(StepResult result, model_->ComputeGradients(batch, context));
 
@@ -174,6 +180,7 @@ absl::Status Trainer::TrainBatches(const Dataset& train, TrainingProgress* progr
     ++progress->step;
     ++progress->batch;
     step_ = progress->step;
+    if (train.rows) train.rows->Release();  // a data set read on demand stays out of memory
 
     if (observer) observer->OnBatchEnd(progress->epoch, progress->batch, result);
     // After an epoch's last step the next point is its end, once evaluated.
@@ -192,9 +199,29 @@ absl::Status Trainer::TrainBatches(const Dataset& train, TrainingProgress* progr
 
 absl::Status Trainer::Run(const Dataset& train, const Dataset& test, TrainingProgress* progress,
                           TrainingObserver* observer, TrainingHook* hook) {
-  MNEMO_RETURN_IF_ERROR(
-      CheckDataFits(train, model_->input_size(), model_->output_size(), "training"));
-  MNEMO_RETURN_IF_ERROR(CheckDataFits(test, model_->input_size(), model_->output_size(), "test"));
+  TrainTestData data;
+  data.train = train;
+  data.test = test;
+  return Run(data, progress, observer, hook);
+}
+
+absl::Status Trainer::Run(const TrainTestData& data, TrainingProgress* progress,
+                          TrainingObserver* observer, TrainingHook* hook) {
+  const Dataset& train = data.train;
+  const int inputs = model_->input_size();
+  const int outputs = model_->output_size();
+  MNEMO_RETURN_IF_ERROR(CheckDataFits(train, inputs, outputs, model_->loss(), "training"));
+  for (const auto& [set, what] :
+       {std::pair{&data.validation, "validation"}, std::pair{&data.test, "test"}}) {
+    if (set->size() > 0 || set->feature_dim() > 0) {
+      MNEMO_RETURN_IF_ERROR(CheckDataFits(*set, inputs, outputs, model_->loss(), what));
+    }
+  }
+  if (config_.has_early_stopping() && data.validation.size() == 0) {
+    return absl::InvalidArgumentError(
+        "trainer.early_stopping needs a validation set: set data.validation_fraction or "
+        "data.validation_file");
+  }
   const int epochs = config_.epochs();
   const int num_batches = NumBatches(train.size(), config_.batch_size());
   if (progress->epoch < 1 || progress->epoch > epochs + 1 || progress->batch < 0 ||
@@ -205,18 +232,19 @@ absl::Status Trainer::Run(const Dataset& train, const Dataset& test, TrainingPro
                      " with ", progress->history.size(), " epochs done: this run has ", epochs,
                      " epochs of ", num_batches, " batches"));
   }
+  if (progress->epoch == 1 && progress->batch == 0 && progress->step == 0) {
+    MNEMO_RETURN_IF_ERROR(model_->FitToTrainingData(train));
+  }
   step_ = progress->step;
-  while (progress->epoch <= epochs) {
+  while (progress->epoch <= epochs && !progress->stopped_early) {
     bool stopped = false;
     MNEMO_RETURN_IF_ERROR(TrainBatches(train, progress, observer, hook, &stopped));
     if (stopped) return absl::OkStatus();
     EpochMetrics metrics = EpochMetricsOf(*progress, train.size());
-    MNEMO_ASSIGN_OR_RETURN(Evaluation evaluation, model_->Evaluate(test, config_.batch_size()));
-    metrics.test_loss = evaluation.loss;
-    metrics.test_accuracy = evaluation.accuracy;
-    for (const auto& [name, value] : evaluation.figures) {
-      metrics.figures[absl::StrCat("test_", name)] = value;
+    if (data.validation.size() > 0) {
+      MNEMO_RETURN_IF_ERROR(EvaluateInto(data.validation, "val_", &metrics));
     }
+    if (data.test.size() > 0) MNEMO_RETURN_IF_ERROR(EvaluateInto(data.test, "test_", &metrics));
     model_->AddEpochFigures(&metrics.figures);
     if (observer) observer->OnEpochEnd(metrics);
 
@@ -225,11 +253,94 @@ absl::Status Trainer::Run(const Dataset& train, const Dataset& test, TrainingPro
     next.step = progress->step;
     next.history = std::move(progress->history);
     next.history.push_back(metrics);
+    next.best_epoch = progress->best_epoch;
+    next.best_value = progress->best_value;
+    next.best_model = std::move(progress->best_model);
     *progress = std::move(next);
+    if (config_.has_early_stopping()) MNEMO_RETURN_IF_ERROR(TrackBest(metrics, progress));
     if (hook != nullptr) {
       MNEMO_ASSIGN_OR_RETURN(TrainingHook::Decision decision, hook->AfterStep(*progress, true));
       if (decision == TrainingHook::Decision::kStop) return absl::OkStatus();
     }
+  }
+  if (config_.has_early_stopping()) MNEMO_RETURN_IF_ERROR(RestoreBest(*progress));
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::EvaluateInto(const Dataset& data, const char* prefix, EpochMetrics* metrics) {
+  MNEMO_ASSIGN_OR_RETURN(Evaluation evaluation, model_->Evaluate(data, config_.batch_size()));
+  if (std::string(prefix) == "test_") {
+    metrics->test_loss = evaluation.loss;
+    metrics->test_accuracy = evaluation.accuracy;
+  } else {
+    evaluation.figures["loss"] = evaluation.loss;
+    if (!data.regression()) evaluation.figures["accuracy"] = evaluation.accuracy;
+  }
+  for (const auto& [name, value] : evaluation.figures) {
+    metrics->figures[absl::StrCat(prefix, name)] = value;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::TrackBest(const EpochMetrics& metrics, TrainingProgress* progress) {
+  const config::EarlyStopping& config = config_.early_stopping();
+  const std::string figure = EarlyStoppingFigure(config);
+  auto it = metrics.figures.find(figure);
+  if (it == metrics.figures.end()) {
+    std::vector<std::string> known;
+    for (const auto& [name, value] : metrics.figures) {
+      if (absl::StartsWith(name, "val_")) known.push_back(name.substr(4));
+    }
+    return absl::InvalidArgumentError(absl::StrCat("trainer.early_stopping.metric \"",
+                                                   config.metric(),
+                                                   "\" is not a figure of this model's "
+                                                   "validation (it has: ",
+                                                   absl::StrJoin(known, ", "), ")"));
+  }
+  const double value = it->second;
+  const double delta = config.min_delta();
+  const bool improved = progress->best_epoch == 0 ||
+                        (HigherIsBetter(config.metric().empty() ? "loss" : config.metric())
+                             ? value > progress->best_value + delta
+                             : value < progress->best_value - delta);
+  if (improved) {
+    progress->best_epoch = metrics.epoch;
+    progress->best_value = value;
+    progress->best_model.clear();
+    for (const ModelParameter& p : model_->Parameters()) {
+      progress->best_model.emplace(absl::StrCat("param/", p.name), *p.value);
+    }
+    for (auto& [name, tensor] : model_->ExportState()) {
+      progress->best_model.emplace(absl::StrCat("extra/", name), std::move(tensor));
+    }
+  } else if (metrics.epoch - progress->best_epoch >= config.patience()) {
+    progress->stopped_early = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::RestoreBest(const TrainingProgress& progress) {
+  if (progress.best_epoch == 0 ||
+      progress.best_epoch == static_cast<int>(progress.history.size())) {
+    return absl::OkStatus();  // the model is the best epoch's already
+  }
+  std::map<std::string, Tensor> state;
+  for (const auto& [name, tensor] : progress.best_model) {
+    if (absl::StartsWith(name, "extra/")) state.emplace(name.substr(6), tensor);
+  }
+  std::vector<ModelParameter> parameters = model_->Parameters();
+  for (const ModelParameter& p : parameters) {
+    auto it = progress.best_model.find(absl::StrCat("param/", p.name));
+    if (it == progress.best_model.end() || it->second.rows() != p.value->rows() ||
+        it->second.cols() != p.value->cols()) {
+      return absl::InternalError(
+          absl::StrCat("the best epoch's copy of ", p.name, " is missing or of another shape"));
+    }
+  }
+  MNEMO_RETURN_IF_ERROR(model_->ImportState(state));
+  for (const ModelParameter& p : parameters) {
+    *p.value = progress.best_model.at(absl::StrCat("param/", p.name));
+    if (p.layer != nullptr) p.layer->MarkParametersUpdated();
   }
   return absl::OkStatus();
 }
@@ -250,14 +361,44 @@ void EpochOrder(const config::Trainer& config, int epoch, int n, std::vector<int
 }
 
 void GatherBatch(const Dataset& data, const int32_t* indices, int count, Tensor* batch,
-                 std::vector<int32_t>* labels) {
-  const int width = static_cast<int>(data.features.cols());
-  if (batch->rows() != count || batch->cols() != width) batch->resize(count, width);
-  labels->resize(count);
-  for (int i = 0; i < count; ++i) {
-    batch->row(i) = data.features.row(indices[i]);
-    (*labels)[i] = data.labels[indices[i]];
+                 std::vector<int32_t>* labels, Tensor* targets) {
+  GatherRows(data, indices, count, batch);
+  if (data.regression()) {
+    if (targets->rows() != count || targets->cols() != data.targets.cols()) {
+      targets->resize(count, data.targets.cols());
+    }
+    for (int i = 0; i < count; ++i) targets->row(i) = data.targets.row(indices[i]);
+    labels->clear();
+    return;
   }
+  labels->resize(count);
+  for (int i = 0; i < count; ++i) (*labels)[i] = data.labels[indices[i]];
+}
+
+std::string EarlyStoppingFigure(const config::EarlyStopping& config) {
+  return absl::StrCat("val_", config.metric().empty() ? "loss" : config.metric());
+}
+
+absl::Status CheckEarlyStopping(const config::EarlyStopping& config) {
+  static const char* const kMetrics[] = {"loss", "accuracy", "macro_f1", "log_loss",
+                                         "rmse", "mae",      "r2"};
+  const std::string& metric = config.metric();
+  if (!metric.empty() &&
+      std::find(std::begin(kMetrics), std::end(kMetrics), metric) == std::end(kMetrics)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trainer.early_stopping.metric \"", metric,
+                     "\" is unknown (known: ", absl::StrJoin(kMetrics, ", "), ")"));
+  }
+  if (config.patience() <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "trainer.early_stopping.patience must be > 0 (epochs without improvement), not ",
+        config.patience()));
+  }
+  if (!(std::isfinite(config.min_delta()) && config.min_delta() >= 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "trainer.early_stopping.min_delta must be finite and >= 0, not ", config.min_delta()));
+  }
+  return absl::OkStatus();
 }
 
 int NumBatches(int samples, int batch_size) { return (samples + batch_size - 1) / batch_size; }

@@ -2,6 +2,7 @@
 #define MNEMO_CORE_TRAINER_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,15 +20,16 @@ namespace mnemo {
 struct EpochMetrics {
   int epoch = 0;  // 1-based
   double train_loss = 0;      // mean over the epoch's batches, as they trained
-  double train_accuracy = 0;  // likewise
-  double test_loss = 0;
+  double train_accuracy = 0;  // likewise (0 for regression)
+  double test_loss = 0;       // 0 without a test set
   double test_accuracy = 0;
   double train_seconds = 0;   // the training pass alone (shuffle, gather, steps)
   double samples_per_second = 0;
   int skipped_steps = 0;  // steps skipped for a non-finite loss or gradient
   // The model's own figures: "train_<part>", the mean of each StepResult
-  // part over the epoch's batches; "test_<figure>", each figure of the
-  // evaluation on the test set; and those of TrainableModel::AddEpochFigures.
+  // part over the epoch's batches; "test_<figure>" and "val_<figure>", each
+  // figure of the evaluation on the test and validation sets ("val_loss",
+  // "val_accuracy" too); and those of TrainableModel::AddEpochFigures.
   Figures figures;
 };
 
@@ -50,6 +52,15 @@ struct TrainingProgress {
   double train_seconds = 0;
   Figures part_sums;
   std::vector<EpochMetrics> history;  // the epochs done, evaluated
+
+  // Early stopping (trainer.early_stopping): the best epoch so far (0 =
+  // none yet), its validation figure, and the model as it was then: its
+  // parameters ("param/<name>") and state ("extra/<name>"). `stopped_early`
+  // once patience ran out; the run then ends with the best epoch's model.
+  int best_epoch = 0;
+  double best_value = 0;
+  std::map<std::string, Tensor> best_model;
+  bool stopped_early = false;
 };
 
 // Told of progress; the tools draw progress bars and tables from it.
@@ -104,10 +115,19 @@ class Trainer {
                                                 TrainingObserver* observer = nullptr);
 
   // Fit from `progress` on (default-constructed: from the start), keeping it
-  // up to date, with `hook` (may be null) consulted between steps. Returns OK
-  // when the last epoch is done (progress->epoch is then epochs + 1) or when
-  // the hook stopped the run (progress says where). Refuses a progress that
-  // does not fit this config and data set.
+  // up to date, with `hook` (may be null) consulted between steps. A fresh
+  // run first fits the model to the training set
+  // (TrainableModel::FitToTrainingData). After each epoch the model is
+  // evaluated on data.validation and data.test, each when not empty. With
+  // trainer.early_stopping (which needs a validation set) the run ends when
+  // the watched figure has not improved for `patience` epochs, and either way
+  // ends with the best epoch's parameters and state in the model. Returns OK
+  // when the run is over (progress->epoch is then epochs + 1, or
+  // progress->stopped_early) or when the hook stopped it (progress says
+  // where). Refuses a progress that does not fit this config and data set.
+  absl::Status Run(const TrainTestData& data, TrainingProgress* progress,
+                   TrainingObserver* observer = nullptr, TrainingHook* hook = nullptr);
+  // The same without a validation set.
   absl::Status Run(const Dataset& train, const Dataset& test, TrainingProgress* progress,
                    TrainingObserver* observer = nullptr, TrainingHook* hook = nullptr);
 
@@ -127,6 +147,14 @@ class Trainer {
   absl::Status TrainBatches(const Dataset& train, TrainingProgress* progress,
                             TrainingObserver* observer, TrainingHook* hook, bool* stopped);
 
+  // Evaluates the model on `data` into metrics->figures as "<prefix><figure>"
+  // (and the test set's loss and accuracy into their fields).
+  absl::Status EvaluateInto(const Dataset& data, const char* prefix, EpochMetrics* metrics);
+  // Early stopping's bookkeeping after an epoch with `metrics`.
+  absl::Status TrackBest(const EpochMetrics& metrics, TrainingProgress* progress);
+  // Puts the best epoch's model back.
+  absl::Status RestoreBest(const TrainingProgress& progress);
+
   config::Trainer config_;
   std::unique_ptr<NetworkModel> network_model_;  // when created from a Network
   TrainableModel* model_;
@@ -135,6 +163,7 @@ class Trainer {
   std::vector<int32_t> order_;
   std::vector<int32_t> batch_labels_;
   Tensor batch_;
+  Tensor batch_targets_;
 };
 
 // The order in which Trainer visits `n` training samples in `epoch`
@@ -143,9 +172,17 @@ class Trainer {
 void EpochOrder(const config::Trainer& config, int epoch, int n, std::vector<int32_t>* order);
 
 // Copies the rows `indices` of `data` into `batch` (resized only when its
-// shape changes) and their labels into `labels`.
+// shape changes) and their labels into `labels` (classification) or their
+// targets into `targets` (regression).
 void GatherBatch(const Dataset& data, const int32_t* indices, int count, Tensor* batch,
-                 std::vector<int32_t>* labels);
+                 std::vector<int32_t>* labels, Tensor* targets);
+
+// The early-stopping figure trainer.early_stopping watches, as it is named
+// in EpochMetrics::figures ("val_loss"), and whether a larger value is
+// better.
+std::string EarlyStoppingFigure(const config::EarlyStopping& config);
+// What is wrong with trainer.early_stopping, naming the field; OK when nothing.
+absl::Status CheckEarlyStopping(const config::EarlyStopping& config);
 
 // Batches of at most `batch_size` that `samples` make (the last may be short).
 int NumBatches(int samples, int batch_size);

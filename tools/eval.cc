@@ -1,16 +1,21 @@
-// Reports the test accuracy of a saved model.
+// Reports a saved model's figures on its config's test set: the loss, and
+// accuracy, macro-F1 and log-loss for a classifier, RMSE, MAE and R^2 for a
+// regression.
 //
 //   ./bazelw run //tools:eval -- --model=out/fashion_mlp/model.safetensors
 //   ./bazelw run //tools:eval -- --model=M --config=configs/fashion_mlp.pbtxt
 //
 // Without --config, the config stored in the model file at training time is used.
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "core/config_loader.h"
+#include "core/metrics.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
 #include "core/status_macros.h"
@@ -63,7 +68,21 @@ absl::Status Run() {
                          BuildNetwork(**loaded, Registries::Global()));
   MNEMO_RETURN_IF_ERROR(LoadModel(model_path, *network));
 
-  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment.data()));
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment));
+  if (data.test.size() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        (*loaded)->path(), " names no test set (data.test_file, or test_prefix for idx)"));
+  }
+  // The class ids must mean what they meant in training: the data's labels
+  // are mapped as the model's were.
+  MNEMO_ASSIGN_OR_RETURN(config::DataNames names, ReadModelDataNames(model_path));
+  if (names.class_label_size() > 0 &&
+      !std::equal(names.class_label().begin(), names.class_label().end(),
+                  data.names.class_label().begin(), data.names.class_label().end())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the data's classes (", absl::StrJoin(data.names.class_label(), ", "),
+                     ") are not the model's (", absl::StrJoin(names.class_label(), ", "), ")"));
+  }
   MNEMO_ASSIGN_OR_RETURN(Evaluation result,
                          Evaluate(*network, data.test, absl::GetFlag(FLAGS_batch_size)));
   absl::PrintF("model         %s\n", model_path);
@@ -71,7 +90,11 @@ absl::Status Run() {
                network->backend().threads(), network->backend().threads() == 1 ? "" : "s");
   absl::PrintF("test samples  %d\n", result.samples);
   absl::PrintF("test loss     %.4f\n", result.loss);
-  absl::PrintF("test accuracy %.4f\n", result.accuracy);
+  if (!data.test.regression()) absl::PrintF("test accuracy %.4f\n", result.accuracy);
+  for (const std::string& figure : TaskFigureNames(network->loss().kind)) {
+    if (figure == "accuracy") continue;
+    absl::PrintF("test %-8s %.4f\n", figure, result.figures.at(figure));
+  }
   return absl::OkStatus();
 }
 

@@ -219,7 +219,7 @@ absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string&
   // Both configs read the same data: load it once.
   const std::string data_key = experiment.data().SerializeAsString();
   if (data_cache->count(data_key) == 0) {
-    MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment.data()));
+    MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment));
     data_cache->emplace(data_key, std::move(data));
   }
   const TrainTestData& data = data_cache->at(data_key);
@@ -253,7 +253,7 @@ absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string&
                          SnapshottedRun::Start(&model, optimizer.get(), std::move(run_options)));
   ConsoleObserver observer(outcome.run.memory_type, experiment.trainer().epochs());
   if (absl::Status s =
-          run->Train(trainer, data.train, data.test, &observer,
+          run->Train(trainer, data, &observer,
                      RerunCommand(*command_line, "//tools:memory_experiment", "--resume"));
       !s.ok()) {
     stopped_by_signal = StopSignal();

@@ -1,5 +1,8 @@
 #include "tools/run_outputs.h"
 
+#include <cmath>
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/io/atomic_file.h"
@@ -38,23 +41,39 @@ absl::Status PrepareOutputDirectory(const std::string& dir) {
 
 absl::Status WriteMetrics(const std::string& dir, const std::string& config_path,
                           const std::vector<EpochMetrics>& history) {
+  // The figures any epoch has, after the fixed columns (an epoch without one
+  // leaves its cell empty, its JSON value null).
+  std::set<std::string> names;
+  for (const EpochMetrics& m : history) {
+    for (const auto& [name, value] : m.figures) names.insert(name);
+  }
   std::string csv =
       "epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,"
-      "samples_per_second\n";
+      "samples_per_second";
+  for (const std::string& name : names) absl::StrAppend(&csv, ",", name);
+  csv += "\n";
   std::string json = absl::StrCat("{\n  \"config\": ", JsonString(config_path),
                                    ",\n  \"epochs\": [\n");
   for (size_t i = 0; i < history.size(); ++i) {
     const EpochMetrics& m = history[i];
-    absl::StrAppendFormat(&csv, "%d,%.6f,%.6f,%.6f,%.6f,%.4f,%.1f\n", m.epoch,
-                          m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy,
+    absl::StrAppendFormat(&csv, "%d,%.6f,%.6f,%.6f,%.6f,%.4f,%.1f", m.epoch, m.train_loss,
+                          m.train_accuracy, m.test_loss, m.test_accuracy, m.train_seconds,
+                          m.samples_per_second);
+    absl::StrAppendFormat(&json,
+                          "    {\"epoch\": %d, \"train_loss\": %.6f, \"train_accuracy\": %.6f, "
+                          "\"test_loss\": %.6f, \"test_accuracy\": %.6f, \"train_seconds\": %.4f, "
+                          "\"samples_per_second\": %.1f",
+                          m.epoch, m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy,
                           m.train_seconds, m.samples_per_second);
-    absl::StrAppendFormat(
-        &json,
-        "    {\"epoch\": %d, \"train_loss\": %.6f, \"train_accuracy\": %.6f, "
-        "\"test_loss\": %.6f, \"test_accuracy\": %.6f, \"train_seconds\": %.4f, "
-        "\"samples_per_second\": %.1f}%s\n",
-        m.epoch, m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy,
-        m.train_seconds, m.samples_per_second, i + 1 < history.size() ? "," : "");
+    for (const std::string& name : names) {
+      auto it = m.figures.find(name);
+      const bool known = it != m.figures.end() && std::isfinite(it->second);
+      absl::StrAppend(&csv, ",", known ? absl::StrFormat("%.6f", it->second) : "");
+      absl::StrAppend(&json, ", ", JsonString(name), ": ",
+                      known ? absl::StrFormat("%.6f", it->second) : "null");
+    }
+    csv += "\n";
+    absl::StrAppend(&json, "}", i + 1 < history.size() ? "," : "", "\n");
   }
   absl::StrAppend(&json, "  ]\n}\n");
   MNEMO_RETURN_IF_ERROR(WriteFileAtomically(dir + "/metrics.csv", csv));
@@ -62,20 +81,49 @@ absl::Status WriteMetrics(const std::string& dir, const std::string& config_path
 }
 
 absl::Status WriteTrainingPlot(const std::string& path, const std::string& title,
-                               const std::vector<EpochMetrics>& history) {
-  Chart loss{absl::StrCat(title, ": loss"), "epoch", "cross-entropy", {}, {}};
-  Chart accuracy{absl::StrCat(title, ": accuracy"), "epoch", "accuracy", {}, {}};
-  loss.series = {{"train", {}}, {"test", {}}};
-  accuracy.series = {{"train", {}}, {"test", {}}};
+                               const std::vector<EpochMetrics>& history, bool regression) {
+  // The loss, and the task's headline figure: accuracy, or R^2 for a
+  // regression; each for the training, validation and test sets that have it.
+  Chart loss{absl::StrCat(title, ": loss"), "epoch", "loss", {}, {}};
+  Chart score{absl::StrCat(title, regression ? ": R^2" : ": accuracy"),
+              "epoch",
+              regression ? "R^2" : "accuracy",
+              {},
+              {}};
+  const bool validated = !history.empty() && history[0].figures.count("val_loss") > 0;
+  // A run without a test set leaves its loss 0, which no evaluated loss is.
+  const bool tested = !history.empty() && history[0].test_loss != 0;
+  loss.series.push_back({"train", {}});
+  if (!regression) score.series.push_back({"train", {}});
+  if (validated) {
+    loss.series.push_back({"validation", {}});
+    score.series.push_back({"validation", {}});
+  }
+  if (tested) {
+    loss.series.push_back({"test", {}});
+    score.series.push_back({"test", {}});
+  }
+  const char* figure = regression ? "r2" : "accuracy";
   for (const EpochMetrics& m : history) {
     loss.x.push_back(m.epoch);
-    accuracy.x.push_back(m.epoch);
-    loss.series[0].y.push_back(m.train_loss);
-    loss.series[1].y.push_back(m.test_loss);
-    accuracy.series[0].y.push_back(m.train_accuracy);
-    accuracy.series[1].y.push_back(m.test_accuracy);
+    score.x.push_back(m.epoch);
+    auto get = [&m](const std::string& name) {
+      auto it = m.figures.find(name);
+      return it == m.figures.end() ? 0.0 : it->second;
+    };
+    size_t l = 0, s = 0;
+    loss.series[l++].y.push_back(m.train_loss);
+    if (!regression) score.series[s++].y.push_back(m.train_accuracy);
+    if (validated) {
+      loss.series[l++].y.push_back(get("val_loss"));
+      score.series[s++].y.push_back(get(absl::StrCat("val_", figure)));
+    }
+    if (tested) {
+      loss.series[l++].y.push_back(m.test_loss);
+      score.series[s++].y.push_back(regression ? get("test_r2") : m.test_accuracy);
+    }
   }
-  return WriteFileAtomically(path, RenderSvg({loss, accuracy}));
+  return WriteFileAtomically(path, RenderSvg({loss, score}));
 }
 
 }  // namespace mnemo

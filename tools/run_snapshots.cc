@@ -97,12 +97,11 @@ absl::StatusOr<std::unique_ptr<SnapshottedRun>> SnapshottedRun::Start(TrainableM
       new SnapshottedRun(options.snapshot_path, restoring, std::move(progress), std::move(writer)));
 }
 
-absl::Status SnapshottedRun::Train(Trainer& trainer, const Dataset& train, const Dataset& test,
+absl::Status SnapshottedRun::Train(Trainer& trainer, const TrainTestData& data,
                                    TrainingObserver* observer, const std::string& resume_command) {
   // A signal during the loading before stops before the first step.
-  const absl::Status trained = StopSignal() != 0
-                                   ? absl::OkStatus()
-                                   : trainer.Run(train, test, &progress_, observer, writer_.get());
+  const absl::Status trained =
+      StopSignal() != 0 ? absl::OkStatus() : trainer.Run(data, &progress_, observer, writer_.get());
   if (!trained.ok()) {
     return absl::Status(trained.code(), absl::StrCat(trained.message(), KeptSnapshot()));
   }

@@ -67,8 +67,8 @@ class SnapshottedRun {
   // run stands to its end. A signal stops it with an Aborted error that says
   // where the run stands, that the snapshot holds it, and `resume_command`;
   // other errors end with which snapshot is kept (KeptSnapshot).
-  absl::Status Train(Trainer& trainer, const Dataset& train, const Dataset& test,
-                     TrainingObserver* observer, const std::string& resume_command);
+  absl::Status Train(Trainer& trainer, const TrainTestData& data, TrainingObserver* observer,
+                     const std::string& resume_command);
 
   const TrainingProgress& progress() const { return progress_; }
   // "; the last snapshot, PATH, is kept: step 57 (epoch 2, batch 17)", or ""

@@ -11,11 +11,23 @@
 // (an IDX label file, one label per sample in order) it prints the accuracy
 // last: "accuracy 0.8450 (8450 of 10000)". A bad line stops it with its line,
 // field and column, and exit status 1.
+//
+// A model trained on a CSV table also serves one (--csv): rows with a header,
+// the model's columns found by name, its answers printed as the original
+// labels (or values, for a regression), and checked against the target
+// column when the table has it:
+//
+//   ./bazelw run //tools:serve -- --model=out/cancer_csv/model.safetensors \
+//       --csv=configs/data/breast_cancer_test.csv
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <istream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,11 +35,15 @@
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
 #include "core/inference/predictor.h"
+#include "core/io/read_file.h"
 #include "core/status_macros.h"
+#include "tools/data/csv.h"
 #include "tools/data/readers.h"
 #include "tools/paths.h"
 #include "tools/sample_line.h"
@@ -38,6 +54,9 @@ ABSL_FLAG(std::string, model, "out/fashion_mlp/model.safetensors",
 ABSL_FLAG(std::string, config, "", "experiment config; empty = the one stored in the model");
 ABSL_FLAG(std::string, input, "", "text file of samples, one a line; empty or - = stdin");
 ABSL_FLAG(std::string, idx, "", "IDX image file (raw or .gz) to classify instead of --input");
+ABSL_FLAG(std::string, csv, "",
+          "CSV table with a header row to serve instead of --input (- = stdin): the model's "
+          "feature columns by name; its target column(s), when there, are checked");
 ABSL_FLAG(std::string, labels, "", "IDX label file of the samples: print the accuracy at the end");
 ABSL_FLAG(int, batch, 1, "samples classified together (answers are printed a batch at a time)");
 
@@ -77,8 +96,24 @@ class BatchServer {
         Predictions predictions,
         predictor_.Classify(absl::MakeConstSpan(
             pending_.data(), static_cast<size_t>(rows_) * predictor_.input_size())));
+    if (predictor_.regression()) {
+      // A line of values per sample, comma-separated for several targets.
+      const Tensor& values = *predictions.logits;
+      for (Eigen::Index r = 0; r < values.rows(); ++r) {
+        std::string line;
+        for (Eigen::Index c = 0; c < values.cols(); ++c) {
+          absl::StrAppendFormat(&line, "%s%.6g", c > 0 ? "," : "", values(r, c));
+          if (expected_values_ != nullptr) {
+            const double d = values(r, c) - (*expected_values_)(served_, c);
+            squared_error_ += d * d;
+          }
+        }
+        std::printf("%s\n", line.c_str());
+        ++served_;
+      }
+    }
     for (int32_t label : predictions.labels) {
-      std::printf("%d\n", label);
+      std::printf("%s\n", predictor_.ClassLabel(label).c_str());
       if (expected_ != nullptr && label == (*expected_)[served_]) ++correct_;
       ++served_;
     }
@@ -89,8 +124,20 @@ class BatchServer {
     return absl::OkStatus();
   }
 
-  // After the last Flush: the accuracy line, if there are labels.
+  // The targets of the samples to come, for a regression model: Finish then
+  // prints the RMSE.
+  void ExpectValues(const Tensor* values) { expected_values_ = values; }
+
+  // After the last Flush: the accuracy line, if there are labels (the RMSE,
+  // if there are values).
   absl::Status Finish() {
+    if (expected_values_ != nullptr) {
+      absl::PrintF(
+          "rmse %.6g (%d samples)\n",
+          std::sqrt(squared_error_ / std::max<double>(1, served_ * expected_values_->cols())),
+          served_);
+      return absl::OkStatus();
+    }
     if (expected_ == nullptr) return absl::OkStatus();
     if (served_ != static_cast<int64_t>(expected_->size())) {
       return absl::InvalidArgumentError(
@@ -110,7 +157,90 @@ class BatchServer {
   int rows_ = 0;                // of pending_ filled
   int64_t served_ = 0;
   int64_t correct_ = 0;
+  const Tensor* expected_values_ = nullptr;
+  double squared_error_ = 0;
 };
+
+// A CSV table with a header row (RFC 4180), served by column name: the
+// columns the model was trained on (its DataNames), in any order, others
+// ignored. When the table also has the target column(s), the answers are
+// checked against them (accuracy, or RMSE for a regression). A value that is
+// missing or not a number stops it with file:line:column.
+absl::Status ServeCsv(const std::string& text, const std::string& name, Predictor& predictor,
+                      int batch) {
+  const config::DataNames& names = predictor.names();
+  if (names.feature_size() == 0) {
+    return absl::FailedPreconditionError(
+        "--csv serves by column name, but the model holds no column names (it was not trained "
+        "on a CSV table); give samples one a line with --input");
+  }
+  if (names.feature_size() != predictor.input_size()) {
+    return absl::DataLossError(absl::StrCat("the model names ", names.feature_size(),
+                                            " columns but takes ", predictor.input_size(),
+                                            " features"));
+  }
+  MNEMO_ASSIGN_OR_RETURN(CsvTable table, ParseCsv(text, name));
+  std::vector<size_t> columns;
+  for (const std::string& feature : names.feature()) {
+    MNEMO_ASSIGN_OR_RETURN(size_t column, table.Column(feature));
+    columns.push_back(column);
+  }
+  // The targets, when the table has them all.
+  std::vector<size_t> targets;
+  for (const std::string& target : names.target()) {
+    absl::StatusOr<size_t> column = table.Column(target);
+    if (column.ok()) targets.push_back(*column);
+  }
+  const bool checked =
+      !targets.empty() && targets.size() == static_cast<size_t>(names.target_size());
+  std::vector<int32_t> labels;
+  Tensor values;
+  if (checked && predictor.regression()) values.resize(table.rows.size(), targets.size());
+  std::map<std::string, int32_t> ids;
+  for (int i = 0; i < names.class_label_size(); ++i) ids[names.class_label(i)] = i;
+  for (size_t r = 0; checked && r < table.rows.size(); ++r) {
+    const std::string& cell = table.rows[r][targets[0]];
+    if (predictor.regression()) {
+      for (size_t t = 0; t < targets.size(); ++t) {
+        float value;
+        if (!absl::SimpleAtof(table.rows[r][targets[t]], &value) || !std::isfinite(value)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              table.Where(r, targets[t]), QuoteValue(table.rows[r][targets[t]]),
+              " in the target column \"", table.header[targets[t]], "\" is not a number"));
+        }
+        values(r, t) = value;
+      }
+      continue;
+    }
+    auto it = ids.find(std::string(absl::StripAsciiWhitespace(cell)));
+    if (it == ids.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(table.Where(r, targets[0]), "label ",
+                                                     QuoteValue(cell),
+                                                     " is not one of the "
+                                                     "model's ",
+                                                     ids.size(), " classes"));
+    }
+    labels.push_back(it->second);
+  }
+  BatchServer server(predictor, batch, checked && !predictor.regression() ? &labels : nullptr,
+                     /*flush_each_batch=*/false);
+  if (checked && predictor.regression()) server.ExpectValues(&values);
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    float* sample = server.Next();
+    for (size_t j = 0; j < columns.size(); ++j) {
+      const std::string& cell = table.rows[r][columns[j]];
+      if (!absl::SimpleAtof(absl::StripAsciiWhitespace(cell), &sample[j]) ||
+          !std::isfinite(sample[j])) {
+        return absl::InvalidArgumentError(absl::StrCat(table.Where(r, columns[j]), QuoteValue(cell),
+                                                       " in column \"", table.header[columns[j]],
+                                                       "\" is not a finite number"));
+      }
+    }
+    MNEMO_RETURN_IF_ERROR(server.Commit());
+  }
+  MNEMO_RETURN_IF_ERROR(server.Flush());
+  return server.Finish();
+}
 
 absl::Status ServeText(std::istream& in, const std::string& name, Predictor& predictor,
                        BatchServer& server) {
@@ -153,8 +283,9 @@ absl::Status Run() {
   }
   const std::string input_flag = absl::GetFlag(FLAGS_input);
   const std::string idx_flag = absl::GetFlag(FLAGS_idx);
-  if (!idx_flag.empty() && !input_flag.empty()) {
-    return absl::InvalidArgumentError("give --input or --idx, not both");
+  const std::string csv_flag = absl::GetFlag(FLAGS_csv);
+  if (!input_flag.empty() + !idx_flag.empty() + !csv_flag.empty() > 1) {
+    return absl::InvalidArgumentError("give one of --input, --idx and --csv");
   }
   MNEMO_ASSIGN_OR_RETURN(std::string model, FindInputFile(absl::GetFlag(FLAGS_model)));
   MNEMO_ASSIGN_OR_RETURN(std::string config, OptionalInputFile(absl::GetFlag(FLAGS_config)));
@@ -162,6 +293,24 @@ absl::Status Run() {
   MNEMO_ASSIGN_OR_RETURN(std::string labels_path, OptionalInputFile(absl::GetFlag(FLAGS_labels)));
 
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor, Predictor::Load(config, model));
+
+  if (!csv_flag.empty()) {
+    if (!labels_path.empty()) {
+      return absl::InvalidArgumentError(
+          "--labels goes with --idx or --input; a --csv table with the target column is checked "
+          "against it");
+    }
+    std::string text;
+    std::string name = "stdin";
+    if (csv_flag == "-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      if (std::cin.bad()) return absl::DataLossError("error reading stdin");
+    } else {
+      MNEMO_ASSIGN_OR_RETURN(name, FindInputFile(csv_flag));
+      MNEMO_ASSIGN_OR_RETURN(text, ReadFileToString(name));
+    }
+    return ServeCsv(text, name, *predictor, batch);
+  }
 
   // The samples' labels, when given; read before any answer is printed.
   std::optional<Dataset> labelled;  // --idx with --labels: read together, counts checked
@@ -210,6 +359,6 @@ int main(int argc, char** argv) {
   return mnemo::RunTool(argc, argv, "serve",
                         "Prints a saved model's label for each sample, one a line.\n"
                         "  bazel run //tools:serve -- --model=FILE [--config=FILE] "
-                        "[--input=FILE | --idx=FILE] [--labels=FILE] [--batch=N]",
+                        "[--input=FILE | --idx=FILE | --csv=FILE] [--labels=FILE] [--batch=N]",
                         &mnemo::Run);
 }

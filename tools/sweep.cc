@@ -189,7 +189,7 @@ absl::Status Run() {
   MNEMO_ASSIGN_OR_RETURN(std::vector<RunSpec> specs, Specs(loaded->experiment()));
   // One data set for every run: the flags that limit it apply alike to all.
   MNEMO_RETURN_IF_ERROR(Apply(specs.front(), loaded->mutable_experiment()));
-  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(loaded->experiment().data()));
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(loaded->experiment()));
   absl::PrintF("sweep   %s: %d runs on %d training and %d test samples\n", config_path,
                specs.size(), data.train.size(), data.test.size());
 

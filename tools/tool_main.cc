@@ -5,6 +5,7 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "tools/data/formats.h"
 
 namespace mnemo {
 
@@ -12,6 +13,11 @@ int RunTool(int argc, char** argv, const char* name, const char* usage,
             absl::Status (*run)()) {
   absl::SetProgramUsageMessage(usage);
   absl::ParseCommandLine(argc, argv);
+  // Before any config is read: its `data` section names one of them.
+  if (absl::Status status = RegisterDataFormats(); !status.ok()) {
+    std::fprintf(stderr, "%s: %s\n", name, std::string(status.message()).c_str());
+    return 1;
+  }
   if (absl::Status status = run(); !status.ok()) {
     std::fprintf(stderr, "%s: %s\n", name, std::string(status.message()).c_str());
     return 1;

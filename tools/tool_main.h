@@ -6,7 +6,8 @@
 namespace mnemo {
 
 // The main() of a command-line tool: sets the usage text, parses Abseil
-// flags, runs `run`, and on error prints "<name>: <message>" and returns 1.
+// flags, registers the data formats (tools/data), runs `run`, and on error prints "<name>:
+// <message>" and returns 1.
 int RunTool(int argc, char** argv, const char* name, const char* usage,
             absl::Status (*run)());
 

@@ -28,6 +28,7 @@
 #include "absl/strings/str_format.h"
 #include "core/config_loader.h"
 #include "core/io/atomic_file.h"
+#include "core/loss.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
 #include "core/optimizer.h"
@@ -122,12 +123,34 @@ std::string Stem(const std::string& path) {
   return name.substr(0, name.find_last_of('.'));
 }
 
+// "train loss 0.41  train acc 0.85  val acc 0.84  test acc 0.83": the
+// training figures, then the validation and test sets' headline figures
+// (accuracy, or RMSE and R^2 for a regression), for the sets there are.
+std::string EpochFigures(const EpochMetrics& m, bool regression) {
+  std::string line = absl::StrFormat("train loss %.4f", m.train_loss);
+  if (!regression) absl::StrAppendFormat(&line, "  train acc %.4f", m.train_accuracy);
+  for (const char* set : {"val", "test"}) {
+    for (const char* figure : regression ? std::vector<const char*>{"rmse", "r2"}
+                                         : std::vector<const char*>{"accuracy"}) {
+      auto it = m.figures.find(absl::StrCat(set, "_", figure));
+      if (it == m.figures.end() && !regression && std::string(set) == "test" &&
+          m.figures.count("test_log_loss") > 0) {
+        absl::StrAppendFormat(&line, "  test acc %.4f", m.test_accuracy);
+      } else if (it != m.figures.end()) {
+        absl::StrAppendFormat(&line, "  %s %s %.4f", set,
+                              std::string(figure) == "accuracy" ? "acc" : figure, it->second);
+      }
+    }
+  }
+  return line;
+}
+
 // Progress bar within an epoch, a table row and the cache strategy's figures
 // after it; notes (snapshots, skipped steps) between them.
 class ConsoleObserver : public TrainingObserver {
  public:
-  ConsoleObserver(int epochs, int batch_size, const CacheStrategy& strategy)
-      : epochs_(epochs), batch_size_(batch_size), strategy_(strategy) {}
+  ConsoleObserver(int epochs, int batch_size, const CacheStrategy& strategy, bool regression)
+      : epochs_(epochs), batch_size_(batch_size), strategy_(strategy), regression_(regression) {}
 
   void OnEpochStart(int epoch, int num_batches) override {
     bar_.Start(absl::StrFormat("epoch %d/%d", epoch, epochs_), num_batches);
@@ -151,12 +174,9 @@ class ConsoleObserver : public TrainingObserver {
   }
   void OnEpochEnd(const EpochMetrics& m) override {
     bar_.Finish();
-    absl::PrintF(
-        "epoch %2d/%d  train loss %.4f  train acc %.4f  test acc %.4f  %.2fs "
-        "(%.0f samples/s)%s\n",
-        m.epoch, epochs_, m.train_loss, m.train_accuracy, m.test_accuracy, m.train_seconds,
-        m.samples_per_second,
-        m.skipped_steps > 0 ? absl::StrFormat("  skipped %d steps", m.skipped_steps) : "");
+    absl::PrintF("epoch %2d/%d  %s  %.2fs (%.0f samples/s)%s\n", m.epoch, epochs_,
+                 EpochFigures(m, regression_), m.train_seconds, m.samples_per_second,
+                 m.skipped_steps > 0 ? absl::StrFormat("  skipped %d steps", m.skipped_steps) : "");
     absl::PrintF("        %s\n", FormatCacheStats(strategy_.stats()));
     std::fflush(stdout);
   }
@@ -182,6 +202,7 @@ class ConsoleObserver : public TrainingObserver {
   int epochs_;
   int batch_size_;
   const CacheStrategy& strategy_;
+  const bool regression_;
   double loss_sum_ = 0;
   int losses_ = 0;
   int batches_ = 0;
@@ -249,9 +270,11 @@ absl::Status Run() {
   }
 
   absl::PrintF("config  %s\n", config_path);
-  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment.data()));
-  absl::PrintF("data    %d training and %d test samples of %d features\n", data.train.size(),
-               data.test.size(), data.train.features.cols());
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment));
+  absl::PrintF("data    %d training, %d validation and %d test samples of %d features\n",
+               data.train.size(), data.validation.size(), data.test.size(),
+               data.train.feature_dim());
+  const bool regression = IsRegression(experiment.model().loss());
 
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,
                          BuildNetwork(*loaded, Registries::Global()));
@@ -270,7 +293,7 @@ absl::Status Run() {
   MNEMO_RETURN_IF_ERROR(CheckRoomForOutputs(out, *network, *optimizer));
 
   ConsoleObserver observer(experiment.trainer().epochs(), experiment.trainer().batch_size(),
-                           network->strategy());
+                           network->strategy(), regression);
   SnapshottedRun::Options run_options;
   run_options.snapshot_path = snapshot_path;
   run_options.schedule = schedule;
@@ -284,7 +307,7 @@ absl::Status Run() {
   MNEMO_ASSIGN_OR_RETURN(
       std::unique_ptr<SnapshottedRun> run,
       SnapshottedRun::Start(&trainer.model(), optimizer.get(), std::move(run_options)));
-  if (absl::Status s = run->Train(trainer, data.train, data.test, &observer,
+  if (absl::Status s = run->Train(trainer, data, &observer,
                                   RerunCommand(*command_line, "//tools:train", "--resume"));
       !s.ok()) {
     stopped_by_signal = StopSignal();
@@ -294,14 +317,15 @@ absl::Status Run() {
   const std::vector<EpochMetrics>& history = run->progress().history;
   std::string config_text;
   google::protobuf::TextFormat::PrintToString(experiment, &config_text);
-  if (absl::Status s = SaveModel(model_path, *network, config_text); !s.ok()) {
+  if (absl::Status s = SaveModel(model_path, *network, config_text, data.names); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat(s.message(), run->KeptSnapshot(),
                                                " (--resume writes the outputs again)"));
   }
   MNEMO_RETURN_IF_ERROR(WriteMetrics(out, config_path, history));
   const bool plot = !experiment.output().has_plot() || experiment.output().plot();
   if (plot) {
-    MNEMO_RETURN_IF_ERROR(WriteTrainingPlot(out + "/training.svg", Stem(config_path), history));
+    MNEMO_RETURN_IF_ERROR(
+        WriteTrainingPlot(out + "/training.svg", Stem(config_path), history, regression));
   }
   // The run is in its outputs now; a snapshot left behind would only make the
   // next run in this directory refuse to start.
@@ -311,8 +335,29 @@ absl::Status Run() {
   const EpochMetrics& last = history.back();
   int skipped = 0;
   for (const EpochMetrics& m : history) skipped += m.skipped_steps;
+  const TrainingProgress& progress = run->progress();
+  if (progress.best_epoch > 0) {
+    absl::PrintF("%s; the model saved is epoch %d's (%s %.4f)\n",
+                 progress.stopped_early
+                     ? absl::StrFormat("stopped early after epoch %d", last.epoch)
+                     : absl::StrFormat("trained %d epochs", last.epoch),
+                 progress.best_epoch, EarlyStoppingFigure(experiment.trainer().early_stopping()),
+                 progress.best_value);
+  }
+  // The epoch whose weights are saved.
+  const EpochMetrics& kept = progress.best_epoch > 0 ? history[progress.best_epoch - 1] : last;
+  std::string result;
+  if (data.test.size() == 0) {
+    result = "no test set";
+  } else if (regression) {
+    result = absl::StrFormat("test RMSE %.4f, MAE %.4f, R^2 %.4f", kept.figures.at("test_rmse"),
+                             kept.figures.at("test_mae"), kept.figures.at("test_r2"));
+  } else {
+    result = absl::StrFormat("test accuracy %.4f, macro-F1 %.4f", kept.test_accuracy,
+                             kept.figures.at("test_macro_f1"));
+  }
   absl::PrintF(
-      "test accuracy %.4f after %d epochs%s\n", last.test_accuracy, last.epoch,
+      "%s after %d epochs%s\n", result, kept.epoch,
       skipped > 0 ? absl::StrFormat(" (%d steps skipped for non-finite values)", skipped) : "");
   absl::PrintF("wrote   %s, %s/metrics.csv, %s/metrics.json%s\n", model_path, out, out,
                plot ? absl::StrCat(", ", out, "/training.svg") : "");

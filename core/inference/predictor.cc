@@ -59,8 +59,11 @@ absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const LoadedConfig& c
   inference.RestrictToInference();
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network, BuildNetwork(inference, registries));
   MNEMO_RETURN_IF_ERROR(LoadModel(model_path, *network));
-  return absl::WrapUnique(
-      new Predictor(std::make_unique<LoadedConfig>(config), std::move(network)));
+  MNEMO_ASSIGN_OR_RETURN(config::DataNames names, ReadModelDataNames(model_path));
+  auto predictor =
+      absl::WrapUnique(new Predictor(std::make_unique<LoadedConfig>(config), std::move(network)));
+  predictor->names_ = std::move(names);
+  return predictor;
 }
 
 Predictor::Predictor(std::unique_ptr<LoadedConfig> config, std::unique_ptr<Network> network)
@@ -77,8 +80,8 @@ Predictor::Predictor(std::unique_ptr<LoadedConfig> config, std::unique_ptr<Netwo
 Predictions Predictor::Run(InferencePass& pass, const Tensor& samples,
                            std::vector<int32_t>& labels) {
   const Tensor& logits = pass.Run(samples, context_);
-  labels.resize(logits.rows());  // keeps its capacity when it shrinks
-  ArgMaxRows(logits, labels.data());
+  labels.resize(regression() ? 0 : logits.rows());  // keeps its capacity when it shrinks
+  if (!regression()) PredictedClasses(network_->loss().kind, logits, labels.data());
   last_logits_ = &logits;
   return Predictions{absl::MakeConstSpan(labels), &logits};
 }
@@ -86,6 +89,16 @@ Predictions Predictor::Run(InferencePass& pass, const Tensor& samples,
 absl::StatusOr<Predictions> Predictor::Classify(const Tensor& samples) {
   MNEMO_RETURN_IF_ERROR(CheckSamples(samples.data(), samples.rows(), samples.cols(), input_size()));
   return Run(batch_pass_, samples, batch_labels_);
+}
+
+absl::StatusOr<const Tensor*> Predictor::Predict(const Tensor& samples) {
+  MNEMO_ASSIGN_OR_RETURN(Predictions predictions, Classify(samples));
+  return predictions.logits;
+}
+
+std::string Predictor::ClassLabel(int32_t id) const {
+  if (id >= 0 && id < names_.class_label_size()) return names_.class_label(id);
+  return absl::StrCat(id);
 }
 
 absl::StatusOr<Predictions> Predictor::Classify(absl::Span<const float> samples) {
@@ -107,6 +120,10 @@ absl::StatusOr<int32_t> Predictor::ClassifyOne(absl::Span<const float> sample) {
       !s.ok()) {
     return s;
   }
+  if (regression()) {
+    return absl::FailedPreconditionError(
+        "ClassifyOne on a regression model, which answers values: use Predict");
+  }
   one_input_.row(0) = Eigen::Map<const Vector>(sample.data(), input_size());
   return Run(one_pass_, one_input_, one_label_).labels[0];
 }
@@ -116,7 +133,18 @@ absl::StatusOr<const Tensor*> Predictor::Probabilities() {
     return absl::FailedPreconditionError(
         "Probabilities() before any successful Classify or ClassifyOne");
   }
-  SoftmaxRows(*last_logits_, &probabilities_);
+  if (regression()) {
+    return absl::FailedPreconditionError("a regression model has no class probabilities");
+  }
+  if (network_->loss().kind == config::Model::SIGMOID_CROSS_ENTROPY) {
+    // Two columns, as a softmax of (0, logit).
+    Tensor pair(last_logits_->rows(), 2);
+    pair.col(0).setZero();
+    pair.col(1) = last_logits_->col(0);
+    SoftmaxRows(pair, &probabilities_);
+  } else {
+    SoftmaxRows(*last_logits_, &probabilities_);
+  }
   return &probabilities_;
 }
 

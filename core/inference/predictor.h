@@ -11,6 +11,7 @@
 #include "core/config_loader.h"
 #include "core/inference/inference_pass.h"
 #include "core/layer.h"
+#include "core/loss.h"
 #include "core/network.h"
 #include "core/registry.h"
 #include "core/tensor.h"
@@ -20,8 +21,12 @@ namespace mnemo {
 // The answers of one Classify call: views of the predictor's buffers, valid
 // until its next call.
 struct Predictions {
-  absl::Span<const int32_t> labels;  // one per sample: the index of its largest logit
-  const Tensor* logits = nullptr;    // samples x classes: the network's output
+  // One per sample: the class id it answers (its largest logit, or for one
+  // sigmoid output, 1 when the logit is > 0); empty for a regression model.
+  absl::Span<const int32_t> labels;
+  // samples x outputs: the network's output, the logits of a classifier or
+  // the values a regression model predicts.
+  const Tensor* logits = nullptr;
 };
 
 // A trained classifier for a host application: a model saved by SaveModel
@@ -74,10 +79,26 @@ class Predictor {
   // The same for samples laid out one after another, input_size() floats
   // each (copied into a buffer of the predictor's).
   absl::StatusOr<Predictions> Classify(absl::Span<const float> samples);
-  // The label of one sample of input_size() floats.
+  // The label of one sample of input_size() floats. A regression model
+  // refuses (FailedPrecondition): use Predict.
   absl::StatusOr<int32_t> ClassifyOne(absl::Span<const float> sample);
 
-  // The softmax of the last call's logits (samples x classes), computed into
+  // What a regression model predicts for each row of `samples` (samples x
+  // targets; a classifier's logits), checked as Classify checks them.
+  absl::StatusOr<const Tensor*> Predict(const Tensor& samples);
+
+  // Whether the model was trained for values (model.loss MEAN_SQUARED_ERROR
+  // or HUBER) rather than classes.
+  bool regression() const { return IsRegression(network_->loss().kind); }
+  // What the training data called the inputs, targets and classes (the
+  // model file's kModelDataKey; empty for IDX and CIFAR-10 data).
+  const config::DataNames& names() const { return names_; }
+  // The original label of class `id` (a CSV's "setosa"), or the id itself
+  // as text when the data named no classes.
+  std::string ClassLabel(int32_t id) const;
+
+  // The softmax of the last call's logits (samples x classes; two columns
+  // for one sigmoid output), computed into
   // a buffer reused while the shape repeats. Valid until the next call;
   // FailedPrecondition before a successful one.
   absl::StatusOr<const Tensor*> Probabilities();
@@ -108,6 +129,7 @@ class Predictor {
   std::vector<int32_t> one_label_;
   const Tensor* last_logits_ = nullptr;
   Tensor probabilities_;
+  config::DataNames names_;
 };
 
 }  // namespace mnemo

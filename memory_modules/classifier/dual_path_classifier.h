@@ -12,6 +12,7 @@
 #include "absl/types/span.h"
 #include "core/config.pb.h"
 #include "core/config_loader.h"
+#include "core/layers/input_scaling.h"
 #include "core/memory_module.h"
 #include "core/memory_settings.h"
 #include "core/network.h"
@@ -90,6 +91,10 @@ class DualPathClassifier : public TrainableModel {
   // ("memory.<name>"); the state is the memory's contents ("memory.<name>").
   int input_size() const override { return backbone_->input_size(); }
   int output_size() const override { return head_->output_size(); }
+  // An InputScaling first layer of the backbone is fitted to the data.
+  absl::Status FitToTrainingData(const Dataset& train) override {
+    return FitInputScaling(*backbone_, train);
+  }
   std::vector<ModelParameter> Parameters() override;
   std::vector<ModelParameter> TrainableParameters() override;
   // Stores nothing and updates nothing, so it may be called repeatedly (a

@@ -77,8 +77,8 @@ std::vector<DualPathEpochMetrics> DualPathMetricsOf(const std::vector<EpochMetri
 
 absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifier,
                                                     const Dataset& data, int batch_size) {
-  MNEMO_RETURN_IF_ERROR(
-      CheckDataFits(data, classifier.input_size(), classifier.output_size(), "evaluation"));
+  MNEMO_RETURN_IF_ERROR(CheckDataFits(data, classifier.input_size(), classifier.output_size(),
+                                      config::Model::SOFTMAX_CROSS_ENTROPY, "evaluation"));
   if (batch_size <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("batch size must be > 0 (got ", batch_size, ")"));
@@ -93,7 +93,7 @@ absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifi
   for (int begin = 0; begin < n; begin += batch_size) {
     const int count = std::min(batch_size, n - begin);
     const absl::Span<const int32_t> labels = absl::MakeConstSpan(data.labels).subspan(begin, count);
-    batch = data.features.middleRows(begin, count);
+    SliceRows(data, begin, count, &batch);
     MNEMO_ASSIGN_OR_RETURN(const Tensor* features, classifier.ExtractFeatures(batch));
     MNEMO_ASSIGN_OR_RETURN(DualPathPrediction prediction,
                            classifier.PredictFromFeatures(*features, &logits));

@@ -13,8 +13,8 @@ namespace mnemo {
 
 absl::StatusOr<PathTimes> MeasurePathTimes(DualPathClassifier& classifier, const Dataset& data,
                                            int batch_size, int max_samples) {
-  MNEMO_RETURN_IF_ERROR(
-      CheckDataFits(data, classifier.input_size(), classifier.output_size(), "timing"));
+  MNEMO_RETURN_IF_ERROR(CheckDataFits(data, classifier.input_size(), classifier.output_size(),
+                                      config::Model::SOFTMAX_CROSS_ENTROPY, "timing"));
   if (batch_size <= 0 || max_samples < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot time batches of ", batch_size, " over ", max_samples, " samples"));
@@ -26,7 +26,7 @@ absl::StatusOr<PathTimes> MeasurePathTimes(DualPathClassifier& classifier, const
 
   // One batch through the three stages; adds each stage's time when `times`.
   auto run = [&](int begin, int count, PathTimes* times) -> absl::Status {
-    batch = data.features.middleRows(begin, count);
+    SliceRows(data, begin, count, &batch);
     Stopwatch stage;
     MNEMO_ASSIGN_OR_RETURN(const Tensor* features, classifier.ExtractFeatures(batch));
     const absl::Duration feature = stage.Lap();

@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "tests/plugins/test_args.h"
 #include "tests/plugins/test_layers.h"
+#include "tools/data/formats.h"
 
 namespace mnemo {
 namespace {
@@ -97,6 +98,7 @@ class ConfigLoaderTest : public ::testing::Test {
                           return std::make_unique<FakeBackend>(args.threads);
                         });
     EXPECT_TRUE(builtins.CommitTo(registries_).ok());
+    EXPECT_TRUE(RegisterDataFormats(registries_).ok());
   }
 
   absl::StatusOr<std::unique_ptr<LoadedConfig>> Load(const std::string& text) {
@@ -203,8 +205,8 @@ TEST_F(ConfigLoaderTest, UnknownLayerTypeListsTheKnownTypes) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(),
             At(text, "type: \"Dens\"") +
-                "unknown layer type \"Dens\" (known types: Dense, Dropout, Fixed16, ReLU, "
-                "Sigmoid, Tanh, fake/Dense)");
+                "unknown layer type \"Dens\" (known types: Dense, Dropout, Fixed16, MinMaxScale, "
+                "ReLU, Sigmoid, Standardize, Tanh, fake/Dense)");
 }
 
 TEST_F(ConfigLoaderTest, ALayerThatFailsDoesNotHideTheMistakesAfterIt) {
@@ -230,7 +232,7 @@ TEST_F(ConfigLoaderTest, EveryProblemIsReportedTogetherOnItsOwnLine) {
       "}\n"
       "cache_strategy { type: \"keep_some\" }\n"
       "memory_module { type: \"episodic\" capacity: 10 features_after: \"0_dense\" }\n"
-      "data { format: \"csv\" dir: \"/nonexistent/fashion\" }\n"
+      "data { format: \"parquet\" dir: \"/nonexistent/fashion\" }\n"
       "trainer {\n"
       "  optimizer { type: \"rmsprop\" learning_rate: 0 }\n"
       "  batch_size: 0\n"
@@ -241,21 +243,22 @@ TEST_F(ConfigLoaderTest, EveryProblemIsReportedTogetherOnItsOwnLine) {
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(
       Lines(config.status()),
-      ElementsAre(
-          At(text, "activation") + "unknown layer type \"Relu\" (known types: Dense, "
-                                   "Dropout, Fixed16, ReLU, Sigmoid, Tanh, fake/Dense)",
-          At(text, "units: -2") + "units must be >= 0, not -2",
-          At(text, "type: \"keep_some\"") +
-              "unknown cache strategy type \"keep_some\" (known types: keep_all)",
-          At(text, "type: \"episodic\"") +
-              "unknown memory module type \"episodic\" (known types: )",
-          At(text, "format") + "unknown data.format \"csv\" (known: cifar10, idx)",
-          At(text, "dir:") + "data directory \"/nonexistent/fashion\" does not exist",
-          At(text, "type: \"rmsprop\"") +
-              "unknown optimizer type \"rmsprop\" (known types: adam, sgd)",
-          At(text, "learning_rate") + "trainer.optimizer.learning_rate must be > 0, not 0",
-          At(text, "batch_size") + "trainer.batch_size must be > 0, not 0",
-          At(text, "epochs") + "trainer.epochs must be > 0, not -1"));
+      ElementsAre(At(text, "activation") + "unknown layer type \"Relu\" (known types: Dense, "
+                                           "Dropout, Fixed16, MinMaxScale, ReLU, Sigmoid, "
+                                           "Standardize, Tanh, fake/Dense)",
+                  At(text, "units: -2") + "units must be >= 0, not -2",
+                  At(text, "type: \"keep_some\"") +
+                      "unknown cache strategy type \"keep_some\" (known types: keep_all)",
+                  At(text, "type: \"episodic\"") +
+                      "unknown memory module type \"episodic\" (known types: )",
+                  // The rest of `data` is its format's to check; there is none.
+                  At(text, "format") +
+                      "unknown data format type \"parquet\" (known types: cifar10, csv, idx, npy)",
+                  At(text, "type: \"rmsprop\"") +
+                      "unknown optimizer type \"rmsprop\" (known types: adam, sgd)",
+                  At(text, "learning_rate") + "trainer.optimizer.learning_rate must be > 0, not 0",
+                  At(text, "batch_size") + "trainer.batch_size must be > 0, not 0",
+                  At(text, "epochs") + "trainer.epochs must be > 0, not -1"));
 }
 
 TEST_F(ConfigLoaderTest, MissingRequiredFieldsPointAtTheMessageThatLacksThem) {

@@ -111,7 +111,7 @@ TEST(LoadDataTest, RefusesAnUnknownFormatListingTheKnownOnes) {
   config::Data config;
   config.set_format("cifar100");
   EXPECT_EQ(LoadData(config).status().message(),
-            "unknown data format \"cifar100\"; known formats: cifar10, idx");
+            "unknown data format type \"cifar100\" (known types: cifar10, csv, idx, npy)");
 }
 
 TEST(LoadDataTest, RefusesNegativeLimits) {

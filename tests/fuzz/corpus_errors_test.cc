@@ -27,6 +27,8 @@
 #include "core/status_macros.h"
 #include "gtest/gtest.h"
 #include "tests/fuzz/plugin_info_input.h"
+#include "tools/data/csv.h"
+#include "tools/data/npy.h"
 #include "tools/data/readers.h"
 
 // layer-too-large.pbtxt asks for 16 EB: under AddressSanitizer (--config=asan,
@@ -242,6 +244,130 @@ TEST(CorpusErrorsTest, Safetensors) {
                     "(18446744056529682436 bytes of F32) but data_offsets [0, 4] hold 4 bytes"},
                },
                [](const std::string& path) { return ReadSafetensors(path).status(); });
+}
+
+TEST(CorpusErrorsTest, Csv) {
+  ExpectErrors("csv",
+               {
+                   {"iris-like.csv", ""},
+                   {"crlf-empty-cells.csv", ""},
+                   {"rfc4180-quoting.csv", ""},
+                   {"binary-header.csv", ""},
+                   {"quote-in-unquoted.csv",
+                    "$FILE:2:4: malformed quoting: a quote inside an unquoted field, or text "
+                    "after a closing quote (RFC 4180: quote the whole field, and write a quote "
+                    "in it as \"\")"},
+                   {"unclosed-quote.csv", "$FILE:2:3: a quoted field is never closed"},
+                   {"ragged-row.csv", "$FILE:2:1: a row of 3 cells; the header names 2 columns"},
+                   {"duplicate-column.csv",
+                    "$FILE:1:5: column \"a\" is named twice in the header row (columns 1 and "
+                    "3)"},
+                   {"empty.csv",
+                    "$FILE:1:1: the file is empty; a CSV file needs a header row naming its "
+                    "columns"},
+               },
+               [](const std::string& path) { return ReadCsv(path).status(); });
+}
+
+TEST(CorpusErrorsTest, Npy) {
+  ExpectErrors("npy",
+               {
+                   {"float32-2x3.npy", ""},
+                   {"float64-3.npy", ""},
+                   {"uint8-images-2x2x2.npy", ""},
+                   {"int32-labels-v2.npy", ""},
+                   {"int64-v3.npy", ""},
+                   {"empty-0x784.npy", ""},
+                   {"scalar.npy", ""},
+                   {"big-endian.npy",
+                    "$FILE: at byte 10: big-endian data ('>f4') is not read; save it "
+                    "little-endian (a.astype('<f4'))"},
+                   {"fortran-order.npy",
+                    "$FILE: at byte 10: the array is in Fortran order; save a C-order one "
+                    "(np.ascontiguousarray)"},
+                   {"short-data.npy",
+                    "$FILE: at byte 128: the shape (2, 4) of float32 needs 32 bytes of data but "
+                    "the array has 24"},
+                   {"huge-shape.npy",
+                    "$FILE: at byte 10: the shape (999999999999999999, 999999999999999999) is "
+                    "too large"},
+                   {"not-npy.npy",
+                    "$FILE: at byte 0: not a NumPy .npy array (it does not start with "
+                    "\\x93NUMPY)"},
+               },
+               [](const std::string& path) { return NpyFile::Open(path).status(); });
+}
+
+// An archive as the "npy" data format reads it by default: its arrays "x"
+// (the features) and "y" (the targets).
+TEST(CorpusErrorsTest, Npz) {
+  ExpectErrors("npz",
+               {
+                   {"stored-x-y.npz", ""},
+                   {"deflated-x-y.npz", ""},
+                   {"zip64-x-y.npz", ""},
+                   {"zip64-deflated-x-y.npz", ""},
+                   {"streamed-x-y.npz", ""},  // data descriptors, as a writer to a pipe
+                   {"bad-crc.npz",
+                    "$FILE: entry \"x.npy\": at byte 287: the CRC-32 of the inflated entry is "
+                    "0xa2de9c7c; the central directory gives 0xa2de9c7d: the archive is damaged"},
+                   {"bad-local-signature.npz",
+                    "$FILE: entry \"x.npy\": at byte 0: expected a local file header (PK\\3\\4), "
+                    "found 0x05054b50: the archive is damaged"},
+                   {"bzip2-method.npz",
+                    "$FILE: entry \"x.npy\": at byte 416: compression method 12 (bzip2); an .npz "
+                    "entry is stored (0) or deflated (8), as np.savez and np.savez_compressed "
+                    "write them"},
+                   {"corrupt-deflate.npz",
+                    "$FILE: entry \"x.npy\": at byte 56: the deflated data is corrupt (zlib: "
+                    "invalid block type)"},
+                   {"encrypted.npz",
+                    "$FILE: entry \"x.npy\": at byte 414: the entry is encrypted; an .npz archive "
+                    "is read unencrypted, as np.savez writes it"},
+                   {"fortran-order-y.npz",
+                    "$FILE (array \"y\"): at byte 10: the array is in Fortran order; save a "
+                    "C-order one (np.ascontiguousarray)"},
+                   {"local-header-beyond-end.npz",
+                    "$FILE: entry \"x.npy\": at byte 448: the local header at byte 4294967280 "
+                    "goes beyond the end of the file at byte 530"},
+                   {"no-arrays.npz",
+                    "$FILE: at byte 0: the central directory has no entry \"x.npy\" (array "
+                    "\"x\"); the archive has no arrays"},
+                   {"not-a-zip.npz",
+                    "$FILE: at byte 0: not a zip archive: no end of central directory record "
+                    "(PK\\5\\6) from here to the end of the file at byte 152; an .npz file is a "
+                    "zip archive, as np.savez writes it (is this one cut short?)"},
+                   {"only-x.npz",
+                    "$FILE: at byte 207: the central directory has no entry \"y.npy\" (array "
+                    "\"y\"); its arrays are \"x\""},
+                   {"size-mismatch.npz",
+                    "$FILE: entry \"x.npy\": at byte 143: the entry inflates to 152 bytes; the "
+                    "central directory gives it 153"},
+                   {"too-many-entries.npz",
+                    "$FILE: at byte 518: 65534 entries cannot fit in a central directory of 102 "
+                    "bytes (each takes at least 46)"},
+                   {"truncated.npz",
+                    "$FILE: at byte 0: not a zip archive: no end of central directory record "
+                    "(PK\\5\\6) from here to the end of the file at byte 265; an .npz file is a "
+                    "zip archive, as np.savez writes it (is this one cut short?)"},
+                   // 2^50 bytes: refused before anything is allocated.
+                   {"zip64-huge-size.npz",
+                    "$FILE: entry \"x.npy\": at byte 295: the central directory gives the entry "
+                    "1125899906842624 bytes uncompressed, more than the 1099511627776 bytes an "
+                    "entry is inflated to: the archive is damaged"},
+                   // A zip64 offset of 2^64 - 1: it must not wrap around.
+                   {"zip64-locator-overflow.npz",
+                    "$FILE: at byte 485: the zip64 end of central directory record is said to be "
+                    "at byte 18446744073709551615, which leaves no room for its 56 bytes before "
+                    "the zip64 locator at byte 477"},
+               },
+               [](const std::string& path) -> absl::Status {
+                 MNEMO_RETURN_IF_ERROR(NpyFile::ArchiveArrays(path).status());
+                 for (const char* array : {"x", "y"}) {
+                   MNEMO_RETURN_IF_ERROR(NpyFile::OpenInArchive(path, array).status());
+                 }
+                 return absl::OkStatus();
+               });
 }
 
 // The files hold a plugin's info (plugin_info_input.h); "$FILE" is the

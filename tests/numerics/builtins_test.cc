@@ -10,7 +10,8 @@ namespace {
 
 TEST(BuiltinsTest, RegistersCoreLayersKeepAllAndTheEigenBackend) {
   Registries& registries = Registries::Global();
-  for (const char* type : {"Dense", "Dropout", "ReLU", "Sigmoid", "Tanh"}) {
+  for (const char* type :
+       {"Dense", "Dropout", "MinMaxScale", "ReLU", "Sigmoid", "Standardize", "Tanh"}) {
     absl::StatusOr<LayerRegistry::Entry> entry = registries.layers.Find(type);
     ASSERT_TRUE(entry.ok()) << type << ": " << entry.status();
     EXPECT_EQ(entry->options_type, "") << type;
@@ -30,12 +31,15 @@ TEST(BuiltinsTest, RegistersTheSameTypesIntoAFreshRegistry) {
   Registries fresh;
   PluginRegistrar registrar("test");
   RegisterBuiltins(registrar);
-  EXPECT_EQ(registrar.size(), 7u);
+  EXPECT_EQ(registrar.size(), 9u);  // 7 layers, keep_all, eigen
   ASSERT_TRUE(registrar.CommitTo(fresh).ok());
   EXPECT_EQ(fresh.layers.Names(),
-            (std::vector<std::string>{"Dense", "Dropout", "ReLU", "Sigmoid", "Tanh"}));
+            (std::vector<std::string>{"Dense", "Dropout", "MinMaxScale", "ReLU", "Sigmoid",
+                                      "Standardize", "Tanh"}));
   EXPECT_EQ(fresh.cache_strategies.Names(), (std::vector<std::string>{"keep_all"}));
   EXPECT_EQ(fresh.backends.Names(), (std::vector<std::string>{"eigen"}));
+  // The data formats are the tools' (tools/data), not core's.
+  EXPECT_TRUE(fresh.data_formats.Names().empty());
 }
 
 }  // namespace

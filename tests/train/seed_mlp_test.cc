@@ -79,7 +79,7 @@ class SeedMlpTest : public ::testing::Test {
   static void SetUpTestSuite() {
     const Scale& scale = RunScale();
     config_ = LoadSeedConfig(scale.train_limit, scale.test_limit, scale.epochs).release();
-    auto data = LoadData(config_->experiment().data());
+    auto data = LoadData(config_->experiment());
     ASSERT_TRUE(data.ok()) << data.status();
     data_ = new TrainTestData(std::move(*data));
     run_ = new TrainedRun(Train(*config_, *data_));

@@ -25,12 +25,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/config_loader.h"
+#include "tools/data/readers.h"
 #include "core/model_builder.h"
 #include "core/optimizer.h"
 #include "core/status_macros.h"
 #include "core/stopwatch.h"
 #include "core/trainer.h"
-#include "tools/data/readers.h"
 #include "tools/format_bytes.h"
 #include "tools/model_summary.h"
 #include "tools/paths.h"
@@ -147,7 +147,7 @@ absl::Status Run() {
   Side without, with;
   MNEMO_RETURN_IF_ERROR(Setup(absl::GetFlag(FLAGS_without), "keep_all", epochs, &without));
   MNEMO_RETURN_IF_ERROR(Setup(absl::GetFlag(FLAGS_with), "memo", epochs, &with));
-  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(with.config->experiment().data()));
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(with.config->experiment()));
   absl::PrintF("frozen backbone, %d training and %d test samples; %s vs %s\n", data.train.size(),
                data.test.size(), without.config->path(), with.config->path());
   absl::PrintF("model   %s\n\n", DescribeNetwork(*with.network));

@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "core/config_loader.h"
+#include "tools/data/readers.h"
 #include "core/model_builder.h"
 #include "core/nonfinite.h"
 #include "core/optimizer.h"
 #include "core/trainer.h"
-#include "tools/data/readers.h"
 
 namespace mnemo {
 namespace {
@@ -38,7 +38,7 @@ const SeedMlp& Seed() {
       std::fprintf(stderr, "%s\n", std::string(config.status().message()).c_str());
       std::exit(1);
     }
-    absl::StatusOr<TrainTestData> data = LoadData((*config)->experiment().data());
+    absl::StatusOr<TrainTestData> data = LoadData((*config)->experiment());
     if (!data.ok()) {
       std::fprintf(stderr, "%s\n", std::string(data.status().message()).c_str());
       std::exit(1);

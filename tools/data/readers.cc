@@ -2,6 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,15 +15,21 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/config.pb.h"
+#include "core/init.h"
+#include "core/loss.h"
 #include "core/status_macros.h"
+#include "tools/data/data_config.h"
+#include "tools/data/formats.h"
 
 namespace mnemo {
 namespace {
 
-// The first of `<dir>/<base>.gz` and `<dir>/<base>` that exists. The gzip name
-// comes first because that is how Debian ships the data.
-absl::StatusOr<std::string> FindFile(const std::string& dir, const std::string& base) {
+// DeriveSeed's stream for the validation split (plus the class label).
+constexpr uint64_t kValidationStream = 0x56414C4900000000ull;  // "VALI"
+
+}  // namespace
+
+absl::StatusOr<std::string> FindDataFile(const std::string& dir, const std::string& base) {
   const std::string stem = absl::StrCat(dir, !dir.empty() && dir.back() == '/' ? "" : "/", base);
   const std::vector<std::string> candidates = {stem + ".gz", stem};
   for (const std::string& path : candidates) {
@@ -35,55 +46,10 @@ absl::StatusOr<std::string> FindFile(const std::string& dir, const std::string& 
   return absl::NotFoundError(message);
 }
 
-absl::StatusOr<Dataset> LoadSplit(const std::string& dir, const std::string& prefix, int limit) {
-  MNEMO_ASSIGN_OR_RETURN(std::string images, FindFile(dir, prefix + kIdxImagesSuffix));
-  MNEMO_ASSIGN_OR_RETURN(std::string labels, FindFile(dir, prefix + kIdxLabelsSuffix));
-  return ReadIdx(images, labels, limit);
-}
-
-absl::StatusOr<Dataset> LoadCifar10Split(const std::string& dir,
-                                         const std::vector<std::string>& names, int limit) {
-  std::vector<std::string> paths;
-  for (const std::string& name : names) {
-    MNEMO_ASSIGN_OR_RETURN(std::string path, FindFile(dir, name));
-    paths.push_back(std::move(path));
-  }
-  return ReadCifar10(paths, limit);
-}
-
-absl::StatusOr<TrainTestData> LoadCifar10(const config::Data& config) {
-  if (config.dir().empty()) {
-    return absl::InvalidArgumentError(
-        "data.dir is required with data.format \"cifar10\": the directory of "
-        "data_batch_1.bin ... data_batch_5.bin and test_batch.bin");
-  }
-  for (const auto& [name, value] : {std::pair{"train_prefix", config.train_prefix()},
-                                    std::pair{"test_prefix", config.test_prefix()}}) {
-    if (!value.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "data.", name, " applies to format \"idx\" only; cifar10's files have fixed names"));
-    }
-  }
-  TrainTestData data;
-  MNEMO_ASSIGN_OR_RETURN(Dataset train,
-                         LoadCifar10Split(config.dir(), Cifar10TrainFiles(), config.train_limit()));
-  data.train = std::move(train);
-  absl::StatusOr<Dataset> test =
-      LoadCifar10Split(config.dir(), {kCifar10TestFile}, config.test_limit());
-  if (!test.ok()) return test.status();
-  data.test = *std::move(test);
-  return data;
-}
-
-}  // namespace
-
-absl::StatusOr<TrainTestData> LoadData(const config::Data& config) {
-  const bool cifar10 = config.format() == kCifar10Format;
-  if (!config.format().empty() && config.format() != kIdxFormat && !cifar10) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown data format \"", config.format(),
-                                                   "\"; known formats: ", kCifar10Format, ", ",
-                                                   kIdxFormat));
-  }
+absl::StatusOr<TrainTestData> LoadData(const config::Experiment& experiment,
+                                       Registries& registries) {
+  MNEMO_RETURN_IF_ERROR(RegisterDataFormats(registries));
+  const config::Data& config = experiment.data();
   for (const auto& [name, limit] : {std::pair{"train_limit", config.train_limit()},
                                     std::pair{"test_limit", config.test_limit()}}) {
     if (limit < 0) {
@@ -91,19 +57,51 @@ absl::StatusOr<TrainTestData> LoadData(const config::Data& config) {
           absl::StrCat("data.", name, " is ", limit, "; it must be 0 (all samples) or more"));
     }
   }
-  if (cifar10) return LoadCifar10(config);
-  const std::string dir = config.dir().empty() ? kDefaultDataDir : config.dir();
-  const std::string train_prefix =
-      config.train_prefix().empty() ? kDefaultTrainPrefix : config.train_prefix();
-  const std::string test_prefix =
-      config.test_prefix().empty() ? kDefaultTestPrefix : config.test_prefix();
-
-  TrainTestData data;
-  MNEMO_ASSIGN_OR_RETURN(Dataset train, LoadSplit(dir, train_prefix, config.train_limit()));
-  data.train = std::move(train);
-  MNEMO_ASSIGN_OR_RETURN(Dataset test, LoadSplit(dir, test_prefix, config.test_limit()));
-  data.test = std::move(test);
+  const std::string& name = config.format().empty() ? kIdxFormat : config.format();
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DataFormat> format,
+                         registries.data_formats.Create(
+                             name, DataFormatArgs{IsRegression(experiment.model().loss())}));
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, format->Load(config));
+  if (config.validation_fraction() > 0) {
+    MNEMO_RETURN_IF_ERROR(
+        SplitValidation(config.validation_fraction(), experiment.trainer().seed(), &data));
+  }
   return data;
+}
+
+absl::StatusOr<TrainTestData> LoadData(const config::Data& config, Registries& registries) {
+  config::Experiment experiment;
+  *experiment.mutable_data() = config;
+  return LoadData(experiment, registries);
+}
+
+absl::Status SplitValidation(double fraction, uint64_t seed, TrainTestData* data) {
+  const Dataset& train = data->train;
+  // Sample indices by class (one group for regression), each group shuffled
+  // with its own stream of the seed; the first share of each is held out.
+  std::map<int32_t, std::vector<int32_t>> groups;
+  for (int i = 0; i < train.size(); ++i) {
+    groups[train.regression() ? 0 : train.labels[i]].push_back(i);
+  }
+  std::vector<int32_t> kept, held_out;
+  for (auto& [label, indices] : groups) {
+    std::mt19937_64 rng(DeriveSeed(seed, kValidationStream + static_cast<uint32_t>(label)));
+    for (size_t i = indices.size(); i > 1; --i) std::swap(indices[i - 1], indices[rng() % i]);
+    const size_t count = static_cast<size_t>(std::lround(fraction * indices.size()));
+    held_out.insert(held_out.end(), indices.begin(), indices.begin() + count);
+    kept.insert(kept.end(), indices.begin() + count, indices.end());
+  }
+  if (held_out.empty() || kept.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("data.validation_fraction ", fraction, " of ", train.size(),
+                     " training samples leaves ", held_out.size(), " for validation and ",
+                     kept.size(), " for training; both need at least one"));
+  }
+  std::sort(kept.begin(), kept.end());
+  std::sort(held_out.begin(), held_out.end());
+  data->validation = Subset(train, held_out);
+  data->train = Subset(train, kept);
+  return absl::OkStatus();
 }
 
 }  // namespace mnemo

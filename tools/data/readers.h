@@ -7,9 +7,10 @@
 
 #include "absl/status/statusor.h"
 #include "core/config.pb.h"
-#include "core/data_config.h"
 #include "core/dataset.h"
+#include "core/registry.h"
 #include "core/tensor.h"
+#include "tools/data/data_config.h"
 
 namespace mnemo {
 
@@ -38,17 +39,24 @@ absl::StatusOr<std::vector<int32_t>> ReadIdxLabels(const std::string& path);
 // keeps only the first `limit` samples over all the files.
 absl::StatusOr<Dataset> ReadCifar10(const std::vector<std::string>& paths, int limit = 0);
 
-// The training and test sets a Data config names (core/data_config.h; the
-// defaults filled in: /usr/share/datasets/fashion-mnist, "train", "t10k";
-// `<prefix>-images-idx3-ubyte` with or without `.gz`). Format "cifar10" reads data_batch_1.bin to
-// data_batch_5.bin (training) and test_batch.bin (test) from data.dir, which
-// it requires; it has fixed file names, so train_prefix and test_prefix are
-// refused with it.
-struct TrainTestData {
-  Dataset train;
-  Dataset test;
-};
-absl::StatusOr<TrainTestData> LoadData(const config::Data& config);
+// The sets an experiment's `data` section names, read by the format it names
+// ("" = idx) as registered in `registries` (RegisterDataFormats first adds
+// the tools' own), for a model with its model.loss. With
+// data.validation_fraction that share of the training set is held out as the
+// validation set, drawn with trainer.seed and, for classification, class by
+// class (stratified), so that every class keeps its proportion.
+absl::StatusOr<TrainTestData> LoadData(const config::Experiment& experiment,
+                                       Registries& registries = Registries::Global());
+// The same for the data section of a classifier trained with seed 0.
+absl::StatusOr<TrainTestData> LoadData(const config::Data& config,
+                                       Registries& registries = Registries::Global());
+
+// Holds out `fraction` of `data->train` as data->validation, as LoadData does.
+absl::Status SplitValidation(double fraction, uint64_t seed, TrainTestData* data);
+
+// The first of `<dir>/<base>.gz` and `<dir>/<base>` that exists (the gzip name
+// first: Debian ships the data so); NotFound lists both.
+absl::StatusOr<std::string> FindDataFile(const std::string& dir, const std::string& base);
 
 }  // namespace mnemo
 

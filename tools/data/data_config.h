@@ -1,9 +1,8 @@
-#ifndef MNEMO_CORE_DATA_CONFIG_H_
-#define MNEMO_CORE_DATA_CONFIG_H_
+#ifndef MNEMO_TOOLS_DATA_DATA_CONFIG_H_
+#define MNEMO_TOOLS_DATA_DATA_CONFIG_H_
 
-// What a config's `data` section names: its formats and, for each, the files
-// it reads. The config loader checks a section against these; the readers
-// (tools/data) read the files.
+// What a config's `data` section names for the tools' data formats
+// (tools/data/formats.h): their names and the files each reads.
 
 #include <string>
 #include <vector>
@@ -12,9 +11,15 @@
 
 namespace mnemo {
 
-// data.format values ("" means idx).
+// data.format values of the tools' formats ("" means idx).
 inline constexpr char kIdxFormat[] = "idx";
 inline constexpr char kCifar10Format[] = "cifar10";
+inline constexpr char kCsvFormat[] = "csv";
+inline constexpr char kNpyFormat[] = "npy";
+
+// npy with .npz archives: the arrays' default names.
+inline constexpr char kDefaultFeaturesArray[] = "x";
+inline constexpr char kDefaultTargetsArray[] = "y";
 
 // IDX: `<dir>/<prefix>-images-idx3-ubyte` and `-labels-idx1-ubyte`, each raw
 // or with `.gz`; the defaults are Debian's Fashion-MNIST.
@@ -34,4 +39,4 @@ inline constexpr char kCifar10TestFile[] = "test_batch.bin";
 
 }  // namespace mnemo
 
-#endif  // MNEMO_CORE_DATA_CONFIG_H_
+#endif  // MNEMO_TOOLS_DATA_DATA_CONFIG_H_

@@ -1,0 +1,52 @@
+#ifndef MNEMO_CORE_DATA_FORMAT_H_
+#define MNEMO_CORE_DATA_FORMAT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/config.pb.h"
+#include "core/dataset.h"
+
+namespace mnemo {
+
+// One thing wrong with a config's `data` section, named by its field path
+// ("data.dir"), so that the config loader can point at it.
+struct DataProblem {
+  std::string field;
+  std::string message;
+};
+
+// data.format's default.
+inline constexpr char kDefaultDataFormat[] = "idx";
+
+// A format of training data, as `data.format` names it: the tools' "idx",
+// "cifar10", "csv" and "npy" (tools/data/), or a plugin's
+// (PluginRegistrar::AddDataFormat).
+class DataFormat {
+ public:
+  virtual ~DataFormat() = default;
+
+  // What is wrong with `config` for this format, found without reading the
+  // data (fields it lacks or does not take, files that are not there), every
+  // problem at once. The config loader reports them with their places.
+  virtual std::vector<DataProblem> Check(const config::Data& config) const = 0;
+
+  // The sets `config` names: training, and validation and test when it
+  // names them (data.validation_fraction is LoadData's, not the format's),
+  // with the data's names (TrainTestData::names) when it has any. Errors
+  // name the file and what is wrong in it (a missing file, with the paths
+  // tried; a bad value with its line and column, or byte offset).
+  virtual absl::StatusOr<TrainTestData> Load(const config::Data& config) const = 0;
+};
+
+// What a data format's factory gets besides the `data` section it is given.
+struct DataFormatArgs {
+  // The model's loss is a regression one (core/loss.h: IsRegression): the
+  // targets are values (Dataset::targets), not class labels.
+  bool regression = false;
+};
+
+}  // namespace mnemo
+
+#endif  // MNEMO_CORE_DATA_FORMAT_H_

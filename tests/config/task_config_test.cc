@@ -1,0 +1,142 @@
+// The config fields of tasks, data files and early stopping, checked when the
+// config is read, each problem at its line and column.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/config_loader.h"
+#include "core/registry.h"
+#include "tests/testing/test_files.h"
+
+namespace mnemo {
+namespace {
+
+using ::testing::ElementsAre;
+
+constexpr char kPath[] = "dir/task.pbtxt";
+
+// "dir/task.pbtxt:LINE:COLUMN: " of the first `needle` in `text`.
+std::string At(const std::string& text, const std::string& needle) {
+  const size_t offset = text.find(needle);
+  EXPECT_NE(offset, std::string::npos) << needle;
+  int line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return absl::StrCat(kPath, ":", line, ":", offset - line_start + 1, ": ");
+}
+
+absl::StatusOr<std::unique_ptr<LoadedConfig>> Load(const std::string& text) {
+  return ConfigLoader().LoadText(text, kPath);
+}
+
+std::vector<std::string> Lines(const absl::Status& status) {
+  return absl::StrSplit(std::string(status.message()), '\n');
+}
+
+constexpr char kOptimizer[] = "optimizer { type: 'adam' learning_rate: 0.001 } batch_size: 8";
+
+TEST(TaskConfigTest, LossAndItsOutputsAreChecked) {
+  const std::string text = absl::StrCat(
+      "model {\n  input_size: 4\n  layer { type: 'Dense' units: 3 }\n"
+      "  loss: SIGMOID_CROSS_ENTROPY\n  huber_delta: 2\n}\n"
+      "trainer { ",
+      kOptimizer, " epochs: 1 }\n");
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(
+      Lines(config.status()),
+      ElementsAre(
+          At(text, "loss:") + "model.loss SIGMOID_CROSS_ENTROPY needs one output (the logit of "
+                              "class 1) but the last layer has 3; use SOFTMAX_CROSS_ENTROPY for "
+                              "more classes",
+          At(text, "huber_delta") + "model.huber_delta is only read with model.loss HUBER"));
+}
+
+TEST(TaskConfigTest, EarlyStoppingAndTheValidationSplitAreChecked) {
+  const std::string text = absl::StrCat(
+      "model { input_size: 4 layer { type: 'Dense' units: 3 } }\n"
+      "data { validation_fraction: 1.5 }\n"
+      "trainer {\n  ",
+      kOptimizer,
+      " epochs: 1\n"
+      "  early_stopping { metric: 'f2' patience: 0 }\n}\n");
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(
+      Lines(config.status()),
+      ElementsAre(
+          At(text, "validation_fraction") +
+              "data.validation_fraction must be >= 0 and < 1, not 1.5",
+          At(text, "early_stopping") +
+              "trainer.early_stopping.metric \"f2\" is unknown (known: loss, accuracy, macro_f1, "
+              "log_loss, rmse, mae, r2)"));
+  // Patience next, once the metric is known.
+  const std::string patience = absl::StrCat(
+      "model { input_size: 4 layer { type: 'Dense' units: 3 } }\n"
+      "data { validation_fraction: 0.1 }\n"
+      "trainer { ",
+      kOptimizer, " epochs: 1 early_stopping { patience: -2 } }\n");
+  config = Load(patience);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(patience, "early_stopping") +
+                "trainer.early_stopping.patience must be > 0 (epochs without improvement), not -2");
+}
+
+TEST(TaskConfigTest, AMemoryModuleNeedsAClassificationLoss) {
+  const std::string text = absl::StrCat(
+      "model {\n  input_size: 4\n  layer { type: 'Dense' units: 3 name: 'f' }\n"
+      "  layer { type: 'Dense' units: 1 }\n  loss: MEAN_SQUARED_ERROR\n}\n"
+      "memory_module { type: 'none_registered' capacity: 10 features_after: 'f' }\n"
+      "trainer { ",
+      kOptimizer, " epochs: 1 }\n");
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(Lines(config.status()),
+              ::testing::Contains(At(text, "loss:") +
+                                  "a memory module answers classes, so model.loss must be a "
+                                  "classification loss, not MEAN_SQUARED_ERROR"));
+}
+
+TEST(TaskConfigTest, DataFilesAreTakenFromTheConfigsDirectory) {
+  const std::string dir = TestDir();
+  WriteFile(dir + "/t.csv", "a,y\n1,p\n2,q\n");
+  const std::string text = absl::StrCat(
+      "model { input_size: 1 layer { type: 'Dense' units: 2 } }\n"
+      "data { format: 'csv' train_file: 't.csv' test_file: 'missing.csv' target: 'y' }\n"
+      "trainer { ",
+      kOptimizer, " epochs: 1 }\n");
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config =
+      ConfigLoader().LoadText(text, dir + "/x.pbtxt");
+  ASSERT_FALSE(config.ok());
+  // t.csv is found beside the config; missing.csv is not there.
+  EXPECT_EQ(std::string(config.status().message()),
+            absl::StrCat(dir, "/x.pbtxt:2:42: no such file: \"", dir, "/missing.csv\""));
+}
+
+TEST(TaskConfigTest, CsvAndNpyFieldsDoNotMix) {
+  const std::string text = absl::StrCat(
+      "model { input_size: 1 layer { type: 'Dense' units: 2 } }\n"
+      "data { format: 'npy' train_file: '/no/x.npz' target: 'y' }\n"
+      "trainer { ",
+      kOptimizer, " epochs: 1 }\n");
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(Lines(config.status()),
+              ElementsAre(At(text, "target") +
+                              "data.target does not apply to format \"npy\" (arrays have no "
+                              "columns by name)",
+                          At(text, "train_file") + "no such file: \"/no/x.npz\""));
+}
+
+}  // namespace
+}  // namespace mnemo

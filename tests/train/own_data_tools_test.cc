@@ -1,0 +1,135 @@
+// tools/train, tools/eval and tools/serve as a user runs them on their own
+// data: the example configs of a CSV classification (text labels, a sigmoid
+// output, a validation split and early stopping), a CSV regression and .npy
+// arrays, with their data in configs/data.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "tests/plugins/test_args.h"
+#include "tests/testing/run_command.h"
+#include "tests/testing/test_files.h"
+
+namespace mnemo {
+namespace {
+
+using testing::CommandResult;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::Not;
+using ::testing::StartsWith;
+using testing::TestArg;
+
+CommandResult Tool(const char* tool, const std::string& args, const std::string& stdin_text = "") {
+  return testing::RunCommand(absl::StrCat(TestArg(tool), " ", args), TestDir(), stdin_text);
+}
+
+// Trains `config` (from configs/) for `epochs` into the test's directory;
+// returns the output directory.
+std::string Train(const std::string& config, int epochs) {
+  const std::string out = absl::StrCat(TestDir(), "/out");
+  CommandResult trained = Tool(
+      "train", absl::StrCat("--config=configs/", config, " --epochs=", epochs, " --out=", out));
+  EXPECT_EQ(trained.exit_code, 0) << trained.err;
+  return out;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+TEST(OwnDataToolsTest, CsvClassifierAnswersTheOriginalLabels) {
+  const std::string out = Train("cancer_csv.pbtxt", 30);
+  const std::string csv = ReadBytes(out + "/metrics.csv");
+  const std::string header = Lines(csv)[0];
+  for (const char* column :
+       {"val_loss", "val_accuracy", "val_macro_f1", "test_macro_f1", "test_log_loss"}) {
+    EXPECT_THAT(header, HasSubstr(column));
+  }
+  CommandResult eval = Tool("eval", absl::StrCat("--model=", out, "/model.safetensors"));
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_THAT(eval.out, HasSubstr("test samples  143\n"));
+  EXPECT_THAT(eval.out, HasSubstr("test macro_f1 "));
+
+  // Raw rows by column name (the table's own order, the target column
+  // there): the answers are "benign" and "malignant", checked at the end.
+  CommandResult served =
+      Tool("serve", absl::StrCat("--model=", out,
+                                 "/model.safetensors --csv=configs/data/breast_cancer_test.csv"));
+  ASSERT_EQ(served.exit_code, 0) << served.err;
+  const std::vector<std::string> lines = Lines(served.out);
+  ASSERT_EQ(lines.size(), 144u);
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    EXPECT_THAT(lines[i], MatchesRegex("benign|malignant")) << i;
+  }
+  EXPECT_THAT(lines.back(), MatchesRegex("accuracy 0\\.9[0-9]+ \\([0-9]+ of 143\\)"));
+}
+
+TEST(OwnDataToolsTest, ServeRefusesABadCellWithItsLineAndColumn) {
+  const std::string out = Train("cancer_csv.pbtxt", 1);
+  const std::string table = absl::StrCat(TestDir(), "/rows.csv");
+  std::string text = ReadBytes("configs/data/breast_cancer_test.csv");
+  // The second data row's first cell.
+  const size_t second = text.find('\n', text.find('\n') + 1) + 1;
+  text.replace(second, text.find(',', second) - second, "12.x");
+  WriteFile(table, text);
+  CommandResult served =
+      Tool("serve", absl::StrCat("--model=", out, "/model.safetensors --csv=", table));
+  EXPECT_EQ(served.exit_code, 1);
+  EXPECT_EQ(served.err, absl::StrCat("serve: ", table,
+                                     ":3:1: \"12.x\" in column \"mean radius\" is not a finite "
+                                     "number\n"));
+  // A table without one of the model's columns.
+  WriteFile(table, "mean radius,diagnosis\n1,benign\n");
+  served = Tool("serve", absl::StrCat("--model=", out, "/model.safetensors --csv=", table));
+  EXPECT_EQ(served.exit_code, 1);
+  EXPECT_THAT(served.err,
+              StartsWith(absl::StrCat("serve: ", table, " has no column \"mean texture\"")));
+}
+
+TEST(OwnDataToolsTest, CsvRegressionReportsAndServesValues) {
+  const std::string out = Train("diabetes_csv.pbtxt", 20);
+  const std::string header = Lines(ReadBytes(out + "/metrics.csv"))[0];
+  for (const char* column : {"test_rmse", "test_mae", "test_r2"}) {
+    EXPECT_THAT(header, HasSubstr(column));
+  }
+  CommandResult eval = Tool("eval", absl::StrCat("--model=", out, "/model.safetensors"));
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_THAT(eval.out, HasSubstr("test r2 "));
+  EXPECT_THAT(eval.out, Not(HasSubstr("accuracy")));
+  // Rows without the target: a value a row, and no check at the end.
+  CommandResult served = Tool("serve", absl::StrCat("--model=", out, "/model.safetensors --csv=-"),
+                              "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6\n"
+                              "59,2,32.1,101,157,93.2,38,4,4.8598,87\n"
+                              "48,1,21.6,87,183,103.2,70,3,3.8918,69\n");
+  ASSERT_EQ(served.exit_code, 0) << served.err;
+  const std::vector<std::string> lines = Lines(served.out);
+  ASSERT_EQ(lines.size(), 2u);
+  for (const std::string& line : lines) {
+    double value;
+    EXPECT_TRUE(absl::SimpleAtod(line, &value)) << line;
+  }
+}
+
+TEST(OwnDataToolsTest, NpyArraysTrainAndEvaluate) {
+  const std::string out = Train("digits_npy.pbtxt", 5);
+  CommandResult eval = Tool("eval", absl::StrCat("--model=", out, "/model.safetensors"));
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_THAT(eval.out, HasSubstr("test samples  450\n"));
+  double accuracy = 0;
+  for (const std::string& line : Lines(eval.out)) {
+    if (absl::StartsWith(line, "test accuracy ")) {
+      ASSERT_TRUE(absl::SimpleAtod(line.substr(14), &accuracy)) << line;
+    }
+  }
+  EXPECT_GT(accuracy, 0.9);
+}
+
+}  // namespace
+}  // namespace mnemo
