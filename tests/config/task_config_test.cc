@@ -138,5 +138,21 @@ TEST(TaskConfigTest, CsvAndNpyFieldsDoNotMix) {
                           At(text, "train_file") + "no such file: \"/no/x.npz\""));
 }
 
+TEST(TaskConfigTest, ACsvFieldInAnIdxConfigIsNotSilentlyIgnored) {
+  // Without data.format the data would be Fashion-MNIST, not the table.
+  const std::string text = absl::StrCat(
+      "model { input_size: 784 layer { type: 'Dense' units: 10 } }\n"
+      "data { train_file: 'mine.csv' target: 'y' }\n"
+      "trainer { ",
+      kOptimizer, " epochs: 1 }\n");
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+  ASSERT_FALSE(config.ok());
+  const std::string hint =
+      " does not apply to format \"idx\" (its files are <dir>/<prefix>-images-idx3-ubyte and "
+      "-labels-idx1-ubyte; set data.format for a csv or npy data set)";
+  EXPECT_THAT(Lines(config.status()), ElementsAre(At(text, "train_file") + "data.train_file" + hint,
+                                                  At(text, "target") + "data.target" + hint));
+}
+
 }  // namespace
 }  // namespace mnemo

@@ -1,6 +1,11 @@
 // Fuzzes the CSV parser (tools/data/csv.h): any input is a table or an error
 // with its place; an accepted table has a cell per column in every row, each
-// with a place inside the input.
+// with a place inside the input. An accepted table of two columns or more is
+// then read by the "csv" data format (tools/data/csv_format.cc) as a
+// classifier's and as a regression's data, its last column the target, with
+// each missing-value policy: an error names the file; a data set has as many
+// labels (or target rows) as feature rows, finite features, and labels below
+// its class count.
 
 #include <cstddef>
 #include <cstdint>
@@ -8,11 +13,53 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/config.pb.h"
+#include "core/data_format.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "tools/data/csv.h"
+#include "tools/data/formats.h"
 
 namespace mnemo::fuzz {
 namespace {
+
+void CheckSet(const Dataset& set, bool regression) {
+  if (set.features.rows() != set.size() || !set.features.allFinite()) {
+    Fail("a set whose features do not match its answers, or are not finite");
+  }
+  if (regression) {
+    if (!set.labels.empty() || !set.targets.allFinite()) Fail("a regression set with labels");
+    return;
+  }
+  for (int32_t label : set.labels) {
+    if (label < 0 || label >= set.num_classes) Fail(absl::StrCat("label ", label, " out of range"));
+  }
+}
+
+void ReadAsData(const CsvTable& table, absl::string_view bytes) {
+  static ScratchFile* file = new ScratchFile("input.csv");
+  file->Write(bytes);
+  for (bool regression : {false, true}) {
+    for (config::Data::Missing missing :
+         {config::Data::ERROR, config::Data::DROP_ROW, config::Data::MEAN}) {
+      config::Data data;
+      data.set_format("csv");
+      data.set_train_file(file->path());
+      data.set_test_file(file->path());
+      data.add_target(table.header.back());
+      data.set_missing(missing);
+      const absl::StatusOr<TrainTestData> read =
+          MakeCsvFormat(DataFormatArgs{regression})->Load(data);
+      if (!read.ok()) {
+        if (!absl::StrContains(read.status().message(), file->path())) {
+          Fail(absl::StrCat("an error that names no file: ", read.status().ToString()));
+        }
+        continue;
+      }
+      CheckSet(read->train, regression);
+      CheckSet(read->test, regression);
+    }
+  }
+}
 
 void TestOneInput(absl::string_view bytes) {
   const absl::StatusOr<CsvTable> table = ParseCsv(bytes, "input.csv");
@@ -37,6 +84,7 @@ void TestOneInput(absl::string_view bytes) {
       }
     }
   }
+  if (table->header.size() >= 2) ReadAsData(*table, bytes);
 }
 
 }  // namespace

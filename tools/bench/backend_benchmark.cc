@@ -38,7 +38,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/config_loader.h"
-#include "tools/data/readers.h"
 #include "core/loss.h"
 #include "core/model_builder.h"
 #include "core/network.h"
@@ -46,6 +45,7 @@
 #include "core/status_macros.h"
 #include "core/stopwatch.h"
 #include "core/trainer.h"
+#include "tools/data/readers.h"
 
 namespace mnemo {
 namespace {

@@ -29,13 +29,13 @@
 #include "absl/types/span.h"
 #include "caching/bench_memo/memo.h"
 #include "core/config_loader.h"
-#include "tools/data/readers.h"
 #include "core/inference/predictor.h"
 #include "core/model_io.h"
 #include "core/registry.h"
 #include "core/status_macros.h"
 #include "google/protobuf/text_format.h"
 #include "tools/bench/runner.h"
+#include "tools/data/readers.h"
 #include "tools/paths.h"
 
 extern char** environ;

@@ -14,11 +14,11 @@
 #include <vector>
 
 #include "core/config_loader.h"
-#include "tools/data/readers.h"
 #include "core/model_builder.h"
 #include "core/nonfinite.h"
 #include "core/optimizer.h"
 #include "core/trainer.h"
+#include "tools/data/readers.h"
 
 namespace mnemo {
 namespace {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
+#include "tools/data/data_config.h"
 #include "tools/data/formats.h"
 #include "tools/data/readers.h"
 
@@ -17,7 +18,10 @@ namespace {
 class Cifar10Format : public DataFormat {
  public:
   std::vector<DataProblem> Check(const config::Data& config) const override {
-    std::vector<DataProblem> problems;
+    std::vector<DataProblem> problems =
+        FieldsNotTaken(config, kCifar10Format, {"dir", "train_prefix", "test_prefix"},
+                       "it reads data_batch_1..5.bin and test_batch.bin in data.dir");
+    if (!problems.empty()) return problems;
     // Its files have fixed names.
     for (const auto& [field, value] : {std::pair{"train_prefix", config.train_prefix()},
                                        std::pair{"test_prefix", config.test_prefix()}}) {

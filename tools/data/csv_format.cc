@@ -31,6 +31,7 @@
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
 #include "tools/data/csv.h"
+#include "tools/data/data_config.h"
 #include "tools/data/formats.h"
 
 namespace mnemo {
@@ -68,24 +69,11 @@ class CsvFormat : public DataFormat {
   explicit CsvFormat(const DataFormatArgs& args) : regression_(args.regression) {}
 
   std::vector<DataProblem> Check(const config::Data& config) const override {
-    std::vector<DataProblem> problems;
-    for (const auto& [field, set] :
-         {std::pair{"dir", !config.dir().empty()},
-          std::pair{"train_prefix", !config.train_prefix().empty()},
-          std::pair{"test_prefix", !config.test_prefix().empty()},
-          std::pair{"train_targets_file", !config.train_targets_file().empty()},
-          std::pair{"validation_targets_file", !config.validation_targets_file().empty()},
-          std::pair{"test_targets_file", !config.test_targets_file().empty()},
-          std::pair{"features_array", !config.features_array().empty()},
-          std::pair{"targets_array", !config.targets_array().empty()}}) {
-      if (set) {
-        problems.push_back({absl::StrCat("data.", field),
-                            absl::StrCat("data.", field,
-                                         " does not apply to format \"csv\", "
-                                         "whose files are train_file, validation_file and "
-                                         "test_file, each a table with its targets")});
-      }
-    }
+    std::vector<DataProblem> problems = FieldsNotTaken(
+        config, kCsvFormat,
+        {"train_file", "validation_file", "test_file", "target", "features", "missing"},
+        "its files are train_file, validation_file and test_file, each a table with its "
+        "targets");
     if (config.train_file().empty()) {
       problems.push_back({"data",
                           "data.train_file is required with data.format \"csv\" (a "

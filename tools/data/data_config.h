@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/config.pb.h"
+#include "core/data_format.h"
 
 namespace mnemo {
 
@@ -36,6 +38,14 @@ inline std::vector<std::string> Cifar10TrainFiles() {
   return names;
 }
 inline constexpr char kCifar10TestFile[] = "test_batch.bin";
+
+// The fields of `config` that are set but that `format` does not read
+// (besides format, the limits and validation_fraction, which every format
+// takes), each a problem "data.<field> does not apply to format "<format>"
+// (<hint>)": a csv field left in an idx config must not be silently ignored.
+std::vector<DataProblem> FieldsNotTaken(const config::Data& config, const std::string& format,
+                                        const std::vector<std::string>& taken,
+                                        const std::string& hint);
 
 }  // namespace mnemo
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status_macros.h"
+#include "tools/data/data_config.h"
 #include "tools/data/formats.h"
 #include "tools/data/readers.h"
 
@@ -22,6 +23,11 @@ bool IsDirectory(const std::string& path) {
 class IdxFormat : public DataFormat {
  public:
   std::vector<DataProblem> Check(const config::Data& config) const override {
+    std::vector<DataProblem> problems =
+        FieldsNotTaken(config, kIdxFormat, {"dir", "train_prefix", "test_prefix"},
+                       "its files are <dir>/<prefix>-images-idx3-ubyte and -labels-idx1-ubyte; "
+                       "set data.format for a csv or npy data set");
+    if (!problems.empty()) return problems;
     const std::string dir = Dir(config);
     if (!IsDirectory(dir)) {
       return {{"data.dir", absl::StrCat("data directory \"", dir, "\" does not exist")}};

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -354,13 +355,33 @@ void NpyFile::ReadRows(int64_t first, int64_t count, float* out) const {
   ConvertRows(header_, array_ + header_.data_offset, first, count, out);
 }
 
+namespace {
+
+// A mapping no larger than this is never released: it may stay resident
+// whole. A larger one is released every few rows a gather reads, so that at
+// most about this much of it is resident at once, however many rows a batch
+// has: the kernel may map a row's whole 2 MiB page-cache block (a large
+// folio) into the process when the row is read, so 256 random rows of 4 KiB
+// can pin 512 MiB.
+constexpr uint64_t kResidentBound = 64ull << 20;
+constexpr uint64_t kLargestBlock = 2ull << 20;
+
+}  // namespace
+
 void NpyFile::GatherRows(const int32_t* indices, int count, float* out) const {
   const int64_t cols = header_.cols();
-  for (int i = 0; i < count; ++i) ReadRows(indices[i], 1, out + i * cols);
+  const bool bounded = mapping_ != nullptr && header_.data_bytes() > kResidentBound;
+  const uint64_t row_bytes = static_cast<uint64_t>(cols) * header_.item_bytes;
+  const int rows_per_release =
+      static_cast<int>(std::max<uint64_t>(1, kResidentBound / std::max(row_bytes, kLargestBlock)));
+  for (int i = 0; i < count; ++i) {
+    ReadRows(indices[i], 1, out + i * cols);
+    if (bounded && (i + 1) % rows_per_release == 0) mapping_->ReleasePages();
+  }
 }
 
 void NpyFile::ReleasePages() const {
-  if (mapping_ != nullptr) mapping_->ReleasePages();
+  if (mapping_ != nullptr && header_.data_bytes() > kResidentBound) mapping_->ReleasePages();
 }
 
 }  // namespace mnemo

@@ -97,10 +97,14 @@ class NpyFile {
 
   // Rows `first` .. `first + count`, as floats (count x cols()).
   void ReadRows(int64_t first, int64_t count, float* out) const;
-  // The rows `indices` (each in [0, rows())), as floats, in that order.
+  // The rows `indices` (each in [0, rows())), as floats, in that order. For
+  // an array of more than 64 MiB, drops the mapping's resident pages every
+  // few rows, so that no more than about 64 MiB of it is resident whatever
+  // `count` is (a row read may map its whole 2 MiB page-cache block).
   void GatherRows(const int32_t* indices, int count, float* out) const;
-  // Drops the mapping's resident pages (they stay in the page cache). An
-  // inflated array is the process's own memory, and stays.
+  // Drops the mapping's resident pages (they stay in the page cache) when the
+  // array is larger than 64 MiB; a smaller one may stay resident. An inflated
+  // array is the process's own memory, and stays.
   void ReleasePages() const;
 
  private:

@@ -72,21 +72,11 @@ class NpyFormat : public DataFormat {
   explicit NpyFormat(const DataFormatArgs& args) : regression_(args.regression) {}
 
   std::vector<DataProblem> Check(const config::Data& config) const override {
-    std::vector<DataProblem> problems;
-    for (const auto& [field, set] :
-         {std::pair{"dir", !config.dir().empty()},
-          std::pair{"train_prefix", !config.train_prefix().empty()},
-          std::pair{"test_prefix", !config.test_prefix().empty()},
-          std::pair{"target", config.target_size() > 0},
-          std::pair{"features", config.features_size() > 0},
-          std::pair{"missing", config.missing() != config::Data::MISSING_UNSPECIFIED}}) {
-      if (set) {
-        problems.push_back(
-            {absl::StrCat("data.", field), absl::StrCat("data.", field,
-                                                        " does not apply to format \"npy\" "
-                                                        "(arrays have no columns by name)")});
-      }
-    }
+    std::vector<DataProblem> problems = FieldsNotTaken(
+        config, kNpyFormat,
+        {"train_file", "validation_file", "test_file", "train_targets_file",
+         "validation_targets_file", "test_targets_file", "features_array", "targets_array"},
+        "arrays have no columns by name");
     if (config.train_file().empty()) {
       problems.push_back({"data",
                           "data.train_file is required with data.format \"npy\" (an "

@@ -1,0 +1,33 @@
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
+#include "tools/data/data_config.h"
+
+namespace mnemo {
+
+std::vector<DataProblem> FieldsNotTaken(const config::Data& config, const std::string& format,
+                                        const std::vector<std::string>& taken,
+                                        const std::string& hint) {
+  static const std::vector<std::string> kEveryFormat = {"format", "train_limit", "test_limit",
+                                                        "validation_fraction"};
+  std::vector<const google::protobuf::FieldDescriptor*> set;
+  config.GetReflection()->ListFields(config, &set);
+  std::vector<DataProblem> problems;
+  for (const google::protobuf::FieldDescriptor* field : set) {
+    const std::string& name = field->name();
+    if (std::count(kEveryFormat.begin(), kEveryFormat.end(), name) > 0 ||
+        std::count(taken.begin(), taken.end(), name) > 0) {
+      continue;
+    }
+    problems.push_back(
+        {absl::StrCat("data.", name),
+         absl::StrCat("data.", name, " does not apply to format \"", format, "\" (", hint, ")")});
+  }
+  return problems;
+}
+
+}  // namespace mnemo
