@@ -26,6 +26,7 @@
 #include "core/io/utf8.h"
 #include "core/loss.h"
 #include "core/memory_settings.h"
+#include "core/metrics.h"
 #include "core/model_builder.h"
 #include "core/options_check.h"
 #include "core/status_macros.h"
@@ -309,6 +310,17 @@ class Validator {
     if (trainer.has_early_stopping()) {
       if (absl::Status s = CheckEarlyStopping(trainer.early_stopping()); !s.ok()) {
         Problem("trainer.early_stopping", std::string(s.message()));
+      } else if (const std::string& metric = trainer.early_stopping().metric();
+                 !metric.empty() && metric != "loss") {
+        // The figure must be one the model's task reports.
+        const std::vector<std::string> figures = TaskFigureNames(experiment_.model().loss());
+        if (std::find(figures.begin(), figures.end(), metric) == figures.end()) {
+          Problem("trainer.early_stopping",
+                  absl::StrCat("trainer.early_stopping.metric \"", metric,
+                               "\" is not a figure of model.loss ",
+                               config::Model::Loss_Name(ResolvedLoss(experiment_.model().loss())),
+                               " (it reports: loss, ", absl::StrJoin(figures, ", "), ")"));
+        }
       }
     }
     const config::Optimizer& optimizer = trainer.optimizer();

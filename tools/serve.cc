@@ -294,6 +294,12 @@ absl::Status Run() {
 
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor, Predictor::Load(config, model));
 
+  if (predictor->regression() && !labels_path.empty()) {
+    return absl::InvalidArgumentError(
+        "--labels are class labels, but this model is a regression (model.loss " +
+        config::Model::Loss_Name(predictor->config().experiment().model().loss()) +
+        "): it answers values");
+  }
   if (!csv_flag.empty()) {
     if (!labels_path.empty()) {
       return absl::InvalidArgumentError(

@@ -346,15 +346,24 @@ absl::Status Run() {
   }
   // The epoch whose weights are saved.
   const EpochMetrics& kept = progress.best_epoch > 0 ? history[progress.best_epoch - 1] : last;
+  // The kept epoch's headline figures on the test set, else on the
+  // validation set.
+  const char* set = data.test.size() > 0 ? "test" : "validation";
+  auto figure = [&kept, set](const char* name) {
+    auto it =
+        kept.figures.find(absl::StrCat(set == std::string("test") ? "test" : "val", "_", name));
+    return it == kept.figures.end() ? 0.0 : it->second;
+  };
   std::string result;
-  if (data.test.size() == 0) {
-    result = "no test set";
+  if (data.test.size() == 0 && data.validation.size() == 0) {
+    result = "no test or validation set";
   } else if (regression) {
-    result = absl::StrFormat("test RMSE %.4f, MAE %.4f, R^2 %.4f", kept.figures.at("test_rmse"),
-                             kept.figures.at("test_mae"), kept.figures.at("test_r2"));
+    result = absl::StrFormat("%s RMSE %.4f, MAE %.4f, R^2 %.4f", set, figure("rmse"), figure("mae"),
+                             figure("r2"));
   } else {
-    result = absl::StrFormat("test accuracy %.4f, macro-F1 %.4f", kept.test_accuracy,
-                             kept.figures.at("test_macro_f1"));
+    result = absl::StrFormat("%s accuracy %.4f, macro-F1 %.4f", set,
+                             data.test.size() > 0 ? kept.test_accuracy : figure("accuracy"),
+                             figure("macro_f1"));
   }
   absl::PrintF(
       "%s after %d epochs%s\n", result, kept.epoch,

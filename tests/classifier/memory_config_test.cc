@@ -13,6 +13,7 @@
 #include "memory_modules/classifier/dual_path_classifier.h"
 #include "tests/classifier/config_files.h"
 #include "tests/classifier/exact_memory.h"
+#include "tests/testing/config_text.h"
 
 namespace mnemo {
 namespace {
@@ -23,19 +24,9 @@ using ::testing::UnorderedElementsAreArray;
 
 constexpr char kPath[] = "test.pbtxt";
 
-// "test.pbtxt:LINE:COLUMN: " of the first `needle` in `text` (1-based).
+// "PATH:LINE:COLUMN: " of the first `needle` in `text`.
 std::string At(const std::string& text, const std::string& needle) {
-  const size_t offset = text.find(needle);
-  EXPECT_NE(offset, std::string::npos) << needle;
-  int line = 1;
-  size_t line_start = 0;
-  for (size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  return absl::StrCat(kPath, ":", line, ":", offset - line_start + 1, ": ");
+  return testing::ConfigAt(kPath, text, needle);
 }
 
 class MemoryConfigTest : public ::testing::Test {

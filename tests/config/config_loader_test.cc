@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "tests/plugins/test_args.h"
 #include "tests/plugins/test_layers.h"
+#include "tests/testing/config_text.h"
 #include "tools/data/formats.h"
 
 namespace mnemo {
@@ -36,20 +37,9 @@ using ::testing::StartsWith;
 
 constexpr char kPath[] = "test.pbtxt";
 
-// "test.pbtxt:LINE:COLUMN: " of the first occurrence of `needle` in `text`,
-// counted independently of the loader (1-based; the texts have no tabs).
+// "PATH:LINE:COLUMN: " of the first `needle` in `text`.
 std::string At(const std::string& text, const std::string& needle) {
-  size_t offset = text.find(needle);
-  EXPECT_NE(offset, std::string::npos) << needle;
-  int line = 1;
-  size_t line_start = 0;
-  for (size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  return absl::StrCat(kPath, ":", line, ":", offset - line_start + 1, ": ");
+  return testing::ConfigAt(kPath, text, needle);
 }
 
 std::vector<std::string> Lines(const absl::Status& status) {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "core/config_loader.h"
 #include "core/registry.h"
+#include "tests/testing/config_text.h"
 #include "tests/testing/test_files.h"
 
 namespace mnemo {
@@ -19,19 +20,9 @@ using ::testing::ElementsAre;
 
 constexpr char kPath[] = "dir/task.pbtxt";
 
-// "dir/task.pbtxt:LINE:COLUMN: " of the first `needle` in `text`.
+// "PATH:LINE:COLUMN: " of the first `needle` in `text`.
 std::string At(const std::string& text, const std::string& needle) {
-  const size_t offset = text.find(needle);
-  EXPECT_NE(offset, std::string::npos) << needle;
-  int line = 1;
-  size_t line_start = 0;
-  for (size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  return absl::StrCat(kPath, ":", line, ":", offset - line_start + 1, ": ");
+  return testing::ConfigAt(kPath, text, needle);
 }
 
 absl::StatusOr<std::unique_ptr<LoadedConfig>> Load(const std::string& text) {
@@ -90,6 +81,20 @@ TEST(TaskConfigTest, EarlyStoppingAndTheValidationSplitAreChecked) {
   EXPECT_EQ(config.status().message(),
             At(patience, "early_stopping") +
                 "trainer.early_stopping.patience must be > 0 (epochs without improvement), not -2");
+}
+
+TEST(TaskConfigTest, EarlyStoppingWatchesAFigureOfTheModelsTask) {
+  const std::string text = absl::StrCat(
+      "model { input_size: 4 layer { type: 'Dense' units: 1 } loss: HUBER }\n"
+      "data { validation_fraction: 0.1 }\n"
+      "trainer { ",
+      kOptimizer, " epochs: 1 early_stopping { metric: 'accuracy' patience: 2 } }\n");
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(text, "early_stopping") +
+                "trainer.early_stopping.metric \"accuracy\" is not a figure of model.loss HUBER "
+                "(it reports: loss, rmse, mae, r2)");
 }
 
 TEST(TaskConfigTest, AMemoryModuleNeedsAClassificationLoss) {

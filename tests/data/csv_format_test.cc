@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/config.pb.h"
-#include "google/protobuf/text_format.h"
+#include "tests/testing/data_files.h"
 #include "tests/testing/test_files.h"
 #include "tools/data/readers.h"
 
@@ -19,18 +19,8 @@ namespace mnemo {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::ExperimentWithData;
 using ::testing::HasSubstr;
-
-// An experiment whose data section is `data` (text), for a classifier, or a
-// regression with `loss`.
-config::Experiment Experiment(const std::string& data,
-                              config::Model::Loss loss = config::Model::LOSS_UNSPECIFIED) {
-  config::Experiment experiment;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(data, experiment.mutable_data()))
-      << data;
-  experiment.mutable_model()->set_loss(loss);
-  return experiment;
-}
 
 std::string Write(const std::string& name, const std::string& text) {
   const std::string path = absl::StrCat(TestDir(), "/", name);
@@ -45,9 +35,9 @@ TEST(CsvFormatTest, ReadsFeaturesAndStringLabelsByColumnName) {
                                   "1,0.1,2.5,\"setosa\"\r\n"
                                   "2,1e-3,-7,virginica\r\n"
                                   "3,3.4028234e38,0,\"versi\"\"color\"\r\n");
-  absl::StatusOr<TrainTestData> data =
-      LoadData(Experiment(absl::StrCat("format: 'csv' train_file: '", train,
-                                       "' target: 'species' features: ['colour', 'size, cm']")));
+  absl::StatusOr<TrainTestData> data = LoadData(
+      ExperimentWithData(absl::StrCat("format: 'csv' train_file: '", train,
+                                      "' target: 'species' features: ['colour', 'size, cm']")));
   ASSERT_TRUE(data.ok()) << data.status();
   const Dataset& set = data->train;
   ASSERT_EQ(set.size(), 3);
@@ -69,7 +59,7 @@ TEST(CsvFormatTest, ReadsFeaturesAndStringLabelsByColumnName) {
 TEST(CsvFormatTest, WholeNumberLabelsAreTheIdsAndEveryOtherColumnIsAFeature) {
   const std::string train = Write("train.csv", "a,label,b\n1,2,3\n4,0,5\n6,2,7\n");
   const std::string test = Write("test.csv", "b,label,a\n9,1,8\n");
-  absl::StatusOr<TrainTestData> data = LoadData(Experiment(absl::StrCat(
+  absl::StatusOr<TrainTestData> data = LoadData(ExperimentWithData(absl::StrCat(
       "format: 'csv' train_file: '", train, "' test_file: '", test, "' target: 'label'")));
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_THAT(data->train.labels, ElementsAre(2, 0, 2));
@@ -82,9 +72,9 @@ TEST(CsvFormatTest, WholeNumberLabelsAreTheIdsAndEveryOtherColumnIsAFeature) {
 
 TEST(CsvFormatTest, SeveralRegressionTargets) {
   const std::string train = Write("train.csv", "x,y1,y2\n1,10,-1\n2,20,-2\n");
-  absl::StatusOr<TrainTestData> data = LoadData(
-      Experiment(absl::StrCat("format: 'csv' train_file: '", train, "' target: ['y2', 'y1']"),
-                 config::Model::MEAN_SQUARED_ERROR));
+  absl::StatusOr<TrainTestData> data = LoadData(ExperimentWithData(
+      absl::StrCat("format: 'csv' train_file: '", train, "' target: ['y2', 'y1']"),
+      config::Model::MEAN_SQUARED_ERROR));
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_TRUE(data->train.regression());
   EXPECT_TRUE(data->train.targets.isApprox((Tensor(2, 2) << -1, 10, -2, 20).finished()));
@@ -94,23 +84,23 @@ TEST(CsvFormatTest, SeveralRegressionTargets) {
 TEST(CsvFormatTest, AMissingValueIsAnErrorUnlessTheConfigSaysWhatToDo) {
   const std::string train = Write("train.csv", "a,b,y\n1,2,p\n,4,q\n3,NA,p\n5,6,q\n");
   const std::string base = absl::StrCat("format: 'csv' train_file: '", train, "' target: 'y' ");
-  absl::StatusOr<TrainTestData> data = LoadData(Experiment(base));
+  absl::StatusOr<TrainTestData> data = LoadData(ExperimentWithData(base));
   EXPECT_EQ(data.status().message(),
             absl::StrCat(train,
                          ":3:1: a missing value in column \"a\" (data.missing DROP_ROW, MEAN or "
                          "ZERO says what to do with one)"));
 
-  data = LoadData(Experiment(base + "missing: DROP_ROW"));
+  data = LoadData(ExperimentWithData(base + "missing: DROP_ROW"));
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->train.size(), 2);
   EXPECT_TRUE(data->train.features.isApprox((Tensor(2, 2) << 1, 2, 5, 6).finished()));
 
-  data = LoadData(Experiment(base + "missing: MEAN"));
+  data = LoadData(ExperimentWithData(base + "missing: MEAN"));
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->train.features(1, 0), 3.0f);  // (1 + 3 + 5) / 3
   EXPECT_EQ(data->train.features(2, 1), 4.0f);  // (2 + 4 + 6) / 3
 
-  data = LoadData(Experiment(base + "missing: ZERO"));
+  data = LoadData(ExperimentWithData(base + "missing: ZERO"));
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->train.features(1, 0), 0.0f);
 }
@@ -129,7 +119,7 @@ TEST(CsvFormatTest, ErrorsNameTheFileLineAndColumn) {
            {"a,y\n1,p,3\n", "2:1: a row of 3 cells; the header names 2 columns"},
        }) {
     const std::string train = Write("bad.csv", c.text);
-    absl::StatusOr<TrainTestData> data = LoadData(Experiment(base + train + "'"));
+    absl::StatusOr<TrainTestData> data = LoadData(ExperimentWithData(base + train + "'"));
     EXPECT_EQ(data.status().message(), absl::StrCat(train, ":", c.message)) << c.text;
   }
 }
@@ -137,7 +127,7 @@ TEST(CsvFormatTest, ErrorsNameTheFileLineAndColumn) {
 TEST(CsvFormatTest, ATestLabelTheTrainingSetNeverHadIsRefused) {
   const std::string train = Write("train.csv", "a,y\n1,cat\n2,dog\n");
   const std::string test = Write("test.csv", "a,y\n1,cat\n2,\"bird\"\n");
-  absl::StatusOr<TrainTestData> data = LoadData(Experiment(
+  absl::StatusOr<TrainTestData> data = LoadData(ExperimentWithData(
       absl::StrCat("format: 'csv' train_file: '", train, "' test_file: '", test, "' target: 'y'")));
   EXPECT_EQ(data.status().message(),
             absl::StrCat(test, ":3:3: label \"bird\" is not one of the training set's 2 classes"));
@@ -145,8 +135,8 @@ TEST(CsvFormatTest, ATestLabelTheTrainingSetNeverHadIsRefused) {
 
 TEST(CsvFormatTest, AColumnThatIsNotThereListsTheColumns) {
   const std::string train = Write("train.csv", "a,b,y\n1,2,p\n");
-  absl::StatusOr<TrainTestData> data =
-      LoadData(Experiment(absl::StrCat("format: 'csv' train_file: '", train, "' target: 'price'")));
+  absl::StatusOr<TrainTestData> data = LoadData(
+      ExperimentWithData(absl::StrCat("format: 'csv' train_file: '", train, "' target: 'price'")));
   EXPECT_THAT(std::string(data.status().message()),
               HasSubstr("data.target: " + train +
                         " has no column \"price\" (its columns: \"a\", \"b\", \"y\")"));
@@ -156,7 +146,7 @@ TEST(CsvFormatTest, TheValidationSplitIsStratifiedSeededAndDisjoint) {
   std::string text = "x,y\n";
   for (int i = 0; i < 100; ++i) absl::StrAppend(&text, i, ",", i < 80 ? "big" : "small", "\n");
   const std::string train = Write("train.csv", text);
-  config::Experiment experiment = Experiment(absl::StrCat(
+  config::Experiment experiment = ExperimentWithData(absl::StrCat(
       "format: 'csv' train_file: '", train, "' target: 'y' validation_fraction: 0.25"));
   experiment.mutable_trainer()->set_seed(7);
   absl::StatusOr<TrainTestData> data = LoadData(experiment);

@@ -15,7 +15,7 @@
 #include "core/model_builder.h"
 #include "core/optimizer.h"
 #include "core/trainer.h"
-#include "google/protobuf/text_format.h"
+#include "tests/testing/data_files.h"
 #include "tests/testing/tensors.h"
 #include "tests/testing/test_files.h"
 #include "tests/train/small_run.h"
@@ -47,28 +47,13 @@ void WriteCsv(const Dataset& data, const std::string& path) {
   WriteFile(path, text);
 }
 
-// An .npy of `values` (rows x cols, of NumPy type `descr`).
-template <typename T>
-void WriteNpy(const std::string& path, const char* descr, const std::string& shape, const T* values,
-              size_t count) {
-  std::string header =
-      absl::StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ", shape, ", }");
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::string file = std::string("\x93NUMPY\x01\x00", 8);
-  file += static_cast<char>(header.size() & 0xff);
-  file += static_cast<char>(header.size() >> 8);
-  file += header;
-  file.append(reinterpret_cast<const char*>(values), count * sizeof(T));
-  WriteFile(path, file);
-}
-
 void WriteArrays(const Dataset& data, const std::string& stem) {
   const int n = data.size();
-  WriteNpy(stem + "_x.npy", "<f4", absl::StrCat("(", n, ", 784)"), data.features.data(),
-           data.features.size());
+  testing::WriteNpy(stem + "_x.npy", "<f4", absl::StrCat("(", n, ", 784)"), data.features.data(),
+                    data.features.size());
   const std::vector<int64_t> labels(data.labels.begin(), data.labels.end());
-  WriteNpy(stem + "_y.npy", "<i8", absl::StrCat("(", n, ",)"), labels.data(), labels.size());
+  testing::WriteNpy(stem + "_y.npy", "<i8", absl::StrCat("(", n, ",)"), labels.data(),
+                    labels.size());
 }
 
 std::string Config(const std::string& data) {

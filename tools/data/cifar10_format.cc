@@ -1,5 +1,3 @@
-#include <sys/stat.h>
-
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,8 +35,7 @@ class Cifar10Format : public DataFormat {
                           "data_batch_1.bin ... data_batch_5.bin and test_batch.bin)"});
       return problems;
     }
-    struct stat info;
-    if (::stat(config.dir().c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+    if (!IsDirectory(config.dir())) {
       problems.push_back(
           {"data.dir", absl::StrCat("data directory \"", config.dir(), "\" does not exist")});
       return problems;

@@ -15,8 +15,6 @@
 // are the ids 0, 1, ... Either way the labels travel with the model
 // (DataNames::class_label), so that predictions come back as the original
 // labels. Numbers are parsed exactly (correctly rounded to float).
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -36,11 +34,6 @@
 
 namespace mnemo {
 namespace {
-
-bool IsFile(const std::string& path) {
-  struct stat info;
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
-}
 
 // Cells that mean "no value", as pandas reads them by default.
 bool IsMissing(absl::string_view cell) {

@@ -39,6 +39,10 @@ inline std::vector<std::string> Cifar10TrainFiles() {
 }
 inline constexpr char kCifar10TestFile[] = "test_batch.bin";
 
+// Whether `path` is a regular file, or a directory, that exists.
+bool IsFile(const std::string& path);
+bool IsDirectory(const std::string& path);
+
 // The fields of `config` that are set but that `format` does not read
 // (besides format, the limits and validation_fraction, which every format
 // takes), each a problem "data.<field> does not apply to format "<format>"

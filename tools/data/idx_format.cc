@@ -1,5 +1,3 @@
-#include <sys/stat.h>
-
 #include <memory>
 #include <string>
 #include <utility>
@@ -14,11 +12,6 @@
 
 namespace mnemo {
 namespace {
-
-bool IsDirectory(const std::string& path) {
-  struct stat info;
-  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
-}
 
 class IdxFormat : public DataFormat {
  public:

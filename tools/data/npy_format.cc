@@ -19,8 +19,6 @@
 // every batch, so a set larger than memory trains with bounded resident
 // memory. The targets are read whole: class labels (integers, or floats
 // that are whole numbers, >= 0) for a classifier, values for a regression.
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -42,11 +40,6 @@ namespace {
 
 // The largest class id a label file may hold.
 constexpr int64_t kMaxClassId = 1 << 20;
-
-bool IsFile(const std::string& path) {
-  struct stat info;
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
-}
 
 bool IsArchive(const std::string& path) { return absl::EndsWith(path, ".npz"); }
 

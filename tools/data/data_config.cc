@@ -1,3 +1,7 @@
+#include "tools/data/data_config.h"
+
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -5,9 +9,18 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
-#include "tools/data/data_config.h"
 
 namespace mnemo {
+
+bool IsFile(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
 
 std::vector<DataProblem> FieldsNotTaken(const config::Data& config, const std::string& format,
                                         const std::vector<std::string>& taken,
