@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/io/quote.h"
 
 namespace mnemo {
 
@@ -44,7 +45,7 @@ absl::StatusOr<int> FeatureSplitIndex(const LoadedConfig& config) {
     }
     return network_layers;
   }
-  return error(absl::StrCat(kField, " \"", wanted, "\" names no layer ", known));
+  return error(absl::StrCat(kField, " ", QuoteValue(wanted), " names no layer ", known));
 }
 
 }  // namespace mnemo

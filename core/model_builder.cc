@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/init.h"
+#include "core/io/quote.h"
 #include "core/options_check.h"
 
 namespace mnemo {
@@ -127,7 +128,7 @@ class Builder {
     }
     const std::string name = model_.backend().empty() ? kReferenceBackend : model_.backend();
     if (!registries_.backends.Contains(name)) {
-      Error("model.backend", absl::StrCat("unknown backend \"", name, "\" (known: ",
+      Error("model.backend", absl::StrCat("unknown backend ", QuoteValue(name), " (known: ",
                                           absl::StrJoin(registries_.backends.Names(), ", "), ")"));
       return nullptr;
     }

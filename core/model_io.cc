@@ -1,13 +1,16 @@
 #include "core/model_io.h"
 
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
+#include "core/io/quote.h"
 #include "core/io/safetensors.h"
+#include "core/nonfinite.h"
 #include "core/status_macros.h"
 #include "google/protobuf/text_format.h"
 
@@ -76,7 +79,7 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
   for (const auto& [name, target] : named) {
     auto it = tensors.find(name);
     if (it == tensors.end()) {
-      problems.push_back(absl::StrCat("tensor \"", name, "\" is missing"));
+      problems.push_back(absl::StrCat("tensor ", QuoteValue(name), " is missing"));
     } else if (it->second.rows != target->rows() || it->second.cols != target->cols()) {
       problems.push_back(absl::StrCat(
           "tensor \"", name, "\" has shape ", ShapeString(it->second.rows, it->second.cols),
@@ -85,7 +88,7 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
   }
   for (const auto& [name, info] : tensors) {
     if (named.count(name) == 0 && (extra_prefix.empty() || !absl::StartsWith(name, extra_prefix))) {
-      problems.push_back(absl::StrCat("tensor \"", name, "\" is not in the model"));
+      problems.push_back(absl::StrCat("tensor ", QuoteValue(name), " is not in the model"));
     }
   }
   if (!problems.empty()) {
@@ -116,6 +119,18 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
                                                   "; the model is now partly loaded (every check "
                                                   "had passed and the tensors before this one "
                                                   "were read): discard it"));
+  }
+  // A NaN or an infinity would be served as answers that look like any other.
+  std::vector<ModelParameter> parameters;
+  for (Network* network : networks) {
+    for (ModelParameter& p : network->Parameters()) parameters.push_back(std::move(p));
+  }
+  for (auto& [name, tensor] : extras) parameters.push_back({name, &tensor, nullptr, nullptr});
+  if (std::optional<NonFiniteValue> bad = FindNonFiniteValue(parameters)) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": ", bad->ToString(),
+                     ": a model with a NaN or infinite weight is refused (the network now holds "
+                     "it: discard it)"));
   }
   return extras;
 }

@@ -34,10 +34,11 @@ absl::Status SaveModel(const std::string& path, Network& network, const std::str
 // tensor and both shapes. Only then reads each tensor's data straight into
 // its parameter, so loading costs no memory beyond the network's own.
 //
-// The one failure after the checks is an I/O error while reading the data
+// The failures after the checks are an I/O error while reading the data
 // (a disk error, the file truncated meanwhile): the parameters read before
-// it are loaded, the others not. Its error says the model is partly loaded;
-// discard the network then.
+// it are loaded, the others not; and a NaN or infinite value in a tensor,
+// refused (DataLoss) naming the tensor and the element once all are read.
+// Both errors say to discard the network.
 absl::Status LoadModel(const std::string& path, Network& network);
 
 // SaveModel for a model whose layers are spread over several networks (a

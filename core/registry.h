@@ -18,6 +18,7 @@
 #include "core/cache_strategy.h"
 #include "core/config.pb.h"
 #include "core/data_format.h"
+#include "core/io/quote.h"
 #include "core/layer.h"
 #include "core/memory_module.h"
 #include "core/status_macros.h"
@@ -97,9 +98,9 @@ class Registry {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(name);
     if (it == entries_.end()) {
-      return absl::NotFoundError(absl::StrCat(
-          "unknown ", kind_, " type \"", name, "\" (known types: ",
-          absl::StrJoin(NamesLocked(), ", "), ")"));
+      return absl::NotFoundError(absl::StrCat("unknown ", kind_, " type ", QuoteValue(name),
+                                              " (known types: ", absl::StrJoin(NamesLocked(), ", "),
+                                              ")"));
     }
     return it->second;
   }

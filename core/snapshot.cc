@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "core/io/quote.h"
 #include "core/io/safetensors.h"
 #include "core/status_macros.h"
 #include "google/protobuf/text_format.h"
@@ -164,7 +165,8 @@ class MetadataReader {
   absl::Status Integer(const char* key, Int* out) const {
     MNEMO_ASSIGN_OR_RETURN(std::string text, Text(key));
     if (!absl::SimpleAtoi(text, out)) {
-      return Error(absl::StrCat("metadata \"", key, "\" is \"", text, "\", not an integer"));
+      return Error(
+          absl::StrCat("metadata \"", key, "\" is ", QuoteValue(text), ", not an integer"));
     }
     return absl::OkStatus();
   }
@@ -172,7 +174,7 @@ class MetadataReader {
   absl::Status Double(const char* key, double* out) const {
     MNEMO_ASSIGN_OR_RETURN(std::string text, Text(key));
     if (!absl::SimpleAtod(text, out)) {
-      return Error(absl::StrCat("metadata \"", key, "\" is \"", text, "\", not a number"));
+      return Error(absl::StrCat("metadata \"", key, "\" is ", QuoteValue(text), ", not a number"));
     }
     return absl::OkStatus();
   }
@@ -400,7 +402,7 @@ absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
     } else if (absl::StartsWith(name, kBestPrefix) && progress.best_epoch > 0) {
       progress.best_model.emplace(name.substr(sizeof(kBestPrefix) - 1), tensor);
     } else if (targets->count(name) == 0) {
-      problems.push_back(absl::StrCat("tensor \"", name, "\" is not in this run"));
+      problems.push_back(absl::StrCat("tensor ", QuoteValue(name), " is not in this run"));
     }
   }
   if (!problems.empty()) {

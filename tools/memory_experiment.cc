@@ -61,6 +61,9 @@ ABSL_FLAG(std::string, cifar10_dir, "",
           "(the binary version); sets model.input_size to 3072");
 ABSL_FLAG(int, timing_samples, 500, "test samples timed one at a time (batch 1)");
 ABSL_FLAG(std::string, out, "out/memory_experiment", "output directory (one folder per config)");
+ABSL_FLAG(bool, overwrite, false,
+          "replace the model of a finished run in the output directory (without it, a finished "
+          "run there is refused)");
 ABSL_FLAG(bool, resume, false,
           "continue the experiment from the snapshots in the output directory (same configs "
           "and flags); a module without one starts from the beginning");
@@ -212,6 +215,8 @@ absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string&
   if (!resume) {
     MNEMO_RETURN_IF_ERROR(CheckNoSnapshotToLose(snapshot_path));
   }
+  MNEMO_RETURN_IF_ERROR(CheckNoFinishedRunToReplace(absl::StrCat(out, "/model.safetensors"),
+                                                    snapshot_path, absl::GetFlag(FLAGS_overwrite)));
   if (absl::StatusOr<int> removed = RemoveStaleTemporaryFiles(snapshot_path); !removed.ok()) {
     return removed.status();
   }

@@ -62,6 +62,15 @@ absl::Status CheckNoSnapshotToLose(const std::string& path) {
                    "remove the file to start over"));
 }
 
+absl::Status CheckNoFinishedRunToReplace(const std::string& model_path,
+                                         const std::string& snapshot_path, bool overwrite) {
+  if (overwrite || !FileExists(model_path) || FileExists(snapshot_path)) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(model_path,
+                   " holds a finished run, which this one would replace: give another output "
+                   "directory, or --overwrite to replace it"));
+}
+
 absl::StatusOr<std::unique_ptr<SnapshottedRun>> SnapshottedRun::Start(TrainableModel* model,
                                                                       Optimizer* optimizer,
                                                                       Options options) {

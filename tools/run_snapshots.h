@@ -38,6 +38,13 @@ std::string DescribeProgress(const TrainingProgress& progress);
 // one, which it would overwrite; OK when there is none.
 absl::Status CheckNoSnapshotToLose(const std::string& path);
 
+// A finished run's model at `model_path` (there, with no snapshot at
+// `snapshot_path` beside it: a run under way keeps one) is not replaced
+// unless `overwrite` (the tools' --overwrite): FailedPrecondition otherwise,
+// naming the file and the flag.
+absl::Status CheckNoFinishedRunToReplace(const std::string& model_path,
+                                         const std::string& snapshot_path, bool overwrite);
+
 bool FileExists(const std::string& path);
 
 // A training run as the tools make one. It resumes from the snapshot at

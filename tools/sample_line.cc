@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/io/quote.h"
 
 namespace mnemo {
 namespace {
@@ -48,11 +49,13 @@ absl::Status ParseSampleLine(absl::string_view line, int64_t line_number, int wi
     }
     float value = 0;
     if (!absl::SimpleAtof(token, &value)) {
-      return FieldError(line_number, field, start, absl::StrCat("\"", token, "\" is not a number"));
+      return FieldError(line_number, field, start,
+                        absl::StrCat(QuoteValue(token), " is not a number"));
     }
     if (!std::isfinite(value)) {
       // Also a number too large for a float ("1e39").
-      return FieldError(line_number, field, start, absl::StrCat("\"", token, "\" is not finite"));
+      return FieldError(line_number, field, start,
+                        absl::StrCat(QuoteValue(token), " is not finite"));
     }
     out[field - 1] = value;
     skip_spaces();

@@ -62,6 +62,9 @@ ABSL_FLAG(int, test_limit, -1, "use the first N test samples; -1 = as the config
 ABSL_FLAG(std::string, out, "", "output directory; empty = the config's, else out/<config name>");
 ABSL_FLAG(int, threads, -1,
           "threads of the model's backend; 0 = one per core, -1 = as the config says");
+ABSL_FLAG(bool, overwrite, false,
+          "replace the model of a finished run in the output directory (without it, a finished "
+          "run there is refused)");
 ABSL_FLAG(bool, resume, false,
           "continue the run whose snapshot is in the output directory (with the same config "
           "and flags); without a snapshot, start from the beginning");
@@ -261,6 +264,8 @@ absl::Status Run() {
     MNEMO_RETURN_IF_ERROR(CheckNoSnapshotToLose(snapshot_path));
   }
   const std::string model_path = out + "/model.safetensors";
+  MNEMO_RETURN_IF_ERROR(
+      CheckNoFinishedRunToReplace(model_path, snapshot_path, absl::GetFlag(FLAGS_overwrite)));
   for (const char* name :
        {"model.safetensors", kSnapshotFileName, "metrics.csv", "metrics.json", "training.svg"}) {
     if (absl::StatusOr<int> removed = RemoveStaleTemporaryFiles(absl::StrCat(out, "/", name));

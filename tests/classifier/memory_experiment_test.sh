@@ -93,4 +93,16 @@ if "$tool" --epochs=-1 --out="$TEST_TMPDIR/never" 2> "$TEST_TMPDIR/err.log"; the
   echo "negative epochs accepted"; exit 1
 fi
 grep -q -- "--epochs must be > 0" "$TEST_TMPDIR/err.log"
+
+# A finished experiment is not replaced unasked: refused, its models as they
+# were; with --overwrite it runs again.
+cp "$out/memory_cached/model.safetensors" "$TEST_TMPDIR/finished.safetensors"
+if "$tool" --epochs=1 --train_limit=3000 --test_limit=500 --out="$out" 2> "$TEST_TMPDIR/err.log"; then
+  echo "a finished experiment was run over"; exit 1
+fi
+grep -qF "$out/memory_cached/model.safetensors holds a finished run, which this one would replace: give another output directory, or --overwrite to replace it" "$TEST_TMPDIR/err.log" ||
+  { cat "$TEST_TMPDIR/err.log"; exit 1; }
+cmp "$out/memory_cached/model.safetensors" "$TEST_TMPDIR/finished.safetensors"
+"$tool" --epochs=1 --train_limit=300 --test_limit=100 --timing_samples=5 --out="$out" --overwrite \
+  > /dev/null
 echo PASS

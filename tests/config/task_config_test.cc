@@ -97,6 +97,20 @@ TEST(TaskConfigTest, EarlyStoppingWatchesAFigureOfTheModelsTask) {
                 "(it reports: loss, rmse, mae, r2)");
 }
 
+TEST(TaskConfigTest, AValueQuotedInAMessageIsEscaped) {
+  // A terminal escape written as the config's octal escape, and a long name.
+  const std::string text =
+      absl::StrCat("model {\n  input_size: 4\n  layer { type: '\\033[2J' }\n  backend: '",
+                   std::string(60, 'b'), "'\n}\ntrainer { ", kOptimizer, " epochs: 1 }\n");
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+  ASSERT_FALSE(config.ok());
+  const std::vector<std::string> lines = Lines(config.status());
+  ASSERT_EQ(lines.size(), 2u) << config.status();
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("unknown backend \"" + std::string(40, 'b') +
+                                             "\" (and 20 bytes more) (known: "));
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("unknown layer type \"\\x1b[2J\" (known types: "));
+}
+
 TEST(TaskConfigTest, AMemoryModuleNeedsAClassificationLoss) {
   const std::string text = absl::StrCat(
       "model {\n  input_size: 4\n  layer { type: 'Dense' units: 3 name: 'f' }\n"

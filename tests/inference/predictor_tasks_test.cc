@@ -96,5 +96,28 @@ TEST(PredictorTasksTest, AModelWithoutNamesAnswersIds) {
   EXPECT_EQ((*predictor)->ClassLabel(2), "2");
 }
 
+TEST(PredictorTasksTest, ANonFiniteWeightIsRefusedNamingTheTensorAndElement) {
+  struct Case {
+    bool in_bias;
+    float value;
+    std::string element;
+  };
+  for (const Case& c : {Case{false, NAN, "weight\", element [1, 0] = nan"},
+                        Case{false, -INFINITY, "weight\", element [1, 0] = -inf"},
+                        Case{true, INFINITY, "bias\", element [0, 1] = inf"}}) {
+    Tensor weight = (Tensor(2, 2) << 1, 2, 3, 4).finished();
+    Tensor bias = Tensor::Zero(1, 2);
+    (c.in_bias ? bias(0, 1) : weight(1, 0)) = c.value;
+    const std::string path = SaveLinear("MEAN_SQUARED_ERROR", weight, bias, config::DataNames());
+    absl::StatusOr<std::unique_ptr<Predictor>> predictor = Predictor::Load("", path);
+    ASSERT_FALSE(predictor.ok());
+    EXPECT_EQ(predictor.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_EQ(std::string(predictor.status().message()),
+              absl::StrCat(path, ": layer \"0_dense\" (Dense), parameter \"", c.element,
+                           ": a model with a NaN or infinite weight is refused (the network now "
+                           "holds it: discard it)"));
+  }
+}
+
 }  // namespace
 }  // namespace mnemo

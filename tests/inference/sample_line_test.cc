@@ -2,6 +2,7 @@
 // errors that point at the field.
 #include "tools/sample_line.h"
 
+#include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -40,6 +41,20 @@ TEST(SampleLineTest, NamesLineFieldAndColumn) {
   EXPECT_EQ(Error("-inf 1", 2), "line 7, field 1 (column 1): \"-inf\" is not finite");
   EXPECT_EQ(Error(",1", 2), "line 7, field 1 (column 1): empty (two commas with nothing between)");
   EXPECT_EQ(Error("1 ,", 2), "line 7, field 2 (column 4): empty (the line ends with a comma)");
+}
+
+TEST(SampleLineTest, AQuotedTokenIsEscapedAndShortened) {
+  // A terminal escape, a NUL (which would cut a C string short), a quote, a
+  // byte of UTF-8, and a token of 100 MB: the message stays one short line.
+  EXPECT_EQ(Error("1,\x1b[2J", 2), "line 7, field 2 (column 3): \"\\x1b[2J\" is not a number");
+  EXPECT_EQ(Error(std::string("1,a\0b", 5), 2),
+            "line 7, field 2 (column 3): \"a\\x00b\" is not a number");
+  EXPECT_EQ(Error("1,\"x\xc3\xa9", 2),
+            "line 7, field 2 (column 3): \"\\\"x\\xc3\\xa9\" is not a number");
+  const std::string huge = "1," + std::string(100 << 20, '7') + "x";
+  EXPECT_EQ(Error(huge, 2),
+            "line 7, field 2 (column 3): \"7777777777777777777777777777777777777777\" (and "
+            "104857561 bytes more) is not a number");
 }
 
 TEST(SampleLineTest, BlankLines) {

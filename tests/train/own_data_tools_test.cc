@@ -131,5 +131,29 @@ TEST(OwnDataToolsTest, NpyArraysTrainAndEvaluate) {
   EXPECT_GT(accuracy, 0.9);
 }
 
+TEST(OwnDataToolsTest, AFinishedRunIsNotReplacedUnasked) {
+  const std::string out = Train("digits_npy.pbtxt", 1);
+  const std::string model = out + "/model.safetensors";
+  const std::string finished = ReadBytes(model);
+  // Again into the same directory, with --resume too (no snapshot is left to
+  // resume, so it would start over): refused, the model as it was.
+  for (const char* extra : {"", " --resume"}) {
+    CommandResult again = Tool("train", absl::StrCat("--config=configs/digits_npy.pbtxt "
+                                                     "--epochs=1 --out=",
+                                                     out, extra));
+    EXPECT_EQ(again.exit_code, 1) << extra;
+    EXPECT_EQ(again.err, absl::StrCat("train: ", model,
+                                      " holds a finished run, which this one would replace: give "
+                                      "another output directory, or --overwrite to replace it\n"))
+        << extra;
+    EXPECT_EQ(ReadBytes(model), finished) << extra;
+  }
+  CommandResult replaced = Tool("train", absl::StrCat("--config=configs/digits_npy.pbtxt "
+                                                      "--epochs=2 --overwrite --out=",
+                                                      out));
+  EXPECT_EQ(replaced.exit_code, 0) << replaced.err;
+  EXPECT_NE(ReadBytes(model), finished);
+}
+
 }  // namespace
 }  // namespace mnemo

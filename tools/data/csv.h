@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/io/quote.h"
 
 namespace mnemo {
 
@@ -44,10 +45,6 @@ absl::StatusOr<CsvTable> ParseCsv(absl::string_view text, const std::string& nam
 
 // Reads and parses the file at `path`.
 absl::StatusOr<CsvTable> ReadCsv(const std::string& path);
-
-// Quotes a value for a message: printable ASCII as it is, other bytes as
-// \xNN, and long values cut to their first 40 bytes and the count of the rest.
-std::string QuoteValue(absl::string_view value);
 
 }  // namespace mnemo
 

@@ -13,11 +13,17 @@
 #   FUZZ_TIMEOUT      seconds one input may take before it counts as a hang (default 10)
 #   FUZZ_RSS_MB       memory limit of a fuzzer process in MiB (default 2048)
 #   FUZZ_TARGETS      the targets to run, space-separated names (default: all)
+#   FUZZ_JOBS         targets fuzzed at a time (default: the number of cores)
 #   FUZZ_ARTIFACTS    where crashing inputs and logs go (default out/fuzz)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 seconds="${1:-${FUZZ_SECONDS:-60}}"
+jobs="${FUZZ_JOBS:-$(nproc)}"
+if ! [[ "$jobs" =~ ^[0-9]+$ && "$jobs" -gt 0 ]]; then
+  echo "run_fuzzers: FUZZ_JOBS must be a positive integer, not \"$jobs\"" >&2
+  exit 2
+fi
 timeout="${FUZZ_TIMEOUT:-10}"
 rss_mb="${FUZZ_RSS_MB:-2048}"
 artifacts="${FUZZ_ARTIFACTS:-out/fuzz}"
@@ -59,15 +65,11 @@ artifacts="$(cd "$artifacts" && pwd)"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-failed=0
-summary=()
-for target in "${targets[@]}"; do
+# One target: fuzzes it and writes its summary line to $scratch/<name>.line.
+fuzz_one() {
+  local target="$1" name reader corpus log status executions line artifact kind
   name="${target##*:}"
   reader="${name%_fuzzer}"  # its seeds: tests/fuzz/corpus/<reader>/, as in tests/fuzz/BUILD
-  if [[ ! -x "$bin/$name" || ! -d "tests/fuzz/corpus/$reader" ]]; then
-    echo "run_fuzzers: no $bin/$name or no tests/fuzz/corpus/$reader" >&2
-    exit 2
-  fi
   corpus="$scratch/$name"
   mkdir -p "$corpus"
   cp tests/fuzz/corpus/"$reader"/* "$corpus"/
@@ -75,10 +77,11 @@ for target in "${targets[@]}"; do
   rm -f "$artifacts/$name"-{crash,timeout,oom,leak}-*
   echo "run_fuzzers: $name for ${seconds}s (log: $log)"
   # The seed corpus is a copy: what libFuzzer adds to it stays out of the
-  # tree. An empty working directory: a plugin path in a fuzzed config is then
-  # found only in the fuzzer's runfiles, never in the workspace's bazel-bin.
-  mkdir -p "$scratch/cwd"
-  (cd "$scratch/cwd" && "$bin/$name" "$corpus" \
+  # tree. An empty working directory of its own: a plugin path in a fuzzed
+  # config is then found only in the fuzzer's runfiles, never in the
+  # workspace's bazel-bin.
+  mkdir -p "$scratch/cwd-$name"
+  (cd "$scratch/cwd-$name" && "$bin/$name" "$corpus" \
     -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss_mb" \
     -print_final_stats=1 -artifact_prefix="$artifacts/$name-") >"$log" 2>&1
   status=$?
@@ -88,10 +91,8 @@ for target in "${targets[@]}"; do
   if ((status == 0 && executions == 0)); then
     # libFuzzer exited cleanly without running one input (a corpus it could
     # not read, a time of 0): nothing was fuzzed, which is no pass.
-    failed=1
     line="$line, 1 failure (it ran no input); log: $log"
   elif ((status != 0)); then
-    failed=1
     artifact="$(sed -n "s/.*Test unit written to \(.*\)$/\1/p" "$log" | tail -1)"
     # The first report in the log names the failure: a broken check of the
     # target, a sanitizer's error, or libFuzzer's (timeout, out-of-memory).
@@ -102,6 +103,33 @@ for target in "${targets[@]}"; do
     line="$line, 0 crashes"
   fi
   echo "$line"
+  echo "$line" >"$scratch/$name.line"
+}
+
+for target in "${targets[@]}"; do
+  name="${target##*:}"
+  if [[ ! -x "$bin/$name" || ! -d "tests/fuzz/corpus/${name%_fuzzer}" ]]; then
+    echo "run_fuzzers: no $bin/$name or no tests/fuzz/corpus/${name%_fuzzer}" >&2
+    exit 2
+  fi
+done
+# libFuzzer runs on one core: FUZZ_JOBS targets at a time (default: a core each).
+running=0
+for target in "${targets[@]}"; do
+  if ((running >= jobs)); then
+    wait -n
+    running=$((running - 1))
+  fi
+  fuzz_one "$target" &
+  running=$((running + 1))
+done
+wait
+
+failed=0
+summary=()
+for target in "${targets[@]}"; do
+  line="$(cat "$scratch/${target##*:}.line" 2>/dev/null || echo "${target##*:}: 0 executions, 1 failure (no result)")"
+  [[ "$line" == *", 0 crashes" ]] || failed=1
   summary+=("$line")
 done
 
