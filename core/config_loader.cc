@@ -28,6 +28,7 @@
 #include "core/memory_settings.h"
 #include "core/metrics.h"
 #include "core/model_builder.h"
+#include "core/optimizer.h"
 #include "core/options_check.h"
 #include "core/status_macros.h"
 #include "core/trainer.h"
@@ -255,7 +256,7 @@ class Validator {
                !problem.empty()) {
       Problem("memory_module.options", problem);
     }
-    for (const memory::MemorySettingsProblem& problem : memory::CheckMemorySettings(memory)) {
+    for (const FieldProblem& problem : memory::CheckMemorySettings(memory)) {
       Problem(problem.field, problem.message);
     }
     if (IsRegression(experiment_.model().loss())) {
@@ -300,7 +301,7 @@ class Validator {
       Problem("data.format", std::string(made.status().message()));
       return;
     }
-    for (const DataProblem& problem : (*made)->Check(data)) {
+    for (const FieldProblem& problem : (*made)->Check(data)) {
       Problem(problem.field, problem.message);
     }
   }
@@ -323,17 +324,8 @@ class Validator {
         }
       }
     }
-    const config::Optimizer& optimizer = trainer.optimizer();
-    if (optimizer.type().empty()) {
-      Problem("trainer.optimizer.type", "trainer.optimizer.type is required (adam or sgd)");
-    } else if (optimizer.type() != "sgd" && optimizer.type() != "adam") {
-      Problem("trainer.optimizer.type", absl::StrCat("unknown optimizer type \"", optimizer.type(),
-                                                     "\" (known types: adam, sgd)"));
-    }
-    if (!(optimizer.learning_rate() > 0)) {  // also refuses NaN
-      Problem("trainer.optimizer.learning_rate",
-              absl::StrCat("trainer.optimizer.learning_rate must be > 0, not ",
-                           optimizer.learning_rate()));
+    for (const FieldProblem& problem : CheckOptimizer(trainer.optimizer())) {
+      Problem(problem.field, problem.message);
     }
     if (trainer.batch_size() <= 0) {
       Problem("trainer.batch_size",

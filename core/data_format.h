@@ -7,15 +7,9 @@
 #include "absl/status/statusor.h"
 #include "core/config.pb.h"
 #include "core/dataset.h"
+#include "core/field_problem.h"
 
 namespace mnemo {
-
-// One thing wrong with a config's `data` section, named by its field path
-// ("data.dir"), so that the config loader can point at it.
-struct DataProblem {
-  std::string field;
-  std::string message;
-};
 
 // data.format's default.
 inline constexpr char kDefaultDataFormat[] = "idx";
@@ -30,7 +24,7 @@ class DataFormat {
   // What is wrong with `config` for this format, found without reading the
   // data (fields it lacks or does not take, files that are not there), every
   // problem at once. The config loader reports them with their places.
-  virtual std::vector<DataProblem> Check(const config::Data& config) const = 0;
+  virtual std::vector<FieldProblem> Check(const config::Data& config) const = 0;
 
   // The sets `config` names: training, and validation and test when it
   // names them (data.validation_fraction is LoadData's, not the format's),

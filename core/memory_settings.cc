@@ -31,10 +31,10 @@ MemorySettings Resolved(const config::MemoryModule& config) {
 
 }  // namespace
 
-std::vector<MemorySettingsProblem> CheckMemorySettings(const config::MemoryModule& config) {
+std::vector<FieldProblem> CheckMemorySettings(const config::MemoryModule& config) {
   const MemorySettings defaults;
   const MemorySettings s = Resolved(config);
-  std::vector<MemorySettingsProblem> problems;
+  std::vector<FieldProblem> problems;
   auto problem = [&problems](const char* field, std::string message) {
     problems.push_back({absl::StrCat("memory_module.", field),
                         absl::StrCat("memory_module.", field, " ", message)});
@@ -71,11 +71,10 @@ std::vector<MemorySettingsProblem> CheckMemorySettings(const config::MemoryModul
 }
 
 absl::StatusOr<MemorySettings> ResolveMemorySettings(const config::MemoryModule& config) {
-  std::vector<MemorySettingsProblem> problems = CheckMemorySettings(config);
+  std::vector<FieldProblem> problems = CheckMemorySettings(config);
   if (!problems.empty()) {
     return absl::InvalidArgumentError(absl::StrJoin(
-        problems, "; ",
-        [](std::string* out, const MemorySettingsProblem& p) { out->append(p.message); }));
+        problems, "; ", [](std::string* out, const FieldProblem& p) { out->append(p.message); }));
   }
   return Resolved(config);
 }

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/config.pb.h"
+#include "core/field_problem.h"
 
 namespace mnemo::memory {
 
@@ -22,18 +23,11 @@ struct MemorySettings {
   int top_k = 1;
 };
 
-// One thing wrong with a memory_module, named by its field path (for example
-// "memory_module.temperature") so that a config loader can point at it.
-struct MemorySettingsProblem {
-  std::string field;
-  std::string message;
-};
-
-// Every problem at once: capacity must be > 0, temperature > 0,
-// confidence_threshold in [0, 1], memory_loss_weight >= 0, top_k in
-// [1, capacity], all finite. similarity_threshold is free: above 1 every
-// example is novel, at -1 or below none is.
-std::vector<MemorySettingsProblem> CheckMemorySettings(const config::MemoryModule& config);
+// Every problem at once, each named by its field ("memory_module.temperature"): capacity must be >
+// 0, temperature > 0, confidence_threshold in [0, 1], memory_loss_weight >= 0, top_k in [1,
+// capacity], all finite. similarity_threshold is free: above 1 every example is novel, at -1 or
+// below none is.
+std::vector<FieldProblem> CheckMemorySettings(const config::MemoryModule& config);
 
 // The settings, defaults resolved, or every problem of CheckMemorySettings in
 // one InvalidArgument.

@@ -76,6 +76,10 @@ class Builder {
     int running = model_.input_size() > 0 ? model_.input_size() : -1;
     for (int i = 0; i < model_.layer_size(); ++i) running = AddLayer(i, running);
 
+    CheckInitStd("model.init", model_.init());
+    for (int i = 0; i < model_.layer_size(); ++i) {
+      CheckInitStd(absl::StrCat("model.layer[", i, "].init"), model_.layer(i).init());
+    }
     const LossSpec loss = CheckLoss(running);
     std::unique_ptr<CacheStrategy> strategy = CreateStrategy();
     if (!errors_.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors_, "\n"));
@@ -94,6 +98,18 @@ class Builder {
  private:
   void Error(const std::string& field_path, const std::string& message) {
     errors_.push_back(config_.Describe(field_path, message));
+  }
+
+  // An init's std: unset (0), or finite and > 0.
+  void CheckInitStd(const std::string& path, const config::Init& init) {
+    const float std = init.std();
+    if (std == 0) return;
+    if (!std::isfinite(std)) {
+      Error(path + ".std", absl::StrCat(path, ".std must be finite and > 0, not ", std));
+    } else if (std < 0) {
+      Error(path + ".std",
+            absl::StrCat(path, ".std must be > 0 (0 = the default 0.01), not ", std));
+    }
   }
 
   // model.loss and model.huber_delta, against the output's width (-1 when

@@ -8,10 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
+#include "core/config_diff.h"
 #include "core/io/quote.h"
 #include "core/io/safetensors.h"
 #include "core/nonfinite.h"
 #include "core/status_macros.h"
+#include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
 namespace mnemo {
@@ -142,9 +144,47 @@ absl::StatusOr<std::string> ReadModelConfigText(const std::string& path) {
   return it == metadata.end() ? std::string() : it->second;
 }
 
-}  // namespace mnemo
+namespace {
 
-namespace mnemo {
+// The model section of a config as text, without what may change between
+// training and serving: the backend and its threads compute the same model.
+std::string ModelText(config::Model model) {
+  model.clear_backend();
+  model.clear_threads();
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(model, &text);
+  return text;
+}
+
+// Parse errors go into the message, not to stderr.
+class SilentErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int /*line*/, int /*column*/, const std::string& /*message*/) override {}
+};
+
+}  // namespace
+
+absl::Status CheckModelMatchesFile(const config::Model& given, const std::string& model_path) {
+  MNEMO_ASSIGN_OR_RETURN(std::string stored_text, ReadModelConfigText(model_path));
+  if (stored_text.empty()) return absl::OkStatus();  // nothing to compare with
+  config::Experiment stored;
+  SilentErrors errors;
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(stored_text, &stored)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(model_path,
+                     ": its stored config does not parse with the given config's plugins; "
+                     "serve it with the config it was trained with"));
+  }
+  const ConfigDifference difference = DiffConfigText(ModelText(stored.model()), ModelText(given));
+  if (difference.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(model_path,
+                   " was trained as another model than the given config describes (only "
+                   "model.backend and model.threads may differ): the file's model has ",
+                   difference.only_first, " where the config has ", difference.only_second));
+}
 
 absl::StatusOr<config::DataNames> ReadModelDataNames(const std::string& path) {
   MNEMO_ASSIGN_OR_RETURN(SafetensorsReader file, SafetensorsReader::Open(path));

@@ -63,6 +63,13 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
 // the file's header (checked as LoadModel checks it).
 absl::StatusOr<std::string> ReadModelConfigText(const std::string& path);
 
+// Whether `given`, a model section of a config given beside the model file
+// at `model_path`, describes the model the file stores (its stored config's):
+// FailedPrecondition quoting the lines that differ otherwise. model.backend
+// and model.threads may differ (they compute the same model); a file with no
+// stored config matches anything.
+absl::Status CheckModelMatchesFile(const config::Model& given, const std::string& model_path);
+
 // The data's names stored in a saved model (empty when there are none), from
 // the file's header; an error names the file when they do not parse.
 absl::StatusOr<config::DataNames> ReadModelDataNames(const std::string& path);

@@ -1,5 +1,3 @@
-#include "core/avx512_warning_workaround.h"  // first: see there
-
 #include "core/optimizer.h"
 
 #include <cmath>
@@ -11,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/io/quote.h"
 
 namespace mnemo {
 namespace {
@@ -192,15 +192,19 @@ class Adam : public Optimizer {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Optimizer>> CreateOptimizer(
-    const config::Optimizer& config) {
+std::vector<FieldProblem> CheckOptimizer(const config::Optimizer& config) {
   constexpr char kPrefix[] = "trainer.optimizer.";
-  std::vector<std::string> problems;
-  auto check = [&](bool ok, const char* field, absl::string_view requirement,
-                   auto value) {
-    if (!ok) {
-      problems.push_back(
-          absl::StrCat(kPrefix, field, " ", requirement, " (got ", value, ")"));
+  std::vector<FieldProblem> problems;
+  auto problem = [&](const char* field, const std::string& message) {
+    problems.push_back({absl::StrCat(kPrefix, field), absl::StrCat(kPrefix, field, " ", message)});
+  };
+  // A bound a value must be within; NaN and the infinities fail every one,
+  // and the message says "finite" only when that is what failed.
+  auto check = [&](const char* field, float value, bool in_range, const char* requirement) {
+    if (!std::isfinite(value)) {
+      problem(field, absl::StrCat("must be finite and ", requirement, ", not ", value));
+    } else if (!in_range) {
+      problem(field, absl::StrCat("must be ", requirement, ", not ", value));
     }
   };
 
@@ -208,54 +212,46 @@ absl::StatusOr<std::unique_ptr<Optimizer>> CreateOptimizer(
   const bool is_sgd = type == "sgd";
   const bool is_adam = type == "adam";
   if (type.empty()) {
-    problems.push_back(absl::StrCat(kPrefix, "type is required (known types: adam, sgd)"));
+    problem("type", "is required (adam or sgd)");
   } else if (!is_sgd && !is_adam) {
-    problems.push_back(absl::StrCat(kPrefix, "type \"", type,
-                                    "\" is unknown (known types: adam, sgd)"));
+    problems.push_back(
+        {absl::StrCat(kPrefix, "type"),
+         absl::StrCat("unknown optimizer type ", QuoteValue(type), " (known types: adam, sgd)")});
   }
-  // std::isfinite also refuses NaN, which every comparison below would let by.
-  check(config.learning_rate() > 0 && std::isfinite(config.learning_rate()),
-        "learning_rate", "must be > 0", config.learning_rate());
-  check(config.weight_decay() >= 0 && std::isfinite(config.weight_decay()),
-        "weight_decay", "must be >= 0", config.weight_decay());
-  check(config.momentum() >= 0 && config.momentum() < 1, "momentum",
-        "must be in [0, 1)", config.momentum());
-  check(config.beta1() >= 0 && config.beta1() < 1, "beta1", "must be in [0, 1)",
-        config.beta1());
-  check(config.beta2() >= 0 && config.beta2() < 1, "beta2", "must be in [0, 1)",
-        config.beta2());
-  check(config.epsilon() >= 0 && std::isfinite(config.epsilon()), "epsilon",
-        "must be > 0", config.epsilon());
+  check("learning_rate", config.learning_rate(), config.learning_rate() > 0, "> 0");
+  check("weight_decay", config.weight_decay(), config.weight_decay() >= 0, ">= 0");
+  check("momentum", config.momentum(), config.momentum() >= 0 && config.momentum() < 1,
+        "in [0, 1)");
+  check("beta1", config.beta1(), config.beta1() >= 0 && config.beta1() < 1, "in [0, 1)");
+  check("beta2", config.beta2(), config.beta2() >= 0 && config.beta2() < 1, "in [0, 1)");
+  check("epsilon", config.epsilon(), config.epsilon() >= 0, "> 0 (0 = the default 1e-8)");
   if (config.nesterov() && !(config.momentum() > 0)) {
-    problems.push_back(absl::StrCat(kPrefix, "nesterov requires momentum > 0 (got ",
-                                    config.momentum(), ")"));
+    problem("nesterov", absl::StrCat("requires momentum > 0, not ", config.momentum()));
   }
   // A field the chosen type ignores is almost always a mistake (momentum
   // written for Adam, betas for SGD): refuse it rather than train silently
   // without it.
   if (is_adam) {
-    if (config.momentum() != 0) {
-      problems.push_back(absl::StrCat(kPrefix, "momentum applies to sgd only; ",
-                                      "adam uses beta1"));
-    }
-    if (config.nesterov()) {
-      problems.push_back(absl::StrCat(kPrefix, "nesterov applies to sgd only"));
-    }
+    if (config.momentum() != 0) problem("momentum", "applies to sgd only; adam uses beta1");
+    if (config.nesterov()) problem("nesterov", "applies to sgd only");
   }
   if (is_sgd) {
-    for (const auto& [field, value] :
-         {std::pair<const char*, float>{"beta1", config.beta1()},
-          {"beta2", config.beta2()},
-          {"epsilon", config.epsilon()}}) {
-      if (value != 0) {
-        problems.push_back(absl::StrCat(kPrefix, field, " applies to adam only"));
-      }
+    for (const auto& [field, value] : {std::pair<const char*, float>{"beta1", config.beta1()},
+                                       {"beta2", config.beta2()},
+                                       {"epsilon", config.epsilon()}}) {
+      if (value != 0) problem(field, "applies to adam only");
     }
   }
-  if (!problems.empty()) {
-    return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
-  }
+  return problems;
+}
 
+absl::StatusOr<std::unique_ptr<Optimizer>> CreateOptimizer(const config::Optimizer& config) {
+  const std::vector<FieldProblem> problems = CheckOptimizer(config);
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError(absl::StrJoin(
+        problems, "; ", [](std::string* out, const FieldProblem& p) { out->append(p.message); }));
+  }
+  const bool is_sgd = config.type() == "sgd";
   if (is_sgd) {
     return std::make_unique<Sgd>(config.learning_rate(), config.momentum(),
                                  config.nesterov(), config.weight_decay());

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/config.pb.h"
+#include "core/field_problem.h"
 #include "core/layer.h"
 #include "core/network.h"
 
@@ -38,8 +39,14 @@ class Optimizer {
   void CreateState(Network& network) { CreateState(network.TrainableParameters()); }
 };
 
-// SGD (optional momentum, Nesterov, weight decay) or Adam, from the config.
-// Errors name the bad field (e.g. a learning rate <= 0, an unknown type).
+// What is wrong with an optimizer config, every problem at once, each named
+// by its field ("trainer.optimizer.beta1"): a type other than sgd and adam,
+// a value out of its range or not finite, a field the type does not read.
+// The config loader reports them with their places.
+std::vector<FieldProblem> CheckOptimizer(const config::Optimizer& config);
+
+// SGD (optional momentum, Nesterov, weight decay) or Adam, from the config;
+// refuses one CheckOptimizer finds problems in, with all of them.
 absl::StatusOr<std::unique_ptr<Optimizer>> CreateOptimizer(
     const config::Optimizer& config);
 

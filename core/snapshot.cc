@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "core/config_diff.h"
 #include "core/io/quote.h"
 #include "core/io/safetensors.h"
 #include "core/status_macros.h"
@@ -46,9 +47,6 @@ constexpr char kPartSumsKey[] = "mnemo.epoch_part_sums";
 constexpr char kHistoryKey[] = "mnemo.history";
 constexpr char kBestKey[] = "mnemo.early_stopping";
 constexpr char kChecksumKey[] = "mnemo.checksum";
-
-// At most this many differing config lines are quoted on each side.
-constexpr size_t kMaxQuotedLines = 6;
 
 // 17 significant digits read back as the same double.
 std::string ExactDouble(double value) { return absl::StrFormat("%.17g", value); }
@@ -264,57 +262,16 @@ absl::Status CheckFormat(const std::string& path,
   return absl::OkStatus();
 }
 
-// Text-format lines, each prefixed with the path of its message
-// ("trainer.optimizer.learning_rate: 0.1"), so that a line says on its own
-// which field it is.
-std::vector<std::string> QualifiedLines(const std::string& text) {
-  std::vector<std::string> path;
-  std::vector<std::string> lines;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty()) continue;
-    if (line == "}") {
-      if (!path.empty()) path.pop_back();
-    } else if (absl::EndsWith(line, " {")) {
-      path.emplace_back(line.substr(0, line.size() - 2));
-    } else {
-      lines.push_back(path.empty() ? std::string(line)
-                                   : absl::StrCat(absl::StrJoin(path, "."), ".", line));
-    }
-  }
-  std::sort(lines.begin(), lines.end());
-  return lines;
-}
-
-std::string QuoteLines(const std::vector<std::string>& lines) {
-  if (lines.empty()) return "nothing else";
-  std::vector<std::string> quoted;
-  for (size_t i = 0; i < lines.size() && i < kMaxQuotedLines; ++i) {
-    quoted.push_back(absl::StrCat("`", lines[i], "`"));
-  }
-  std::string text = absl::StrJoin(quoted, ", ");
-  if (lines.size() > kMaxQuotedLines) {
-    absl::StrAppend(&text, " and ", lines.size() - kMaxQuotedLines, " more");
-  }
-  return text;
-}
-
 absl::Status CheckConfig(const std::string& path, const std::string& snapshot_text,
                          const std::string& run_text) {
-  if (snapshot_text == run_text) return absl::OkStatus();
-  const std::vector<std::string> theirs = QualifiedLines(snapshot_text);
-  const std::vector<std::string> ours = QualifiedLines(run_text);
-  std::vector<std::string> only_theirs, only_ours;
-  std::set_difference(theirs.begin(), theirs.end(), ours.begin(), ours.end(),
-                      std::back_inserter(only_theirs));
-  std::set_difference(ours.begin(), ours.end(), theirs.begin(), theirs.end(),
-                      std::back_inserter(only_ours));
+  const ConfigDifference difference = DiffConfigText(snapshot_text, run_text);
+  if (difference.empty()) return absl::OkStatus();
   return absl::FailedPreconditionError(
       absl::StrCat(path,
                    " was written by another config (a resumed run must train the same model the "
                    "same way; only output settings and trainer.nonfinite may change): the snapshot "
                    "has ",
-                   QuoteLines(only_theirs), " where this run has ", QuoteLines(only_ours)));
+                   difference.only_first, " where this run has ", difference.only_second));
 }
 
 std::string ShapeText(Eigen::Index rows, Eigen::Index cols) {

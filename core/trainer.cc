@@ -98,8 +98,9 @@ absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config, Trainable
     return absl::InvalidArgumentError(absl::StrCat("trainer.nonfinite ", config.nonfinite(),
                                                    " is unknown (known: STOP, SKIP_STEP)"));
   }
-  if (config.has_early_stopping())
+  if (config.has_early_stopping()) {
     MNEMO_RETURN_IF_ERROR(CheckEarlyStopping(config.early_stopping()));
+  }
   if (model == nullptr || optimizer == nullptr) {
     return absl::InvalidArgumentError("a trainer needs a model and an optimizer");
   }
@@ -199,29 +200,41 @@ absl::Status Trainer::TrainBatches(const Dataset& train, TrainingProgress* progr
 
 absl::Status Trainer::Run(const Dataset& train, const Dataset& test, TrainingProgress* progress,
                           TrainingObserver* observer, TrainingHook* hook) {
-  TrainTestData data;
-  data.train = train;
-  data.test = test;
-  return Run(data, progress, observer, hook);
+  static const Dataset* const kNone = new Dataset;
+  return RunSets(train, *kNone, test, progress, observer, hook);
 }
 
 absl::Status Trainer::Run(const TrainTestData& data, TrainingProgress* progress,
                           TrainingObserver* observer, TrainingHook* hook) {
-  const Dataset& train = data.train;
+  return RunSets(data.train, data.validation, data.test, progress, observer, hook);
+}
+
+absl::Status Trainer::CheckData(const TrainTestData& data) const {
+  return CheckSets(data.train, data.validation, data.test);
+}
+
+absl::Status Trainer::CheckSets(const Dataset& train, const Dataset& validation,
+                                const Dataset& test) const {
   const int inputs = model_->input_size();
   const int outputs = model_->output_size();
   MNEMO_RETURN_IF_ERROR(CheckDataFits(train, inputs, outputs, model_->loss(), "training"));
-  for (const auto& [set, what] :
-       {std::pair{&data.validation, "validation"}, std::pair{&data.test, "test"}}) {
+  for (const auto& [set, what] : {std::pair{&validation, "validation"}, std::pair{&test, "test"}}) {
     if (set->size() > 0 || set->feature_dim() > 0) {
       MNEMO_RETURN_IF_ERROR(CheckDataFits(*set, inputs, outputs, model_->loss(), what));
     }
   }
-  if (config_.has_early_stopping() && data.validation.size() == 0) {
+  if (config_.has_early_stopping() && validation.size() == 0) {
     return absl::InvalidArgumentError(
         "trainer.early_stopping needs a validation set: set data.validation_fraction or "
         "data.validation_file");
   }
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::RunSets(const Dataset& train, const Dataset& validation, const Dataset& test,
+                              TrainingProgress* progress, TrainingObserver* observer,
+                              TrainingHook* hook) {
+  MNEMO_RETURN_IF_ERROR(CheckSets(train, validation, test));
   const int epochs = config_.epochs();
   const int num_batches = NumBatches(train.size(), config_.batch_size());
   if (progress->epoch < 1 || progress->epoch > epochs + 1 || progress->batch < 0 ||
@@ -241,10 +254,8 @@ absl::Status Trainer::Run(const TrainTestData& data, TrainingProgress* progress,
     MNEMO_RETURN_IF_ERROR(TrainBatches(train, progress, observer, hook, &stopped));
     if (stopped) return absl::OkStatus();
     EpochMetrics metrics = EpochMetricsOf(*progress, train.size());
-    if (data.validation.size() > 0) {
-      MNEMO_RETURN_IF_ERROR(EvaluateInto(data.validation, "val_", &metrics));
-    }
-    if (data.test.size() > 0) MNEMO_RETURN_IF_ERROR(EvaluateInto(data.test, "test_", &metrics));
+    if (validation.size() > 0) MNEMO_RETURN_IF_ERROR(EvaluateInto(validation, "val_", &metrics));
+    if (test.size() > 0) MNEMO_RETURN_IF_ERROR(EvaluateInto(test, "test_", &metrics));
     model_->AddEpochFigures(&metrics.figures);
     if (observer) observer->OnEpochEnd(metrics);
 

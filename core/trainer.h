@@ -127,7 +127,10 @@ class Trainer {
   // where). Refuses a progress that does not fit this config and data set.
   absl::Status Run(const TrainTestData& data, TrainingProgress* progress,
                    TrainingObserver* observer = nullptr, TrainingHook* hook = nullptr);
-  // The same without a validation set.
+  // Whether `data` fits the model and this config, as Run checks it first:
+  // for a tool to ask before it writes anything.
+  absl::Status CheckData(const TrainTestData& data) const;
+  // Run without a validation set.
   absl::Status Run(const Dataset& train, const Dataset& test, TrainingProgress* progress,
                    TrainingObserver* observer = nullptr, TrainingHook* hook = nullptr);
 
@@ -147,6 +150,11 @@ class Trainer {
   absl::Status TrainBatches(const Dataset& train, TrainingProgress* progress,
                             TrainingObserver* observer, TrainingHook* hook, bool* stopped);
 
+  absl::Status CheckSets(const Dataset& train, const Dataset& validation,
+                         const Dataset& test) const;
+  // Run over the three sets, held by reference (the public Runs copy none).
+  absl::Status RunSets(const Dataset& train, const Dataset& validation, const Dataset& test,
+                       TrainingProgress* progress, TrainingObserver* observer, TrainingHook* hook);
   // Evaluates the model on `data` into metrics->figures as "<prefix><figure>"
   // (and the test set's loss and accuracy into their fields).
   absl::Status EvaluateInto(const Dataset& data, const char* prefix, EpochMetrics* metrics);

@@ -67,6 +67,8 @@ absl::Status Run() {
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,
                          BuildNetwork(**loaded, Registries::Global()));
   MNEMO_RETURN_IF_ERROR(LoadModel(model_path, *network));
+  // The tensors fit; the model they were trained in must be the config's too.
+  MNEMO_RETURN_IF_ERROR(CheckModelMatchesFile(experiment.model(), model_path));
 
   MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment));
   if (data.test.size() == 0) {

@@ -39,6 +39,7 @@
 #include "memory_modules/classifier/dual_path_evaluation.h"
 #include "memory_modules/classifier/path_timing.h"
 #include "tools/command_line.h"
+#include "tools/data/data_config.h"
 #include "tools/data/readers.h"
 #include "tools/memory_report.h"
 #include "tools/model_summary.h"
@@ -245,6 +246,9 @@ absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string&
                          CreateOptimizer(experiment.trainer().optimizer()));
   MNEMO_ASSIGN_OR_RETURN(Trainer trainer,
                          Trainer::Create(experiment.trainer(), &model, optimizer.get()));
+  // Before anything is written: a snapshot of a run that cannot train would
+  // only stand in the way of the corrected one.
+  MNEMO_RETURN_IF_ERROR(WithPrefix(trainer.CheckData(data), DataSource(experiment.data())));
 
   // A snapshot of the run so far at every epoch's end and as the schedule
   // says; --resume goes on from it, bit for bit.

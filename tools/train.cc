@@ -39,6 +39,7 @@
 #include "core/trainer.h"
 #include "google/protobuf/text_format.h"
 #include "tools/command_line.h"
+#include "tools/data/data_config.h"
 #include "tools/data/readers.h"
 #include "tools/format_bytes.h"
 #include "tools/model_summary.h"
@@ -292,6 +293,9 @@ absl::Status Run() {
                          CreateOptimizer(experiment.trainer().optimizer()));
   MNEMO_ASSIGN_OR_RETURN(Trainer trainer,
                          Trainer::Create(experiment.trainer(), network.get(), optimizer.get()));
+  // Before anything is written: a snapshot of a run that cannot train would
+  // only stand in the way of the corrected one.
+  MNEMO_RETURN_IF_ERROR(WithPrefix(trainer.CheckData(data), DataSource(experiment.data())));
   // All of the optimizer's state now, so that the space check below sees it.
   optimizer->CreateState(*network);
 

@@ -9,6 +9,7 @@
 #include "core/model_builder.h"
 #include "core/model_io.h"
 #include "core/status_macros.h"
+#include "google/protobuf/text_format.h"
 
 namespace mnemo {
 namespace {
@@ -38,7 +39,13 @@ absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& co
     config = loader.LoadFile(config_path);
   }
   if (!config.ok()) return config.status();
-  return Load(**config, model_path);
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor, Load(**config, model_path));
+  // Its tensors fit (Load checked them); the model they were trained in must
+  // be the one the config describes too.
+  if (!config_path.empty()) {
+    MNEMO_RETURN_IF_ERROR(CheckModelMatchesFile((*config)->experiment().model(), model_path));
+  }
+  return predictor;
 }
 
 absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const LoadedConfig& config,

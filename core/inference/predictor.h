@@ -57,7 +57,9 @@ class Predictor {
   // weights from `model_path`. `config_path` "" uses the config stored in the
   // model file. Errors name the file and what is wrong: a config error with its line and
   // column; a model file that is missing, damaged, or of another architecture
-  // (the tensors missing, extra or of another shape, with both shapes).
+  // (the tensors missing, extra or of another shape, with both shapes); a
+  // given config whose model section is not the one stored in the file (the
+  // lines that differ quoted; model.backend and model.threads may differ).
   //
   // Memory: the network is built without gradients (LayerArgs::inference)
   // and the weights are read from the file straight into it (LoadModel), so

@@ -111,6 +111,28 @@ TEST(TaskConfigTest, AValueQuotedInAMessageIsEscaped) {
   EXPECT_THAT(lines[1], ::testing::HasSubstr("unknown layer type \"\\x1b[2J\" (known types: "));
 }
 
+TEST(TaskConfigTest, NumbersAreCheckedAtLoadWithTheirPlace) {
+  // The optimizer's fields, and an init's std, at load: not when the
+  // optimizer or the layer is built, without a place.
+  const std::string text =
+      "model {\n  input_size: 4\n  init { std: nan }\n"
+      "  layer { type: 'Dense' units: 3 init { std: -0.5 } }\n}\n"
+      "trainer {\n  optimizer {\n    type: 'adam'\n    learning_rate: inf\n"
+      "    beta1: 1\n    weight_decay: -inf\n  }\n  batch_size: 8 epochs: 1\n}\n";
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(
+      Lines(config.status()),
+      ElementsAre(At(text, "std: nan") + "model.init.std must be finite and > 0, not nan",
+                  At(text, "std: -0.5") +
+                      "model.layer[0].init.std must be > 0 (0 = the default 0.01), not -0.5",
+                  At(text, "learning_rate") +
+                      "trainer.optimizer.learning_rate must be finite and > 0, not inf",
+                  At(text, "weight_decay") +
+                      "trainer.optimizer.weight_decay must be finite and >= 0, not -inf",
+                  At(text, "beta1") + "trainer.optimizer.beta1 must be in [0, 1), not 1"));
+}
+
 TEST(TaskConfigTest, AMemoryModuleNeedsAClassificationLoss) {
   const std::string text = absl::StrCat(
       "model {\n  input_size: 4\n  layer { type: 'Dense' units: 3 name: 'f' }\n"

@@ -31,7 +31,7 @@ mnemo::Dataset Counting(int samples) {
 
 class CountingFormat : public mnemo::DataFormat {
  public:
-  std::vector<mnemo::DataProblem> Check(const mnemo::config::Data& config) const override {
+  std::vector<mnemo::FieldProblem> Check(const mnemo::config::Data& config) const override {
     if (config.dir().empty()) return {};
     return {{"data.dir", "format \"counting\" reads no files: leave data.dir out"}};
   }

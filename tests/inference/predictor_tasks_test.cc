@@ -7,7 +7,9 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/config_loader.h"
 #include "core/inference/predictor.h"
@@ -116,6 +118,56 @@ TEST(PredictorTasksTest, ANonFiniteWeightIsRefusedNamingTheTensorAndElement) {
               absl::StrCat(path, ": layer \"0_dense\" (Dense), parameter \"", c.element,
                            ": a model with a NaN or infinite weight is refused (the network now "
                            "holds it: discard it)"));
+  }
+}
+
+TEST(PredictorTasksTest, AGivenConfigMustDescribeTheStoredModel) {
+  const std::string trained =
+      "model { input_size: 2 layer { type: 'Dense' units: 3 activation: 'ReLU' } "
+      "layer { type: 'Dense' units: 1 } loss: MEAN_SQUARED_ERROR }";
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config =
+      ConfigLoader(Registries::Global(), ConfigUse::kInference).LoadText(trained, "t.pbtxt");
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<std::unique_ptr<Network>> network = BuildNetwork(**config, Registries::Global());
+  ASSERT_TRUE(network.ok());
+  const std::string model = absl::StrCat(TestDir(), "/model.safetensors");
+  ASSERT_TRUE(SaveModel(model, **network, trained).ok());
+
+  struct Case {
+    std::string config;      // beside the model
+    std::string difference;  // "" = accepted
+  };
+  for (const Case& c : std::vector<Case>{
+           // Another activation: the same tensors, another model.
+           {"activation: 'Tanh'",
+            "`layer.activation: \"ReLU\"` where the config has "
+            "`layer.activation: \"Tanh\"`"},
+           // Another loss.
+           {"loss: HUBER", "`loss: MEAN_SQUARED_ERROR` where the config has `loss: HUBER`"},
+           // Only the threads: the same model.
+           {"threads: 1", ""},
+       }) {
+    std::string text = trained;
+    if (absl::StartsWith(c.config, "activation")) {
+      text.replace(text.find("activation: 'ReLU'"), 18, c.config);
+    } else if (absl::StartsWith(c.config, "loss")) {
+      text.replace(text.find("loss: MEAN_SQUARED_ERROR"), 24, c.config);
+    } else {
+      text.replace(text.find("input_size: 2"), 13, "input_size: 2 " + c.config);
+    }
+    const std::string path = absl::StrCat(TestDir(), "/given.pbtxt");
+    WriteFile(path, text);
+    absl::StatusOr<std::unique_ptr<Predictor>> predictor = Predictor::Load(path, model);
+    if (c.difference.empty()) {
+      EXPECT_TRUE(predictor.ok()) << predictor.status();
+      continue;
+    }
+    ASSERT_FALSE(predictor.ok()) << c.config;
+    EXPECT_EQ(std::string(predictor.status().message()),
+              absl::StrCat(model,
+                           " was trained as another model than the given config describes (only "
+                           "model.backend and model.threads may differ): the file's model has ",
+                           c.difference));
   }
 }
 

@@ -1,21 +1,22 @@
 // SGD (plain, momentum, Nesterov, weight decay) and Adam against steps worked
 // out by hand with PyTorch's formulas; frozen layers; config validation.
-#include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/optimizer.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
+#include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/config.pb.h"
 #include "core/layers/activations.h"
 #include "core/layers/dense.h"
 #include "core/network.h"
-#include "core/optimizer.h"
 
 namespace mnemo {
 namespace {
@@ -241,14 +242,14 @@ TEST(CreateOptimizerTest, RejectsInvalidConfigs) {
     cases.push_back({config, std::move(message)});
   };
   add([](config::Optimizer& c) { c.set_learning_rate(0); },
-      "trainer.optimizer.learning_rate must be > 0 (got 0)");
+      "trainer.optimizer.learning_rate must be > 0, not 0");
   add([](config::Optimizer& c) { c.set_learning_rate(-1); },
-      "trainer.optimizer.learning_rate must be > 0 (got -1)");
+      "trainer.optimizer.learning_rate must be > 0, not -1");
   add([](config::Optimizer& c) { c.set_type("rmsprop"); },
-      "trainer.optimizer.type \"rmsprop\" is unknown (known types: adam, sgd)");
+      "unknown optimizer type \"rmsprop\" (known types: adam, sgd)");
   add([](config::Optimizer& c) { c.clear_type(); }, "trainer.optimizer.type is required");
   add([](config::Optimizer& c) { c.set_momentum(1); },
-      "trainer.optimizer.momentum must be in [0, 1) (got 1)");
+      "trainer.optimizer.momentum must be in [0, 1), not 1");
   add([](config::Optimizer& c) { c.set_momentum(-0.5f); },
       "trainer.optimizer.momentum must be in [0, 1)");
   add([](config::Optimizer& c) { c.set_nesterov(true); },
@@ -262,7 +263,7 @@ TEST(CreateOptimizerTest, RejectsInvalidConfigs) {
         c.set_type("adam");
         c.set_beta1(1.0f);
       },
-      "trainer.optimizer.beta1 must be in [0, 1) (got 1)");
+      "trainer.optimizer.beta1 must be in [0, 1), not 1");
   add(
       [](config::Optimizer& c) {
         c.set_type("adam");
@@ -281,6 +282,19 @@ TEST(CreateOptimizerTest, RejectsInvalidConfigs) {
         c.set_momentum(0.9f);
       },
       "trainer.optimizer.momentum applies to sgd only");
+  // Not finite: said so, never "must be > 0 (got inf)".
+  add([](config::Optimizer& c) { c.set_learning_rate(INFINITY); },
+      "trainer.optimizer.learning_rate must be finite and > 0, not inf");
+  add([](config::Optimizer& c) { c.set_momentum(NAN); },
+      "trainer.optimizer.momentum must be finite and in [0, 1), not nan");
+  add([](config::Optimizer& c) { c.set_weight_decay(INFINITY); },
+      "trainer.optimizer.weight_decay must be finite and >= 0, not inf");
+  add(
+      [](config::Optimizer& c) {
+        c.set_type("adam");
+        c.set_epsilon(-INFINITY);
+      },
+      "trainer.optimizer.epsilon must be finite and > 0 (0 = the default 1e-8), not -inf");
 
   for (const Case& c : cases) {
     absl::StatusOr<std::unique_ptr<Optimizer>> optimizer = CreateOptimizer(c.config);

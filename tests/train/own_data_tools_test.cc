@@ -4,7 +4,10 @@
 // arrays, with their data in configs/data.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -129,6 +132,44 @@ TEST(OwnDataToolsTest, NpyArraysTrainAndEvaluate) {
     }
   }
   EXPECT_GT(accuracy, 0.9);
+}
+
+TEST(OwnDataToolsTest, DataThatDoesNotFitTheModelIsRefusedBeforeAnythingIsWritten) {
+  // The digits config with a wrong input size, a wrong loss for its labels,
+  // or two classes too few: each refused naming the data file, and nothing
+  // left in the output directory to stand in the corrected run's way.
+  const std::string config = ReadBytes("configs/digits_npy.pbtxt");
+  char* cwd = getcwd(nullptr, 0);
+  const std::string data = absl::StrCat(cwd, "/configs/data/");
+  free(cwd);
+  struct Case {
+    std::string from, to, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"input_size: 64", "input_size: 60",
+            "the training set has 64 features per sample but the model's input_size is 60"},
+           // With a regression loss the labels are read as values: one a row.
+           {"units: 10 }", "units: 10 }\n  loss: MEAN_SQUARED_ERROR",
+            "the training set has 1 targets per sample but the model has 10 outputs"},
+           {"units: 10 }", "units: 8 }",
+            "the training set has 10 classes but the model tells 8 apart (8 outputs, "
+            "SOFTMAX_CROSS_ENTROPY)"},
+       }) {
+    std::string text = config;
+    text.replace(text.find(c.from), c.from.size(), c.to);
+    for (size_t at = text.find("\"data/"); at != std::string::npos; at = text.find("\"data/")) {
+      text.replace(at, 6, "\"" + data);
+    }
+    const std::string path = absl::StrCat(TestDir(), "/bad.pbtxt");
+    WriteFile(path, text);
+    const std::string out = absl::StrCat(TestDir(), "/out_", c.to.size());
+    CommandResult trained =
+        Tool("train", absl::StrCat("--config=", path, " --epochs=1 --out=", out));
+    EXPECT_EQ(trained.exit_code, 1) << c.to;
+    EXPECT_EQ(trained.err, absl::StrCat("train: ", data, "digits_train_x.npy: ", c.message, "\n"));
+    EXPECT_FALSE(std::ifstream(out + "/snapshot.safetensors").good()) << c.to;
+    EXPECT_FALSE(std::ifstream(out + "/model.safetensors").good()) << c.to;
+  }
 }
 
 TEST(OwnDataToolsTest, AFinishedRunIsNotReplacedUnasked) {

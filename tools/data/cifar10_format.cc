@@ -15,8 +15,8 @@ namespace {
 
 class Cifar10Format : public DataFormat {
  public:
-  std::vector<DataProblem> Check(const config::Data& config) const override {
-    std::vector<DataProblem> problems =
+  std::vector<FieldProblem> Check(const config::Data& config) const override {
+    std::vector<FieldProblem> problems =
         FieldsNotTaken(config, kCifar10Format, {"dir", "train_prefix", "test_prefix"},
                        "it reads data_batch_1..5.bin and test_batch.bin in data.dir");
     if (!problems.empty()) return problems;

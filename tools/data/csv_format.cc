@@ -61,8 +61,8 @@ class CsvFormat : public DataFormat {
  public:
   explicit CsvFormat(const DataFormatArgs& args) : regression_(args.regression) {}
 
-  std::vector<DataProblem> Check(const config::Data& config) const override {
-    std::vector<DataProblem> problems = FieldsNotTaken(
+  std::vector<FieldProblem> Check(const config::Data& config) const override {
+    std::vector<FieldProblem> problems = FieldsNotTaken(
         config, kCsvFormat,
         {"train_file", "validation_file", "test_file", "target", "features", "missing"},
         "its files are train_file, validation_file and test_file, each a table with its "

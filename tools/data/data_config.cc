@@ -12,6 +12,14 @@
 
 namespace mnemo {
 
+std::string DataSource(const config::Data& config) {
+  if (!config.train_file().empty()) return config.train_file();
+  const std::string format = config.format().empty() ? kIdxFormat : config.format();
+  const std::string dir =
+      config.dir().empty() && format == kIdxFormat ? kDefaultDataDir : config.dir();
+  return absl::StrCat(dir, " (", format, ")");
+}
+
 bool IsFile(const std::string& path) {
   struct stat info;
   return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
@@ -22,14 +30,14 @@ bool IsDirectory(const std::string& path) {
   return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
 }
 
-std::vector<DataProblem> FieldsNotTaken(const config::Data& config, const std::string& format,
-                                        const std::vector<std::string>& taken,
-                                        const std::string& hint) {
+std::vector<FieldProblem> FieldsNotTaken(const config::Data& config, const std::string& format,
+                                         const std::vector<std::string>& taken,
+                                         const std::string& hint) {
   static const std::vector<std::string> kEveryFormat = {"format", "train_limit", "test_limit",
                                                         "validation_fraction"};
   std::vector<const google::protobuf::FieldDescriptor*> set;
   config.GetReflection()->ListFields(config, &set);
-  std::vector<DataProblem> problems;
+  std::vector<FieldProblem> problems;
   for (const google::protobuf::FieldDescriptor* field : set) {
     const std::string& name = field->name();
     if (std::count(kEveryFormat.begin(), kEveryFormat.end(), name) > 0 ||

@@ -39,6 +39,10 @@ inline std::vector<std::string> Cifar10TrainFiles() {
 }
 inline constexpr char kCifar10TestFile[] = "test_batch.bin";
 
+// Where a config's data comes from, for messages: its training file (csv,
+// npy), or its directory and format ("/usr/share/datasets/fashion-mnist (idx)").
+std::string DataSource(const config::Data& config);
+
 // Whether `path` is a regular file, or a directory, that exists.
 bool IsFile(const std::string& path);
 bool IsDirectory(const std::string& path);
@@ -47,9 +51,9 @@ bool IsDirectory(const std::string& path);
 // (besides format, the limits and validation_fraction, which every format
 // takes), each a problem "data.<field> does not apply to format "<format>"
 // (<hint>)": a csv field left in an idx config must not be silently ignored.
-std::vector<DataProblem> FieldsNotTaken(const config::Data& config, const std::string& format,
-                                        const std::vector<std::string>& taken,
-                                        const std::string& hint);
+std::vector<FieldProblem> FieldsNotTaken(const config::Data& config, const std::string& format,
+                                         const std::vector<std::string>& taken,
+                                         const std::string& hint);
 
 }  // namespace mnemo
 

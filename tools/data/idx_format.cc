@@ -15,8 +15,8 @@ namespace {
 
 class IdxFormat : public DataFormat {
  public:
-  std::vector<DataProblem> Check(const config::Data& config) const override {
-    std::vector<DataProblem> problems =
+  std::vector<FieldProblem> Check(const config::Data& config) const override {
+    std::vector<FieldProblem> problems =
         FieldsNotTaken(config, kIdxFormat, {"dir", "train_prefix", "test_prefix"},
                        "its files are <dir>/<prefix>-images-idx3-ubyte and -labels-idx1-ubyte; "
                        "set data.format for a csv or npy data set");

@@ -64,8 +64,8 @@ class NpyFormat : public DataFormat {
  public:
   explicit NpyFormat(const DataFormatArgs& args) : regression_(args.regression) {}
 
-  std::vector<DataProblem> Check(const config::Data& config) const override {
-    std::vector<DataProblem> problems = FieldsNotTaken(
+  std::vector<FieldProblem> Check(const config::Data& config) const override {
+    std::vector<FieldProblem> problems = FieldsNotTaken(
         config, kNpyFormat,
         {"train_file", "validation_file", "test_file", "train_targets_file",
          "validation_targets_file", "test_targets_file", "features_array", "targets_array"},
