@@ -54,7 +54,6 @@ struct Rows {
   Tensor targets;                        // regression
   std::vector<std::string> labels;       // classification: the raw label of each row
   std::vector<CsvPosition> label_where;  // and where it is, for messages
-  std::vector<size_t> label_rows;        // the table row of each kept row
 };
 
 class CsvFormat : public DataFormat {
@@ -293,9 +292,8 @@ class CsvFormat : public DataFormat {
         rows.labels.push_back(std::string(absl::StripAsciiWhitespace(cells[c])));
         rows.label_where.push_back(table.positions[r][c]);
       }
-      rows.label_rows.push_back(r);
     }
-    const Eigen::Index kept = static_cast<Eigen::Index>(rows.label_rows.size());
+    const Eigen::Index kept = static_cast<Eigen::Index>(features.size() / width);
     if (kept == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           table.name, " has no data rows", n > 0 ? " left after data.missing DROP_ROW" : ""));
