@@ -184,6 +184,7 @@ std::string ShapeText(const std::vector<int64_t>& shape) {
 
 template <typename T>
 void Convert(const char* data, int64_t elements, float* out) {
+  if (elements == 0) return;  // out may be null: a row of no columns
   if constexpr (std::is_same_v<T, float>) {
     std::memcpy(out, data, static_cast<size_t>(elements) * sizeof(float));
   } else {
