@@ -23,6 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "core/feature_split.h"
+#include "core/field_range.h"
 #include "core/io/utf8.h"
 #include "core/loss.h"
 #include "core/memory_settings.h"
@@ -237,6 +238,9 @@ class Validator {
   void Problem(const std::string& field_path, const std::string& message) {
     problems_.push_back(config_.Describe(field_path, message));
   }
+  void Problems(const std::vector<FieldProblem>& problems) {
+    for (const FieldProblem& problem : problems) Problem(problem.field, problem.message);
+  }
 
   void CheckMemoryModule() {
     const config::MemoryModule& memory = experiment_.memory_module();
@@ -256,9 +260,7 @@ class Validator {
                !problem.empty()) {
       Problem("memory_module.options", problem);
     }
-    for (const FieldProblem& problem : memory::CheckMemorySettings(memory)) {
-      Problem(problem.field, problem.message);
-    }
+    Problems(memory::CheckMemorySettings(memory));
     if (IsRegression(experiment_.model().loss())) {
       Problem("model.loss", absl::StrCat("a memory module answers classes, so model.loss must be "
                                          "a classification loss, not ",
@@ -271,14 +273,7 @@ class Validator {
 
   void CheckData() {
     const config::Data& data = experiment_.data();
-    if (data.train_limit() < 0) {
-      Problem("data.train_limit",
-              absl::StrCat("data.train_limit must be >= 0, not ", data.train_limit()));
-    }
-    if (data.test_limit() < 0) {
-      Problem("data.test_limit",
-              absl::StrCat("data.test_limit must be >= 0, not ", data.test_limit()));
-    }
+    Problems(CheckRanges(data, "data"));
     const float fraction = data.validation_fraction();
     if (!(fraction >= 0 && fraction < 1)) {
       Problem("data.validation_fraction",
@@ -301,9 +296,7 @@ class Validator {
       Problem("data.format", std::string(made.status().message()));
       return;
     }
-    for (const FieldProblem& problem : (*made)->Check(data)) {
-      Problem(problem.field, problem.message);
-    }
+    Problems((*made)->Check(data));
   }
 
   void CheckTrainer() {
@@ -324,32 +317,11 @@ class Validator {
         }
       }
     }
-    for (const FieldProblem& problem : CheckOptimizer(trainer.optimizer())) {
-      Problem(problem.field, problem.message);
-    }
-    if (trainer.batch_size() <= 0) {
-      Problem("trainer.batch_size",
-              absl::StrCat("trainer.batch_size must be > 0, not ", trainer.batch_size()));
-    }
-    if (trainer.epochs() <= 0) {
-      Problem("trainer.epochs", absl::StrCat("trainer.epochs must be > 0, not ", trainer.epochs()));
-    }
+    Problems(CheckOptimizer(trainer.optimizer()));
+    Problems(CheckRanges(trainer, "trainer"));
   }
 
-  void CheckOutput() {
-    const config::Output& output = experiment_.output();
-    if (output.snapshot_every_steps() < 0) {
-      Problem("output.snapshot_every_steps",
-              absl::StrCat("output.snapshot_every_steps must be >= 0 (0 = not by steps), not ",
-                           output.snapshot_every_steps()));
-    }
-    // Written this way round to refuse NaN too.
-    if (!(output.snapshot_every_seconds() >= 0) || std::isinf(output.snapshot_every_seconds())) {
-      Problem("output.snapshot_every_seconds",
-              absl::StrCat("output.snapshot_every_seconds must be >= 0 (0 = not by time), not ",
-                           output.snapshot_every_seconds()));
-    }
-  }
+  void CheckOutput() { Problems(CheckRanges(experiment_.output(), "output")); }
 
   const LoadedConfig& config_;
   const config::Experiment& experiment_;

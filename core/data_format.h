@@ -32,6 +32,22 @@ class DataFormat {
   // name the file and what is wrong in it (a missing file, with the paths
   // tried; a bad value with its line and column, or byte offset).
   virtual absl::StatusOr<TrainTestData> Load(const config::Data& config) const = 0;
+
+  // The test set alone (TrainTestData::test, and its names), for a tool that
+  // evaluates a trained model: the training files need not be there.
+  // `trained` are the names the model keeps (DataNames), whose class labels
+  // map the test set's labels to the ids the model was trained with. This
+  // default loads every set and keeps the test set; the tools' formats read
+  // the test files only.
+  virtual absl::StatusOr<TrainTestData> LoadTest(const config::Data& config,
+                                                 const config::DataNames& trained) const {
+    (void)trained;
+    absl::StatusOr<TrainTestData> data = Load(config);
+    if (!data.ok()) return data.status();
+    data->train = Dataset();
+    data->validation = Dataset();
+    return data;
+  }
 };
 
 // What a data format's factory gets besides the `data` section it is given.

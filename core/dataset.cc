@@ -126,7 +126,9 @@ FeatureStats ComputeFeatureStats(const Dataset& data) {
   stats.max = Tensor::Constant(1, cols, -INFINITY);
   constexpr int kChunk = 4096;
   Tensor chunk;
-  for (int begin = 0; begin < n; begin += kChunk) {
+  // An int64 cursor: begin + kChunk must not wrap for a set of ~2^31 rows.
+  for (int64_t cursor = 0; cursor < n; cursor += kChunk) {
+    const int begin = static_cast<int>(cursor);
     const int count = std::min(kChunk, n - begin);
     SliceRows(data, begin, count, &chunk);
     const auto values = chunk.cast<double>().array();

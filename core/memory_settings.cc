@@ -1,5 +1,6 @@
 #include "core/memory_settings.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/field_range.h"
 
 namespace mnemo::memory {
 namespace {
@@ -34,15 +36,11 @@ MemorySettings Resolved(const config::MemoryModule& config) {
 std::vector<FieldProblem> CheckMemorySettings(const config::MemoryModule& config) {
   const MemorySettings defaults;
   const MemorySettings s = Resolved(config);
-  std::vector<FieldProblem> problems;
+  std::vector<FieldProblem> problems = CheckRanges(config, "memory_module");
   auto problem = [&problems](const char* field, std::string message) {
     problems.push_back({absl::StrCat("memory_module.", field),
                         absl::StrCat("memory_module.", field, " ", message)});
   };
-  if (s.capacity <= 0) {
-    problem("capacity",
-            absl::StrCat("must be > 0 (the items the memory holds), not ", config.capacity()));
-  }
   // NaN fails every comparison, so each test is written to be false for it.
   if (!(s.confidence_threshold >= 0 && s.confidence_threshold <= 1)) {
     problem("confidence_threshold",
@@ -63,10 +61,21 @@ std::vector<FieldProblem> CheckMemorySettings(const config::MemoryModule& config
             absl::StrCat("must be >= 0 and finite (unset = ", defaults.memory_loss_weight,
                          "), not ", config.memory_loss_weight()));
   }
-  if (s.top_k <= 0 || (s.capacity > 0 && s.top_k > s.capacity)) {
-    problem("top_k", absl::StrCat("must be >= 1 and at most the capacity (", config.capacity(),
+  // Its range is the schema's; the capacity bounds it too.
+  if (s.capacity > 0 && s.top_k > s.capacity) {
+    problem("top_k", absl::StrCat("must be at most the capacity (", config.capacity(),
                                   "; unset = ", defaults.top_k, "), not ", config.top_k()));
   }
+  // In the schema's order of the fields, the ranges' among the others'.
+  const google::protobuf::Descriptor& fields = *config::MemoryModule::descriptor();
+  const auto index = [&fields](const FieldProblem& p) {
+    const google::protobuf::FieldDescriptor* field =
+        fields.FindFieldByName(p.field.substr(p.field.find('.') + 1));
+    return field != nullptr ? field->index() : fields.field_count();
+  };
+  std::stable_sort(
+      problems.begin(), problems.end(),
+      [&](const FieldProblem& a, const FieldProblem& b) { return index(a) < index(b); });
   return problems;
 }
 

@@ -10,9 +10,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/field_range.h"
+#include "core/format_bytes.h"
 #include "core/init.h"
 #include "core/io/quote.h"
 #include "core/options_check.h"
+#include "core/system_memory.h"
 
 namespace mnemo {
 namespace {
@@ -65,15 +68,28 @@ class Builder {
         backend_(model_.backend(), registries.layers) {}
 
   absl::StatusOr<std::unique_ptr<Network>> Build() {
+    // Counts out of their schema's range are reported here and then not used:
+    // no backend of 10^6 threads, no layer of 2^31 units.
+    for (const FieldProblem& problem : CheckRanges(model_, "model")) {
+      Error(problem.field, problem.message);
+      out_of_range_.insert(problem.field);
+    }
     backend_instance_ = CreateBackend();
     if (model_.input_size() <= 0) {
       Error("model.input_size", "model.input_size must be > 0 (features per sample)");
     }
     if (model_.layer_size() == 0) Error("model", "the model has no layer");
+    if (model_.layer_size() > kMaxLayers) {
+      Error("model.layer",
+            absl::StrCat("a model has at most ", kMaxLayers, " layers, not ", model_.layer_size()));
+      return Errors();
+    }
 
     // The width flowing into the next layer; unknown (-1) once a layer could
     // not be created, after which layers are only checked, not created.
-    int running = model_.input_size() > 0 ? model_.input_size() : -1;
+    int running = model_.input_size() > 0 && !out_of_range_.count("model.input_size")
+                      ? model_.input_size()
+                      : -1;
     for (int i = 0; i < model_.layer_size(); ++i) running = AddLayer(i, running);
 
     CheckInitStd("model.init", model_.init());
@@ -82,7 +98,7 @@ class Builder {
     }
     const LossSpec loss = CheckLoss(running);
     std::unique_ptr<CacheStrategy> strategy = CreateStrategy();
-    if (!errors_.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors_, "\n"));
+    if (!errors_.empty()) return Errors();
 
     absl::StatusOr<std::unique_ptr<Network>> network =
         Network::Create(std::move(layers_), std::move(strategy), std::move(backend_instance_));
@@ -97,7 +113,16 @@ class Builder {
 
  private:
   void Error(const std::string& field_path, const std::string& message) {
-    errors_.push_back(config_.Describe(field_path, message));
+    errors_.push_back({config_.Locate(field_path), config_.Describe(field_path, message)});
+  }
+
+  // Every error, one a line, in the order of their places in the file.
+  absl::Status Errors() {
+    std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
+    });
+    return absl::InvalidArgumentError(absl::StrJoin(
+        errors_, "\n", [](std::string* out, const auto& error) { out->append(error.second); }));
   }
 
   // An init's std: unset (0), or finite and > 0.
@@ -138,10 +163,7 @@ class Builder {
   // The backend model.backend names, with model.threads; null after an
   // error (the layers are still checked, their factories then get no backend).
   std::shared_ptr<const Backend> CreateBackend() {
-    if (model_.threads() < 0) {
-      Error("model.threads",
-            absl::StrCat("model.threads must be >= 0 (0 = one per core), not ", model_.threads()));
-    }
+    if (out_of_range_.count("model.threads")) return nullptr;
     const std::string name = model_.backend().empty() ? kReferenceBackend : model_.backend();
     if (!registries_.backends.Contains(name)) {
       Error("model.backend", absl::StrCat("unknown backend ", QuoteValue(name), " (known: ",
@@ -175,11 +197,8 @@ class Builder {
     if (!layer.activation().empty()) {
       ok &= CheckType(layer.activation(), false, layer.options(), path + ".activation", "");
     }
-    if (layer.units() < 0) {
-      Error(path + ".units", absl::StrCat("units must be >= 0, not ", layer.units()));
-      ok = false;
-    }
-    if (!ok || running < 0) return -1;
+    if (out_of_range_.count(path + ".units")) ok = false;
+    if (!ok || running < 0 || !ParametersFit(path, running, layer.units())) return -1;
 
     LayerArgs args{layer,
                    running,
@@ -225,6 +244,24 @@ class Builder {
       return false;
     }
     return true;
+  }
+
+  // A layer that chooses its width holds about (inputs + 1) x units
+  // parameters. Their sum so far must fit in memory before the layer is
+  // created: an allocation the kernel grants lazily would otherwise end in
+  // its out-of-memory kill when the weights are initialised.
+  bool ParametersFit(const std::string& path, int inputs, int units) {
+    if (units <= 0) return true;
+    parameter_bytes_ += (inputs + 1.0) * units * sizeof(float);
+    const double usable = static_cast<double>(UsableMemoryBytes());
+    if (parameter_bytes_ <= usable) return true;
+    if (parameters_refused_) return false;  // said once, at the layer that crossed
+    parameters_refused_ = true;
+    Error(path + ".units",
+          absl::StrCat("the model's parameters up to this layer (", inputs, " inputs x ", units,
+                       " units) need ", FormatBytes(parameter_bytes_), ", more than the ",
+                       FormatBytes(usable), " of memory this process may use"));
+    return false;
   }
 
   int Create(const std::string& path, const std::string& type, const LayerArgs& args,
@@ -295,7 +332,10 @@ class Builder {
   std::shared_ptr<const Backend> backend_instance_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::set<std::string> names_;
-  std::vector<std::string> errors_;
+  std::vector<std::pair<SourceLocation, std::string>> errors_;
+  std::set<std::string> out_of_range_;  // fields CheckRanges refused
+  double parameter_bytes_ = 0;          // ParametersFit's running sum
+  bool parameters_refused_ = false;     // and whether it said so
 };
 
 }  // namespace

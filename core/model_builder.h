@@ -30,6 +30,13 @@ namespace mnemo {
 // Inference: from a config loaded with ConfigUse::kInference the layers are
 // made with LayerArgs::inference, and so without gradients (core's Dense
 // leaves them empty): such a network runs Forward only and is never trained.
+//
+// Sizes: every count of the model is held to its schema's range
+// (core/field_range.h), the layers to kMaxLayers, and the parameters of the
+// layers that choose their width (about (inputs + 1) x units each) to the
+// memory the process may use, before anything is allocated.
+inline constexpr int kMaxLayers = 4096;
+
 absl::StatusOr<std::unique_ptr<Network>> BuildNetwork(const LoadedConfig& config,
                                                       const Registries& registries);
 

@@ -56,7 +56,9 @@ absl::StatusOr<Evaluation> Evaluate(Network& network, const Dataset& data, int b
   TaskMetrics metrics(spec.kind, network.output_size());
   Tensor batch;  // reused: only the last, shorter batch reallocates
   Tensor targets;
-  for (int begin = 0; begin < n; begin += batch_size) {
+  // An int64 cursor: begin + batch_size must not wrap for a set of ~2^31 rows.
+  for (int64_t cursor = 0; cursor < n; cursor += batch_size) {
+    const int begin = static_cast<int>(cursor);
     const int count = std::min(batch_size, n - begin);
     SliceRows(data, begin, count, &batch);
     if (regression) targets = data.targets.middleRows(begin, count);

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/field_range.h"
 
 namespace mnemo {
 
@@ -58,6 +59,10 @@ absl::StatusOr<T> UnpackOptions(const Config& config, bool required = false,
   if (!config.options().UnpackTo(&options)) {
     return absl::InvalidArgumentError(absl::StrCat(
         config.type(), " needs options of type ", expected, ", not ", config.options().type_url()));
+  }
+  // Counts the options' schema bounds ([(mnemo.config.range) = {...}]).
+  if (absl::Status ranges = CheckRangesStatus(options, "options"); !ranges.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(config.type(), ": ", ranges.message()));
   }
   return options;
 }

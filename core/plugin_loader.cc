@@ -1,16 +1,22 @@
 #include "core/plugin_loader.h"
 
 #include <dlfcn.h>
+#include <google/protobuf/descriptor.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <mutex>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/io/read_file.h"
 #include "core/plugin_api.h"
 #include "core/status_macros.h"
 
@@ -55,6 +61,98 @@ std::string CurrentDirectory() {
   return buffer;
 }
 
+size_t ContentsHash(const std::string& bytes) { return std::hash<std::string>()(bytes); }
+
+// What each library this process opened through a loader is: opening one
+// runs its static initialisers, whatever the loader then decided, so every
+// loader of the process checks against all of them.
+struct OpenedLibrary {
+  std::string path;                      // canonical
+  size_t contents_hash;                  // of the file's bytes
+  std::vector<std::string> proto_files;  // EmbeddedProtoFiles
+};
+std::mutex opened_mu;
+std::vector<OpenedLibrary>* const opened = new std::vector<OpenedLibrary>;  // guarded by opened_mu
+
+bool IsProtoNameByte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '/' || c == '.' || c == '-';
+}
+
+}  // namespace
+
+std::vector<std::string> EmbeddedProtoFiles(absl::string_view library) {
+  constexpr absl::string_view kSuffix = ".proto";
+  std::vector<std::string> names;
+  for (size_t end = library.find(kSuffix); end != absl::string_view::npos;
+       end = library.find(kSuffix, end + 1)) {
+    end += kSuffix.size();  // one past the name
+    // Back over the name's bytes, then the length (a one- or two-byte
+    // varint) and the tag 0x0a of FileDescriptorProto.name.
+    size_t start = end - kSuffix.size();
+    while (start > 0 && IsProtoNameByte(static_cast<unsigned char>(library[start - 1]))) --start;
+    for (; start < end - kSuffix.size(); ++start) {
+      const size_t length = end - start;
+      const auto at = [&](size_t back) {
+        return static_cast<unsigned char>(library[start - back]);
+      };
+      const bool one_byte = length < 0x80 && start >= 2 && at(1) == length && at(2) == 0x0a;
+      const bool two_bytes = length >= 0x80 && length < 0x4000 && start >= 3 &&
+                             at(2) == (0x80 | (length & 0x7f)) && at(1) == (length >> 7) &&
+                             at(3) == 0x0a;
+      if (one_byte || two_bytes) {
+        names.emplace_back(library.substr(start, length));
+        break;
+      }
+    }
+    end -= kSuffix.size();
+  }
+  return names;
+}
+
+namespace {
+
+// Refuses a library new to the process that is a copy of one opened before,
+// or that would register a .proto file the process has; records it
+// otherwise. `bytes` are the file's at `canonical`.
+absl::Status CheckNotOpenedAsAnother(const std::string& canonical, const std::string& bytes) {
+  std::lock_guard<std::mutex> lock(opened_mu);
+  // Open already (this path, or the process linked it): dlopen runs nothing again.
+  if (void* handle = dlopen(canonical.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD)) {
+    dlclose(handle);  // the reference RTLD_NOLOAD took
+    return absl::OkStatus();
+  }
+  const size_t hash = ContentsHash(bytes);
+  for (const OpenedLibrary& library : *opened) {
+    if (library.path == canonical || library.contents_hash != hash) continue;
+    absl::StatusOr<std::string> its_bytes = ReadFileToString(library.path);
+    if (its_bytes.ok() && *its_bytes == bytes) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot load plugin ", canonical, ": it is a copy of the plugin already loaded from ",
+          library.path, " (the same bytes); name one of the two in the config"));
+    }
+  }
+  const std::vector<std::string> protos = EmbeddedProtoFiles(bytes);
+  for (const std::string& proto : protos) {
+    if (google::protobuf::DescriptorPool::generated_pool()->FindFileByName(proto) == nullptr) {
+      continue;
+    }
+    std::string from = "a library the process linked";
+    for (const OpenedLibrary& library : *opened) {
+      if (std::count(library.proto_files.begin(), library.proto_files.end(), proto) > 0) {
+        from = absl::StrCat("the plugin loaded from ", library.path);
+      }
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot load plugin ", canonical, ": it holds the generated code of ", proto, ", which ",
+        from,
+        " registered already (another build of the same plugin?); protobuf cannot register "
+        "it twice; name one of the two in the config"));
+  }
+  opened->push_back({canonical, hash, protos});
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 PluginLoader& PluginLoader::Global() {
@@ -83,6 +181,10 @@ absl::StatusOr<LoadedPlugin> PluginLoader::Load(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const LoadedPlugin& plugin : loaded_) {
     if (plugin.path == canonical) return plugin;
+  }
+  {
+    MNEMO_ASSIGN_OR_RETURN(const std::string contents, ReadFileToString(canonical));
+    MNEMO_RETURN_IF_ERROR(CheckNotOpenedAsAnother(canonical, contents));
   }
 
   // Refused or failed libraries are deliberately never dlclose'd: their static

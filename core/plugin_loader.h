@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/registry.h"
 
 namespace mnemo {
@@ -26,8 +27,20 @@ struct LoadedPlugin {
 //    library is refused with both sides named;
 //  - the plugin's registrations are committed all together or not at all;
 //  - a library already loaded (same canonical path) is a no-op;
+//  - a plugin is recognised by what it is, not only by its path: before a
+//    library new to the process is opened, a copy of one opened before (the
+//    same bytes) and any library that embeds a .proto file the process has
+//    registered (another build of a loaded plugin) are refused, naming both
+//    paths: its static initialisers would register those protobuf messages
+//    a second time, which ends the process;
 //  - libraries are never unloaded (objects they created may outlive any scope).
 // Thread-safe; loads are serialised.
+// The .proto files whose generated code `library` (a shared object's bytes)
+// holds: the names that open each embedded serialized FileDescriptorProto
+// (field 1, "dir/name.proto"). Found by scanning, so it may name a string that
+// merely looks like one; the loader only asks whether those are registered.
+std::vector<std::string> EmbeddedProtoFiles(absl::string_view library);
+
 class PluginLoader {
  public:
   // The process-wide loader, registering into Registries::Global().

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/field_range.h"
 #include "core/init.h"
 #include "core/metrics.h"
 #include "core/nonfinite.h"
@@ -86,14 +87,7 @@ EpochMetrics EpochMetricsOf(const TrainingProgress& progress, int samples) {
 
 absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config, TrainableModel* model,
                                         Optimizer* optimizer) {
-  if (config.batch_size() <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("trainer.batch_size must be > 0 (got ", config.batch_size(), ")"));
-  }
-  if (config.epochs() <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("trainer.epochs must be > 0 (got ", config.epochs(), ")"));
-  }
+  MNEMO_RETURN_IF_ERROR(CheckRangesStatus(config, "trainer"));
   if (!config::Trainer::NonFinite_IsValid(config.nonfinite())) {
     return absl::InvalidArgumentError(absl::StrCat("trainer.nonfinite ", config.nonfinite(),
                                                    " is unknown (known: STOP, SKIP_STEP)"));
@@ -400,11 +394,6 @@ absl::Status CheckEarlyStopping(const config::EarlyStopping& config) {
         absl::StrCat("trainer.early_stopping.metric \"", metric,
                      "\" is unknown (known: ", absl::StrJoin(kMetrics, ", "), ")"));
   }
-  if (config.patience() <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "trainer.early_stopping.patience must be > 0 (epochs without improvement), not ",
-        config.patience()));
-  }
   if (!(std::isfinite(config.min_delta()) && config.min_delta() >= 0)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "trainer.early_stopping.min_delta must be finite and >= 0, not ", config.min_delta()));
@@ -412,6 +401,10 @@ absl::Status CheckEarlyStopping(const config::EarlyStopping& config) {
   return absl::OkStatus();
 }
 
-int NumBatches(int samples, int batch_size) { return (samples + batch_size - 1) / batch_size; }
+int NumBatches(int samples, int batch_size) {
+  // Not (samples + batch_size - 1) / batch_size: that overflows for a batch
+  // near 2^31 and gives no batches at all.
+  return samples / batch_size + (samples % batch_size != 0 ? 1 : 0);
+}
 
 }  // namespace mnemo

@@ -190,6 +190,7 @@ void GatherBatch(const Dataset& data, const int32_t* indices, int count, Tensor*
 // better.
 std::string EarlyStoppingFigure(const config::EarlyStopping& config);
 // What is wrong with trainer.early_stopping, naming the field; OK when nothing.
+// Its patience's range is the schema's (CheckRanges, core/field_range.h).
 absl::Status CheckEarlyStopping(const config::EarlyStopping& config);
 
 // Batches of at most `batch_size` that `samples` make (the last may be short).

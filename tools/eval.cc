@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/config_loader.h"
+#include "core/field_range.h"
 #include "core/metrics.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
@@ -35,11 +36,20 @@ namespace mnemo {
 namespace {
 
 absl::Status Run() {
+  // The flags' counts first, against the ranges of the fields they set.
+  MNEMO_RETURN_IF_ERROR(CheckFlagRange("--batch_size", *config::Trainer::descriptor(), "batch_size",
+                                       absl::GetFlag(FLAGS_batch_size)));
+  if (const int threads = absl::GetFlag(FLAGS_threads); threads != -1) {
+    MNEMO_RETURN_IF_ERROR(
+        CheckFlagRange("--threads", *config::Model::descriptor(), "threads", threads));
+  }
   const std::string model_flag = absl::GetFlag(FLAGS_model);
   if (model_flag.empty()) return absl::InvalidArgumentError("--model is required");
   MNEMO_ASSIGN_OR_RETURN(std::string model_path, FindInputFile(model_flag));
 
-  ConfigLoader loader;
+  // Loaded for inference: the data section is read for its test set alone
+  // (LoadTestData), so the training files need not be there.
+  ConfigLoader loader(Registries::Global(), ConfigUse::kInference);
   absl::StatusOr<std::unique_ptr<LoadedConfig>> loaded;
   if (const std::string flag = absl::GetFlag(FLAGS_config); !flag.empty()) {
     MNEMO_ASSIGN_OR_RETURN(std::string config_path, FindInputFile(flag));
@@ -60,7 +70,6 @@ absl::Status Run() {
   // Evaluation reads the whole test set, and no training data.
   experiment.mutable_data()->set_test_limit(0);
   if (const int threads = absl::GetFlag(FLAGS_threads); threads != -1) {
-    if (threads < 0) return absl::InvalidArgumentError("--threads must be >= 0 (0 = one per core)");
     experiment.mutable_model()->set_threads(threads);
   }
 
@@ -70,14 +79,11 @@ absl::Status Run() {
   // The tensors fit; the model they were trained in must be the config's too.
   MNEMO_RETURN_IF_ERROR(CheckModelMatchesFile(experiment.model(), model_path));
 
-  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment));
-  if (data.test.size() == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        (*loaded)->path(), " names no test set (data.test_file, or test_prefix for idx)"));
-  }
-  // The class ids must mean what they meant in training: the data's labels
-  // are mapped as the model's were.
+  // The test set alone: the training files need not be there. The class ids
+  // must mean what they meant in training: the data's labels are mapped as
+  // the model's were.
   MNEMO_ASSIGN_OR_RETURN(config::DataNames names, ReadModelDataNames(model_path));
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadTestData(experiment, names));
   if (names.class_label_size() > 0 &&
       !std::equal(names.class_label().begin(), names.class_label().end(),
                   data.names.class_label().begin(), data.names.class_label().end())) {

@@ -27,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/config_loader.h"
+#include "core/field_range.h"
 #include "core/io/atomic_file.h"
 #include "core/memory_settings.h"
 #include "core/optimizer.h"
@@ -92,7 +93,7 @@ std::string Stem(const std::string& path) {
 // Flags override the config; checked here, after the loader's checks.
 absl::Status ApplyFlags(config::Experiment& experiment) {
   if (int v = absl::GetFlag(FLAGS_epochs); v != 0) {
-    if (v < 0) return absl::InvalidArgumentError("--epochs must be > 0");
+    MNEMO_RETURN_IF_ERROR(CheckFlagRange("--epochs", *config::Trainer::descriptor(), "epochs", v));
     experiment.mutable_trainer()->set_epochs(v);
   }
   if (int64_t v = absl::GetFlag(FLAGS_seed); v != -1) {
@@ -109,11 +110,13 @@ absl::Status ApplyFlags(config::Experiment& experiment) {
     experiment.mutable_model()->set_input_size(kCifar10InputSize);
   }
   if (int v = absl::GetFlag(FLAGS_train_limit); v != -1) {
-    if (v < 0) return absl::InvalidArgumentError("--train_limit must be >= 0");
+    MNEMO_RETURN_IF_ERROR(
+        CheckFlagRange("--train_limit", *config::Data::descriptor(), "train_limit", v));
     data.set_train_limit(v);
   }
   if (int v = absl::GetFlag(FLAGS_test_limit); v != -1) {
-    if (v < 0) return absl::InvalidArgumentError("--test_limit must be >= 0");
+    MNEMO_RETURN_IF_ERROR(
+        CheckFlagRange("--test_limit", *config::Data::descriptor(), "test_limit", v));
     data.set_test_limit(v);
   }
   if (absl::GetFlag(FLAGS_timing_samples) <= 0) {

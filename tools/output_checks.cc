@@ -7,9 +7,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/format_bytes.h"
 #include "core/io/atomic_file.h"
 #include "core/status_macros.h"
-#include "tools/format_bytes.h"
 
 namespace mnemo {
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/field_range.h"
 #include "core/snapshot.h"
 #include "core/status_macros.h"
 #include "tools/stop_signals.h"
@@ -15,14 +16,21 @@ namespace mnemo {
 absl::StatusOr<SnapshotSchedule> SnapshotScheduleFrom(const config::Output& output,
                                                       int64_t every_steps_flag,
                                                       double every_seconds_flag) {
+  // The config's values were checked at load; the flags' are here.
+  const google::protobuf::Descriptor& fields = *config::Output::descriptor();
   std::optional<double> every_seconds;  // unset: the schedule's default
   if (output.has_snapshot_every_seconds()) every_seconds = output.snapshot_every_seconds();
-  if (every_seconds_flag != -1) every_seconds = every_seconds_flag;
+  if (every_seconds_flag != -1) {
+    MNEMO_RETURN_IF_ERROR(CheckFlagRange("--snapshot_every_seconds", fields,
+                                         "snapshot_every_seconds", every_seconds_flag));
+    every_seconds = every_seconds_flag;
+  }
   SnapshotSchedule schedule;
-  schedule.every_steps = every_steps_flag != -1 ? every_steps_flag : output.snapshot_every_steps();
-  if (schedule.every_steps < 0 || (every_seconds.has_value() && !(*every_seconds >= 0))) {
-    return absl::InvalidArgumentError(
-        "--snapshot_every_steps and --snapshot_every_seconds must be >= 0 (0 = never)");
+  schedule.every_steps = output.snapshot_every_steps();
+  if (every_steps_flag != -1) {
+    MNEMO_RETURN_IF_ERROR(CheckFlagRange("--snapshot_every_steps", fields, "snapshot_every_steps",
+                                         static_cast<double>(every_steps_flag)));
+    schedule.every_steps = every_steps_flag;
   }
   if (every_seconds.has_value()) schedule.every = absl::Seconds(*every_seconds);
   return schedule;

@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tools/format_bytes.h"
+#include "core/format_bytes.h"
 
 namespace mnemo {
 

@@ -27,6 +27,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/config_loader.h"
+#include "core/field_range.h"
+#include "core/format_bytes.h"
 #include "core/io/atomic_file.h"
 #include "core/loss.h"
 #include "core/model_builder.h"
@@ -41,7 +43,6 @@
 #include "tools/command_line.h"
 #include "tools/data/data_config.h"
 #include "tools/data/readers.h"
-#include "tools/format_bytes.h"
 #include "tools/model_summary.h"
 #include "tools/output_checks.h"
 #include "tools/paths.h"
@@ -90,11 +91,12 @@ int stopped_by_signal = 0;
 absl::Status ApplyFlags(config::Experiment& experiment) {
   config::Trainer& trainer = *experiment.mutable_trainer();
   if (int v = absl::GetFlag(FLAGS_epochs); v != 0) {
-    if (v < 0) return absl::InvalidArgumentError("--epochs must be > 0");
+    MNEMO_RETURN_IF_ERROR(CheckFlagRange("--epochs", *config::Trainer::descriptor(), "epochs", v));
     trainer.set_epochs(v);
   }
   if (int v = absl::GetFlag(FLAGS_batch_size); v != 0) {
-    if (v < 0) return absl::InvalidArgumentError("--batch_size must be > 0");
+    MNEMO_RETURN_IF_ERROR(
+        CheckFlagRange("--batch_size", *config::Trainer::descriptor(), "batch_size", v));
     trainer.set_batch_size(v);
   }
   if (double v = absl::GetFlag(FLAGS_learning_rate); v != 0) {
@@ -108,15 +110,17 @@ absl::Status ApplyFlags(config::Experiment& experiment) {
   config::Data& data = *experiment.mutable_data();
   if (std::string v = absl::GetFlag(FLAGS_data_dir); !v.empty()) data.set_dir(UserPath(v));
   if (int v = absl::GetFlag(FLAGS_train_limit); v != -1) {
-    if (v < 0) return absl::InvalidArgumentError("--train_limit must be >= 0");
+    MNEMO_RETURN_IF_ERROR(
+        CheckFlagRange("--train_limit", *config::Data::descriptor(), "train_limit", v));
     data.set_train_limit(v);
   }
   if (int v = absl::GetFlag(FLAGS_test_limit); v != -1) {
-    if (v < 0) return absl::InvalidArgumentError("--test_limit must be >= 0");
+    MNEMO_RETURN_IF_ERROR(
+        CheckFlagRange("--test_limit", *config::Data::descriptor(), "test_limit", v));
     data.set_test_limit(v);
   }
   if (int v = absl::GetFlag(FLAGS_threads); v != -1) {
-    if (v < 0) return absl::InvalidArgumentError("--threads must be >= 0 (0 = one per core)");
+    MNEMO_RETURN_IF_ERROR(CheckFlagRange("--threads", *config::Model::descriptor(), "threads", v));
     experiment.mutable_model()->set_threads(v);
   }
   return absl::OkStatus();
@@ -174,7 +178,7 @@ class ConsoleObserver : public TrainingObserver {
     }
     const double seconds = since_start_.ElapsedSeconds();
     bar_.Update(batch, absl::StrFormat("loss %.4f %.0f samples/s", loss_sum_ / losses_,
-                                       batches_ * batch_size_ / seconds));
+                                       static_cast<double>(batches_) * batch_size_ / seconds));
   }
   void OnEpochEnd(const EpochMetrics& m) override {
     bar_.Finish();
@@ -342,7 +346,7 @@ absl::Status Run() {
     return absl::ErrnoToStatus(errno, absl::StrCat("cannot remove ", snapshot_path));
   }
   const EpochMetrics& last = history.back();
-  int skipped = 0;
+  int64_t skipped = 0;
   for (const EpochMetrics& m : history) skipped += m.skipped_steps;
   const TrainingProgress& progress = run->progress();
   if (progress.best_epoch > 0) {

@@ -54,8 +54,8 @@ class LeastMemory {
  public:
   explicit LeastMemory(const Chain& chain)
       : last_(chain.num_layers()),
-        b_((last_ + 1) * (last_ + 1), 0),
-        b_choice_((last_ + 1) * (last_ + 1), 0),
+        b_(static_cast<size_t>(last_ + 1) * (last_ + 1), 0),
+        b_choice_(static_cast<size_t>(last_ + 1) * (last_ + 1), 0),
         f_(last_ + 1, 0),
         f_choice_(last_ + 1, 0) {
     const std::vector<int64_t>& s = chain.sizes;
@@ -240,8 +240,9 @@ int64_t MinimumBudget(const Chain& chain) { return LeastMemory(chain).F(0); }
 absl::StatusOr<Plan> PlanBudget(const Chain& chain, int64_t budget) {
   const int last = chain.num_layers();
   if (last < 1) return absl::InvalidArgumentError("a chain needs at least one layer");
-  if (last >= (1 << 16)) {
-    return absl::InvalidArgumentError("memory-budget checkpointing plans at most 65535 layers");
+  if (last > kMaxBudgetLayers) {
+    return absl::InvalidArgumentError(absl::StrCat("memory-budget checkpointing plans at most ",
+                                                   kMaxBudgetLayers, " layers, not ", last));
   }
   const LeastMemory least(chain);
   if (budget < least.F(0)) {
@@ -255,10 +256,11 @@ absl::StatusOr<Plan> PlanBudget(const Chain& chain, int64_t budget) {
   int64_t unit = 0;
   for (int64_t s : chain.sizes) unit = std::gcd(unit, s);
   if (unit <= 0) unit = 1;
-  if (budget / unit > kMaxUnits) unit = (budget + kMaxUnits - 1) / kMaxUnits;
+  // Rounded up without budget + kMaxUnits - 1, which overflows near 2^63.
+  if (budget / unit > kMaxUnits) unit = budget / kMaxUnits + (budget % kMaxUnits != 0 ? 1 : 0);
   absl::StatusOr<std::vector<Op>> program;
   bool found = false;
-  for (; !found && budget / unit >= 1; unit *= 4) {
+  for (; !found && budget / unit >= 1; unit = unit > budget / 4 ? budget + 1 : unit * 4) {
     std::vector<int64_t> units;
     for (int64_t s : chain.sizes) units.push_back((s + unit - 1) / unit);  // rounded up
     const int64_t m = budget / unit;                                       // rounded down

@@ -38,6 +38,9 @@ namespace mnemo::caching::checkpoint {
 // brute-force search).
 int64_t MinimumBudget(const Chain& chain);
 
+// The most layers a memory budget is planned for: the plan costs O(L^3).
+inline constexpr int kMaxBudgetLayers = 1024;
+
 // The optimal schedule within `budget` bytes. Memory is counted in units of
 // the greatest common divisor of the sizes when the budget is at most 32768
 // of them and the search reaches at most 524288 states (exact: the

@@ -109,6 +109,11 @@ absl::StatusOr<const Plan*> CheckpointStrategy::PlanFor(int rows, int lowest) {
       plan = PlanSegments(chain, SqrtCheckpoints(chain));
       break;
     case ScheduleChoice::Mode::kMemoryBudget: {
+      if (chain.num_layers() > kMaxBudgetLayers) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "memory_budget_bytes: a budget is planned for at most ", kMaxBudgetLayers,
+            " layers; this network has ", chain.num_layers(), " (use every_n or sqrt)"));
+      }
       const int64_t least = MinimumBudget(chain);
       if (choice_.memory_budget_bytes < least) {
         int64_t keep_all = 0;

@@ -90,7 +90,9 @@ absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifi
   int64_t answered = 0, memory_path_correct = 0, network_path_correct = 0;
   int64_t corrected = 0, broke = 0;
   Tensor batch, logits;
-  for (int begin = 0; begin < n; begin += batch_size) {
+  // An int64 cursor: begin + batch_size must not wrap for a set of ~2^31 rows.
+  for (int64_t cursor = 0; cursor < n; cursor += batch_size) {
+    const int begin = static_cast<int>(cursor);
     const int count = std::min(batch_size, n - begin);
     const absl::Span<const int32_t> labels = absl::MakeConstSpan(data.labels).subspan(begin, count);
     SliceRows(data, begin, count, &batch);

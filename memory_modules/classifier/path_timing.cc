@@ -49,7 +49,9 @@ absl::StatusOr<PathTimes> MeasurePathTimes(DualPathClassifier& classifier, const
   PathTimes times;
   times.batch_size = batch_size;
   times.samples = n;
-  for (int begin = 0; begin < n; begin += batch_size) {
+  // An int64 cursor: begin + batch_size must not wrap for a set of ~2^31 rows.
+  for (int64_t cursor = 0; cursor < n; cursor += batch_size) {
+    const int begin = static_cast<int>(cursor);
     MNEMO_RETURN_IF_ERROR(run(begin, std::min(batch_size, n - begin), &times));
   }
   times.feature_ms /= n;

@@ -337,5 +337,24 @@ TEST(ScheduleTest, PlansADeepChainOfMixedWidthsWithinBudget) {
   }
 }
 
+// A budget near 2^63 (written to mean "unlimited") plans without overflow,
+// keeping everything; a chain beyond kMaxBudgetLayers is refused, not
+// planned in O(L^3) (or, at 65535 layers, in a table whose size wrapped).
+TEST(ScheduleTest, BudgetsAndLayerCountsAtTheirLimits) {
+  Chain chain;
+  chain.sizes = {3, 2, 5, 1, 4};
+  absl::StatusOr<Plan> unlimited = PlanBudget(chain, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(unlimited.ok()) << unlimited.status();
+  EXPECT_EQ(unlimited->simulation.recomputed, 0);
+
+  Chain deep;
+  deep.sizes.assign(kMaxBudgetLayers + 2, 1);  // kMaxBudgetLayers + 1 layers
+  absl::StatusOr<Plan> refused = PlanBudget(deep, 1 << 20);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            absl::StrCat("memory-budget checkpointing plans at most ", kMaxBudgetLayers,
+                         " layers, not ", kMaxBudgetLayers + 1));
+}
+
 }  // namespace
 }  // namespace mnemo::caching::checkpoint

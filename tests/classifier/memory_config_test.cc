@@ -105,18 +105,15 @@ TEST_F(MemoryConfigTest, EverySettingIsCheckedWithItsPlace) {
               "memory_module.temperature must be > 0 and finite (unset = 0.1), not -0.1",
           At(text, "memory_loss_weight") +
               "memory_module.memory_loss_weight must be >= 0 and finite (unset = 0.4), not -1",
-          At(text, "top_k") +
-              "memory_module.top_k must be >= 1 and at most the capacity (-3; unset = 1), "
-              "not -1"));
+          At(text, "top_k") + "memory_module.top_k must be >= 0 (0 = 1), not -1"));
 }
 
 TEST_F(MemoryConfigTest, TopKAboveTheCapacityIsRefused) {
   const std::string text = ClassifierConfig(
       "  type: \"exact_memory\" capacity: 4 features_after: \"features\" top_k: 5\n");
-  EXPECT_THAT(Problems(text),
-              ElementsAre(At(text, "top_k") +
-                          "memory_module.top_k must be >= 1 and at most the capacity (4; "
-                          "unset = 1), not 5"));
+  EXPECT_THAT(Problems(text), ElementsAre(At(text, "top_k") +
+                                          "memory_module.top_k must be at most the capacity (4; "
+                                          "unset = 1), not 5"));
 }
 
 TEST_F(MemoryConfigTest, SettingsWithoutATypeAreAMistake) {

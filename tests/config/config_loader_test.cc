@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "core/field_range.h"
 #include "core/model_builder.h"
 #include "core/registry.h"
 #include "gmock/gmock.h"
@@ -236,7 +238,7 @@ TEST_F(ConfigLoaderTest, EveryProblemIsReportedTogetherOnItsOwnLine) {
       ElementsAre(At(text, "activation") + "unknown layer type \"Relu\" (known types: Dense, "
                                            "Dropout, Fixed16, MinMaxScale, ReLU, Sigmoid, "
                                            "Standardize, Tanh, fake/Dense)",
-                  At(text, "units: -2") + "units must be >= 0, not -2",
+                  At(text, "units: -2") + "model.layer[1].units must be >= 0, not -2",
                   At(text, "type: \"keep_some\"") +
                       "unknown cache strategy type \"keep_some\" (known types: keep_all)",
                   At(text, "type: \"episodic\"") +
@@ -530,6 +532,123 @@ TEST_F(ConfigLoaderTest, BackendGetsTheModelsThreadsAndTheReferenceIsTheDefault)
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(),
             At(negative, "threads") + "model.threads must be >= 0 (0 = one per core), not -2");
+}
+
+// Every count a user sets has a range, checked at load with its place:
+// values near the int32 limit, or merely absurd, are refused naming the
+// field, never trained with (a batch of 2^31 - 1 once trained zero steps).
+TEST_F(ConfigLoaderTest, AbsurdCountsAreRefusedAtTheirPlace) {
+  const std::string base =
+      "model {\n"
+      "  input_size: 4\n"
+      "  threads: 1\n"
+      "  layer { type: \"Dense\" units: 4 }\n"
+      "}\n"
+      "data { train_limit: 10 }\n"
+      "trainer {\n"
+      "  optimizer { type: \"sgd\" learning_rate: 0.1 }\n"
+      "  batch_size: 8\n"
+      "  epochs: 1\n"
+      "}\n"
+      "output { snapshot_every_steps: 5 snapshot_every_seconds: 30 }\n";
+  struct Case {
+    std::string from, to, needle, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"batch_size: 8", "batch_size: 2147483647", "batch_size",
+            "trainer.batch_size must be at most 16777216, not 2147483647"},
+           {"batch_size: 8", "batch_size: -1", "batch_size",
+            "trainer.batch_size must be > 0, not -1"},
+           {"epochs: 1", "epochs: 2147483647", "epochs",
+            "trainer.epochs must be at most 1000000, not 2147483647"},
+           {"units: 4", "units: 200000000", "units",
+            "model.layer[0].units must be at most 16777216, not 200000000"},
+           {"input_size: 4", "input_size: 100000000", "input_size",
+            "model.input_size must be at most 16777216, not 100000000"},
+           {"threads: 1", "threads: 100000", "threads",
+            "model.threads must be at most 1024 (0 = one per core), not 100000"},
+           {"train_limit: 10", "train_limit: -3", "train_limit",
+            "data.train_limit must be >= 0, not -3"},
+           {"snapshot_every_steps: 5", "snapshot_every_steps: 2000000000", "snapshot_every_steps",
+            "output.snapshot_every_steps must be at most 1000000000 (0 = not by steps), not "
+            "2000000000"},
+           {"snapshot_every_seconds: 30", "snapshot_every_seconds: 1e300", "snapshot_every_seconds",
+            "output.snapshot_every_seconds must be at most 31536000 (0 = not by time), not "
+            "1e+300"},
+           {"snapshot_every_seconds: 30", "snapshot_every_seconds: nan", "snapshot_every_seconds",
+            "output.snapshot_every_seconds must be from 0 to 31536000 (0 = not by time), not "
+            "nan"},
+       }) {
+    std::string text = base;
+    text.replace(text.find(c.from), c.from.size(), c.to);
+    absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+    ASSERT_FALSE(config.ok()) << c.to;
+    EXPECT_EQ(config.status().message(), At(text, c.needle) + c.message) << c.to;
+  }
+}
+
+// The schema itself: every integer a user sets declares its range, so that a
+// count added later cannot go unbounded. Seeds are not counts.
+TEST(ConfigSchemaTest, EveryIntegerFieldDeclaresARange) {
+  std::vector<const google::protobuf::Descriptor*> pending = {config::Experiment::descriptor()};
+  std::set<std::string> seen;
+  int checked = 0;
+  while (!pending.empty()) {
+    const google::protobuf::Descriptor* message = pending.back();
+    pending.pop_back();
+    if (!seen.insert(message->full_name()).second) continue;
+    for (int i = 0; i < message->field_count(); ++i) {
+      const google::protobuf::FieldDescriptor& field = *message->field(i);
+      switch (field.cpp_type()) {
+        case google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE:
+          pending.push_back(field.message_type());
+          break;
+        case google::protobuf::FieldDescriptor::CPPTYPE_INT32:
+        case google::protobuf::FieldDescriptor::CPPTYPE_INT64:
+        case google::protobuf::FieldDescriptor::CPPTYPE_UINT32:
+        case google::protobuf::FieldDescriptor::CPPTYPE_UINT64:
+          if (field.name() == "seed") break;
+          EXPECT_TRUE(RangeOf(field).has_value()) << field.full_name() << " declares no range";
+          ++checked;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  EXPECT_GE(checked, 10);
+}
+
+// Widths each in range whose parameters no machine holds: refused at the
+// layer that crosses the memory there is, before it is allocated (the
+// kernel's lazy allocation would otherwise end in its out-of-memory kill).
+TEST_F(ConfigLoaderTest, ParametersBeyondMemoryAreRefusedBeforeTheyAreAllocated) {
+  const std::string text = std::string(
+                               "model {\n"
+                               "  input_size: 16777216\n"
+                               "  layer { type: \"Dense\" units: 16777216 }\n"
+                               "  layer { type: \"Dense\" units: 16 }\n"
+                               "}\n") +
+                           kTrainer;
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+  ASSERT_FALSE(config.ok());
+  // The first layer alone holds 2^48 parameters: 1 PiB.
+  EXPECT_THAT(std::string(config.status().message()),
+              ::testing::MatchesRegex(absl::StrCat(
+                  At(text, "units: 16777216"),
+                  "the model's parameters up to this layer \\(16777216 inputs x 16777216 units\\) "
+                  "need 1024\\.[0-9] TiB, more than the [0-9.]+ [GMT]iB of memory this process "
+                  "may use")));
+}
+
+TEST_F(ConfigLoaderTest, AModelOfTooManyLayersIsRefused) {
+  std::string text = "model {\n  input_size: 4\n";
+  for (int i = 0; i <= kMaxLayers; ++i) text += "  layer { type: \"ReLU\" }\n";
+  text += std::string("}\n") + kTrainer;
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(text, "layer") + "a model has at most 4096 layers, not 4097");
 }
 
 }  // namespace

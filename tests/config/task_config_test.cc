@@ -69,8 +69,10 @@ TEST(TaskConfigTest, EarlyStoppingAndTheValidationSplitAreChecked) {
               "data.validation_fraction must be >= 0 and < 1, not 1.5",
           At(text, "early_stopping") +
               "trainer.early_stopping.metric \"f2\" is unknown (known: loss, accuracy, macro_f1, "
-              "log_loss, rmse, mae, r2)"));
-  // Patience next, once the metric is known.
+              "log_loss, rmse, mae, r2)",
+          At(text, "patience") +
+              "trainer.early_stopping.patience must be > 0 (epochs without improvement), not 0"));
+  // A negative patience, at its own place.
   const std::string patience = absl::StrCat(
       "model { input_size: 4 layer { type: 'Dense' units: 3 } }\n"
       "data { validation_fraction: 0.1 }\n"
@@ -79,7 +81,7 @@ TEST(TaskConfigTest, EarlyStoppingAndTheValidationSplitAreChecked) {
   config = Load(patience);
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(),
-            At(patience, "early_stopping") +
+            At(patience, "patience") +
                 "trainer.early_stopping.patience must be > 0 (epochs without improvement), not -2");
 }
 
@@ -106,9 +108,10 @@ TEST(TaskConfigTest, AValueQuotedInAMessageIsEscaped) {
   ASSERT_FALSE(config.ok());
   const std::vector<std::string> lines = Lines(config.status());
   ASSERT_EQ(lines.size(), 2u) << config.status();
-  EXPECT_THAT(lines[0], ::testing::HasSubstr("unknown backend \"" + std::string(40, 'b') +
+  // In the order of their lines.
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("unknown layer type \"\\x1b[2J\" (known types: "));
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("unknown backend \"" + std::string(40, 'b') +
                                              "\" (and 20 bytes more) (known: "));
-  EXPECT_THAT(lines[1], ::testing::HasSubstr("unknown layer type \"\\x1b[2J\" (known types: "));
 }
 
 TEST(TaskConfigTest, NumbersAreCheckedAtLoadWithTheirPlace) {

@@ -117,8 +117,29 @@ TEST(LoadDataTest, RefusesAnUnknownFormatListingTheKnownOnes) {
 TEST(LoadDataTest, RefusesNegativeLimits) {
   config::Data config;
   config.set_test_limit(-5);
-  EXPECT_EQ(LoadData(config).status().message(),
-            "data.test_limit is -5; it must be 0 (all samples) or more");
+  EXPECT_EQ(LoadData(config).status().message(), "data.test_limit must be >= 0, not -5");
+}
+
+// The test set alone, as tools/eval reads it: the training files need not
+// be there, and without a test set it is an error naming where it looked.
+TEST(LoadDataTest, TheTestSetAloneNeedsNoTrainingFiles) {
+  const std::string dir = TestDir();
+  WriteSplit(dir, "t10k", {5, 6, 7});
+  config::Experiment experiment;
+  experiment.mutable_data()->set_dir(dir);
+  EXPECT_THAT(std::string(LoadData(experiment).status().message()),
+              HasSubstr("no train-images-idx3-ubyte file in " + dir));
+  absl::StatusOr<TrainTestData> data = LoadTestData(experiment, config::DataNames());
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->train.size(), 0);
+  EXPECT_THAT(data->test.labels, ElementsAre(5, 6, 7));
+
+  experiment.mutable_data()->set_format("npy");
+  experiment.mutable_data()->set_train_file(dir + "/x.npy");
+  EXPECT_EQ(LoadTestData(experiment, config::DataNames()).status().message(),
+            dir +
+                "/x.npy: no test samples (data.test_file names the test set; idx reads "
+                "data.test_prefix)");
 }
 
 }  // namespace

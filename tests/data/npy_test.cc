@@ -140,8 +140,15 @@ TEST(NpyTest, RefusesMalformedArraysNamingTheByte) {
             "has 24");
   EXPECT_THAT(Refusal(NpyBytes("<f4", "(-6,)", six)),
               HasSubstr("expected a size (a non-negative integer below 10^18) in 'shape'"));
-  EXPECT_THAT(Refusal(NpyBytes("<f4", "(999999999999999999, 999999999999999999)", six)),
-              HasSubstr("is too large"));
+  EXPECT_THAT(Refusal(NpyBytes("<f4", "(999999999999999999, 100)", six)),
+              HasSubstr("the shape (999999999999999999, 100) is too large"));
+  // Columns past int32, with and without rows: their product, which no element
+  // count bounds when there are no rows, is checked as it is formed.
+  for (const char* shape : {"(2, 999999999999999999)", "(0, 5040057, 50400575, 5040057)"}) {
+    EXPECT_THAT(Refusal(NpyBytes("<f4", shape, six)),
+                HasSubstr("has more than 2^31 - 1 rows or columns"))
+        << shape;
+  }
   std::string bad_byte = NpyBytes("<f4", "(6,)", six);
   bad_byte[20] = '\x01';
   EXPECT_THAT(Refusal(bad_byte), HasSubstr("at byte 20: byte 0x01 in the header"));

@@ -31,9 +31,11 @@
 #include "tools/data/npy.h"
 #include "tools/data/readers.h"
 
-// layer-too-large.pbtxt asks for 16 EB: under AddressSanitizer (--config=asan,
-// --config=fuzz) the allocation must fail as it does without it, with
-// std::bad_alloc, rather than end the process with ASan's report.
+// An allocation a config asks for that fails (the schema's ranges and the
+// builder's memory check refuse layer-too-large.pbtxt's 16 EB before any) must
+// fail under AddressSanitizer (--config=asan, --config=fuzz) as it does
+// without it, with std::bad_alloc, rather than end the process with ASan's
+// report.
 extern "C" const char* __asan_default_options() { return "allocator_may_return_null=1"; }
 
 namespace mnemo {
@@ -113,8 +115,8 @@ TEST(CorpusErrorsTest, Config) {
           {"field-given-twice.pbtxt",
            "$FILE:1:33: Non-repeated field \"input_size\" is specified multiple times."},
           {"layer-too-large.pbtxt",
-           "$FILE:4:3: Dense: not enough memory to create the layer (2000000000 inputs, "
-           "2000000000 units)"},
+           "$FILE:5:3: model.input_size must be at most 16777216, not 2000000000\n"
+           "$FILE:6:25: model.layer[0].units must be at most 16777216, not 2000000000"},
           {"invalid-utf8.pbtxt", "$FILE:3:21: invalid UTF-8 (byte 0xff): a config is UTF-8 text"},
           {"memo-inner-options-wrong.pbtxt",
            "$FILE:4:1: memo: options.inner: cache strategy type \"checkpoint\" takes "
@@ -278,6 +280,13 @@ TEST(CorpusErrorsTest, Npy) {
                    {"int32-labels-v2.npy", ""},
                    {"int64-v3.npy", ""},
                    {"empty-0x784.npy", ""},
+                   {"float32-3x0.npy", ""},
+                   {"float64-1260550754x0.npy", ""},     // a campaign's hang: no columns, many rows
+                   {"float64-0x5x560x5040x57.npy", ""},  // and its out-of-memory: no rows
+                   // A campaign's find: no rows, columns whose product wrapped int64.
+                   {"columns-overflow.npy",
+                    "$FILE: at byte 10: the shape (0, 5, 560, 50400575, 560, 5040057) has more "
+                    "than 2^31 - 1 rows or columns"},
                    {"scalar.npy", ""},
                    {"big-endian.npy",
                     "$FILE: at byte 10: big-endian data ('>f4') is not read; save it "
@@ -289,8 +298,8 @@ TEST(CorpusErrorsTest, Npy) {
                     "$FILE: at byte 128: the shape (2, 4) of float32 needs 32 bytes of data but "
                     "the array has 24"},
                    {"huge-shape.npy",
-                    "$FILE: at byte 10: the shape (999999999999999999, 999999999999999999) is "
-                    "too large"},
+                    "$FILE: at byte 10: the shape (999999999999999999, 999999999999999999) has "
+                    "more than 2^31 - 1 rows or columns"},
                    {"not-npy.npy",
                     "$FILE: at byte 0: not a NumPy .npy array (it does not start with "
                     "\\x93NUMPY)"},

@@ -2,7 +2,8 @@
 // (core/plugin_loader.h) with the info a plugin hands over, decoded from the
 // input as plugin_info_input.h describes. Beyond not crashing, the loader
 // keeps two promises checked here: a refusal names the library, and a
-// plugin's registrations are committed all together or not at all.
+// plugin's registrations are committed all together or not at all. The same
+// bytes go through EmbeddedProtoFiles, the loader's scan of a library file.
 
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/plugin_loader.h"
 #include "core/registry.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "tests/fuzz/plugin_info_input.h"
@@ -32,6 +34,15 @@ std::set<std::string> Names(const Registries& registries) {
 }
 
 void TestOneInput(absl::string_view bytes) {
+  // The loader's scan of a library's bytes for embedded .proto names, on the
+  // same bytes: every name it finds ends ".proto" and is in them.
+  for (const std::string& name : EmbeddedProtoFiles(bytes)) {
+    if (!absl::EndsWith(name, ".proto") || !absl::StrContains(bytes, name)) {
+      Fail(absl::StrCat("EmbeddedProtoFiles found \"", name,
+                        "\", which is not a .proto name "
+                        "in the bytes"));
+    }
+  }
   const PluginInfoInput input = DecodePluginInfo(bytes);
   Registries registries;
   AddBuiltinTypes(registries);

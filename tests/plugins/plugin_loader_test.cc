@@ -4,14 +4,15 @@
 #include "core/plugin_loader.h"
 
 #include <dlfcn.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/text_format.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
-
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/text_format.h>
+#include <vector>
 
 #include "core/config.pb.h"
 #include "core/plugin_api.h"
@@ -241,6 +242,66 @@ TEST(PluginResolveTest, NotFoundListsEveryPlaceTried) {
   if (const char* srcdir = std::getenv("TEST_SRCDIR")) {
     EXPECT_THAT(message, HasSubstr(std::string(srcdir) + "/mnemo/plugins/nope/libnope.so"));
   }
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The memo plugin (a real one, with an options .proto of its own).
+std::string MemoPlugin() {
+  for (const std::string& path : TestArgList("all_plugins")) {
+    if (path.find("libmemo_plugin.so") != std::string::npos) return path;
+  }
+  return "";
+}
+
+TEST(EmbeddedProtoFilesTest, FindsAPluginsOwnProtoAndNotItsImports) {
+  const std::vector<std::string> protos = EmbeddedProtoFiles(ReadAll(MemoPlugin()));
+  EXPECT_THAT(protos, ::testing::Contains(std::string("caching/memo/memo_options.proto")));
+  // Imported (core/config.proto) is a dependency's name, not a file it defines.
+  EXPECT_THAT(protos, ::testing::Not(::testing::Contains(std::string("core/config.proto"))));
+  // A name as a FileDescriptorProto opens with it: tag 0x0a, then its length.
+  // (b.proto's length byte is wrong; a bare ".proto" names nothing.)
+  const std::string bytes = std::string(
+      "xx\x0a\x07"
+      "a.protoyy\x0a\x03"
+      "b.proto\x05.proto");
+  EXPECT_THAT(EmbeddedProtoFiles(bytes), ::testing::ElementsAre("a.proto"));
+}
+
+// One plugin under two paths: a copy, a copy under the same file name, and
+// another build (other bytes, the same .proto): each refused naming both
+// paths, before it is opened (opening it would register the plugin's protobuf
+// messages a second time and end the process). The first copy keeps working.
+TEST_F(PluginLoaderTest, AnotherCopyOrBuildOfALoadedPluginIsRefusedNamingBoth) {
+  const std::string original = Canonical(MemoPlugin());
+  ASSERT_TRUE(loader_.Load(original).ok());
+  const std::string bytes = ReadAll(original);
+  const std::string dir = TempDir() + "/copies";
+  ASSERT_EQ(system(("mkdir -p " + dir + "/same_name").c_str()), 0);
+  struct Copy {
+    std::string path, bytes, says;
+  };
+  for (const Copy& copy : std::vector<Copy>{
+           {dir + "/renamed.so", bytes, "it is a copy of the plugin already loaded from "},
+           {dir + "/same_name/libmemo_plugin.so", bytes,
+            "it is a copy of the plugin already loaded from "},
+           // Another build: other bytes (a trailing one), the same generated code.
+           {dir + "/rebuilt.so", bytes + std::string(1, '\0'),
+            "it holds the generated code of caching/memo/memo_options.proto, which "},
+       }) {
+    std::ofstream(copy.path, std::ios::binary) << copy.bytes;
+    absl::StatusOr<LoadedPlugin> loaded = loader_.Load(copy.path);
+    ASSERT_FALSE(loaded.ok()) << copy.path;
+    EXPECT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(loaded.status().message(),
+                AllOf(HasSubstr("cannot load plugin " + Canonical(copy.path) + ": " + copy.says),
+                      HasSubstr(original)));
+  }
+  EXPECT_TRUE(loader_.Load(original).ok());  // a no-op, as before
+  EXPECT_TRUE(registries_.cache_strategies.Contains("memo"));
 }
 
 // Last, because it changes the process-wide registries: every real plugin and

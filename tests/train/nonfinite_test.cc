@@ -7,6 +7,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -181,6 +182,38 @@ TEST(NonFiniteGuardTest, SkipStepLeavesTheWeightsAndCountsTheStep) {
   ASSERT_EQ(counter.reasons.size(), 3u);
   EXPECT_THAT(counter.reasons[1], HasSubstr(StepOfSample17(run, 2)));
   EXPECT_FALSE(FindNonFiniteValue(run.network->Parameters()).has_value());
+}
+
+// Batch counts near the int32 limit: a batch of 2^31 - 1 once made
+// (n + batch - 1) / batch wrap to 0 batches, and a run of no steps printed a
+// NaN loss and exited 0.
+TEST(NumBatchesTest, IsExactAtTheInt32Limit) {
+  constexpr int kMax = std::numeric_limits<int32_t>::max();
+  EXPECT_EQ(NumBatches(0, 8), 0);
+  EXPECT_EQ(NumBatches(50, 8), 7);
+  EXPECT_EQ(NumBatches(50, kMax), 1);
+  EXPECT_EQ(NumBatches(kMax, 1), kMax);
+  EXPECT_EQ(NumBatches(kMax, kMax - 1), 2);
+  EXPECT_EQ(NumBatches(kMax, kMax), 1);
+}
+
+// The largest batch the schema allows, on 50 samples: one step of all of them
+// an epoch, which changes the weights and reports a finite loss.
+TEST(NumBatchesTest, TheLargestBatchTrainsOneStepAnEpoch) {
+  std::string text = SmallConfigText(testing::kAdam, 2);
+  text.replace(text.find("batch_size: 8"), 13, "batch_size: 16777216");
+  SmallRun run = MakeSmallRun(text);
+  ASSERT_NE(run.trainer, nullptr);
+  const Tensor before = *run.network->Parameters()[0].value;
+  TrainingProgress progress;
+  ASSERT_TRUE(run.trainer->Run(SmallData(), SmallData(20, 2), &progress).ok());
+  EXPECT_EQ(run.trainer->steps(), 2u);
+  EXPECT_NE(*run.network->Parameters()[0].value, before);  // the steps took
+  ASSERT_EQ(progress.history.size(), 2u);
+  for (const EpochMetrics& epoch : progress.history) {
+    EXPECT_TRUE(std::isfinite(epoch.train_loss));
+    EXPECT_GT(epoch.train_loss, 0);
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // arrays, with their data in configs/data.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -194,6 +195,85 @@ TEST(OwnDataToolsTest, AFinishedRunIsNotReplacedUnasked) {
                                                       out));
   EXPECT_EQ(replaced.exit_code, 0) << replaced.err;
   EXPECT_NE(ReadBytes(model), finished);
+}
+
+// Counts on the command line are held to the ranges of the fields they set:
+// refused with the flag named, on one line, before anything is written.
+TEST(OwnDataToolsTest, AbsurdCountsOnTheCommandLineAreRefusedNamingTheFlag) {
+  const std::string out = absl::StrCat(TestDir(), "/absurd");
+  ::mkdir(out.c_str(), 0777);
+  struct Case {
+    const char* tool;
+    std::string flag, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"train", "--batch_size=2147483647",
+            "--batch_size must be at most 16777216, not 2147483647"},
+           {"train", "--epochs=2147483647", "--epochs must be at most 1000000, not 2147483647"},
+           {"train", "--threads=100000",
+            "--threads must be at most 1024 (0 = one per core), not 100000"},
+           {"train", "--train_limit=-3", "--train_limit must be >= 0, not -3"},
+           {"train", "--snapshot_every_steps=-5",
+            "--snapshot_every_steps must be >= 0 (0 = not by steps), not -5"},
+           {"train", "--snapshot_every_seconds=1e12",
+            "--snapshot_every_seconds must be at most 31536000 (0 = not by time), not "
+            "1000000000000"},
+           {"eval", "--threads=100000",
+            "--threads must be at most 1024 (0 = one per core), not 100000"},
+           {"eval", "--batch_size=0", "--batch_size must be > 0, not 0"},
+       }) {
+    const std::string args =
+        std::string(c.tool) == "train"
+            ? absl::StrCat("--config=configs/digits_npy.pbtxt --out=", out, " ", c.flag)
+            : absl::StrCat("--model=configs/digits_npy.pbtxt ", c.flag);  // not read
+    CommandResult run = Tool(c.tool, args);
+    EXPECT_EQ(run.exit_code, 1) << c.flag;
+    EXPECT_EQ(run.err, absl::StrCat(c.tool, ": ", c.message, "\n")) << c.flag;
+    EXPECT_FALSE(std::ifstream(out + "/snapshot.safetensors").good()) << c.flag;
+  }
+}
+
+// tools/eval reads the test files alone: a model evaluates the same with its
+// training files gone (.npy arrays, and a CSV table whose labels are text).
+TEST(OwnDataToolsTest, EvalNeedsNoTrainingFiles) {
+  struct Case {
+    std::string config;
+    std::vector<std::string> files, training;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"digits_npy.pbtxt",
+            {"digits_train_x.npy", "digits_train_y.npy", "digits_test_x.npy", "digits_test_y.npy"},
+            {"digits_train_x.npy", "digits_train_y.npy"}},
+           {"cancer_csv.pbtxt",
+            {"breast_cancer_train.csv", "breast_cancer_test.csv"},
+            {"breast_cancer_train.csv"}},
+       }) {
+    const std::string dir = absl::StrCat(TestDir(), "/eval_", c.config);
+    ::mkdir(dir.c_str(), 0777);
+    ::mkdir((dir + "/data").c_str(), 0777);
+    for (const std::string& file : c.files) {
+      WriteFile(absl::StrCat(dir, "/data/", file), ReadBytes("configs/data/" + file));
+    }
+    WriteFile(absl::StrCat(dir, "/", c.config), ReadBytes("configs/" + c.config));
+    CommandResult trained = Tool(
+        "train", absl::StrCat("--config=", dir, "/", c.config, " --epochs=2 --out=", dir, "/out"));
+    ASSERT_EQ(trained.exit_code, 0) << trained.err;
+    const std::string eval_args = absl::StrCat("--model=", dir, "/out/model.safetensors");
+    CommandResult before = Tool("eval", eval_args);
+    ASSERT_EQ(before.exit_code, 0) << before.err;
+    for (const std::string& file : c.training) {
+      ASSERT_EQ(::unlink(absl::StrCat(dir, "/data/", file).c_str()), 0) << file;
+    }
+    CommandResult after = Tool("eval", eval_args);
+    EXPECT_EQ(after.exit_code, 0) << after.err;
+    EXPECT_EQ(after.out, before.out) << c.config;
+    // Without its test files it is refused, naming the file.
+    const std::string test_file = absl::StrCat(dir, "/data/", c.files.back());
+    ASSERT_EQ(::unlink(test_file.c_str()), 0);
+    CommandResult none = Tool("eval", eval_args);
+    EXPECT_EQ(none.exit_code, 1) << c.config;
+    EXPECT_THAT(none.err, HasSubstr(test_file)) << c.config;
+  }
 }
 
 }  // namespace

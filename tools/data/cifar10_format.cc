@@ -53,6 +53,26 @@ class Cifar10Format : public DataFormat {
   }
 
   absl::StatusOr<TrainTestData> Load(const config::Data& config) const override {
+    MNEMO_RETURN_IF_ERROR(CheckConfig(config));
+    TrainTestData data;
+    MNEMO_ASSIGN_OR_RETURN(data.train,
+                           LoadSplit(config.dir(), Cifar10TrainFiles(), config.train_limit()));
+    MNEMO_ASSIGN_OR_RETURN(data.test,
+                           LoadSplit(config.dir(), {kCifar10TestFile}, config.test_limit()));
+    return data;
+  }
+
+  absl::StatusOr<TrainTestData> LoadTest(const config::Data& config,
+                                         const config::DataNames& /*trained*/) const override {
+    MNEMO_RETURN_IF_ERROR(CheckConfig(config));
+    TrainTestData data;
+    MNEMO_ASSIGN_OR_RETURN(data.test,
+                           LoadSplit(config.dir(), {kCifar10TestFile}, config.test_limit()));
+    return data;
+  }
+
+ private:
+  static absl::Status CheckConfig(const config::Data& config) {
     if (config.dir().empty()) {
       return absl::InvalidArgumentError(
           "data.dir is required with data.format \"cifar10\": the directory of "
@@ -65,15 +85,9 @@ class Cifar10Format : public DataFormat {
             "data.", name, " applies to format \"idx\" only; cifar10's files have fixed names"));
       }
     }
-    TrainTestData data;
-    MNEMO_ASSIGN_OR_RETURN(data.train,
-                           LoadSplit(config.dir(), Cifar10TrainFiles(), config.train_limit()));
-    MNEMO_ASSIGN_OR_RETURN(data.test,
-                           LoadSplit(config.dir(), {kCifar10TestFile}, config.test_limit()));
-    return data;
+    return absl::OkStatus();
   }
 
- private:
   static std::vector<std::string> AllFiles() {
     std::vector<std::string> names = Cifar10TrainFiles();
     names.push_back(kCifar10TestFile);

@@ -133,6 +133,38 @@ class CsvFormat : public DataFormat {
     return data;
   }
 
+  // The test table's own columns (a table written as the training one was
+  // has the same); the class ids the model's; the training file read only
+  // for data.missing MEAN, whose means are its.
+  absl::StatusOr<TrainTestData> LoadTest(const config::Data& config,
+                                         const config::DataNames& trained) const override {
+    TrainTestData data;
+    if (config.test_file().empty()) return data;  // the caller says there is no test set
+    MNEMO_ASSIGN_OR_RETURN(CsvTable table, ReadCsv(config.test_file()));
+    MNEMO_ASSIGN_OR_RETURN(Columns columns, PickColumns(table, config));
+    for (size_t c : columns.features) data.names.add_feature(table.header[c]);
+    for (size_t c : columns.targets) data.names.add_target(table.header[c]);
+    std::vector<double> means(columns.features.size(), 0.0);
+    if (config.missing() == config::Data::MEAN) {
+      MNEMO_ASSIGN_OR_RETURN(CsvTable train_table, ReadCsv(config.train_file()));
+      MNEMO_ASSIGN_OR_RETURN(Columns train_columns, PickColumns(train_table, config));
+      // The means are in the training table's column order; read the test
+      // table's columns in that order too.
+      MNEMO_ASSIGN_OR_RETURN(columns, SameColumns(table, train_table, train_columns));
+      means = ColumnMeans(train_table, train_columns);
+    }
+    MNEMO_ASSIGN_OR_RETURN(Rows rows, ReadRows(table, columns, config, means, config.test_limit()));
+    if (!regression_) {
+      std::vector<std::string> classes(trained.class_label().begin(), trained.class_label().end());
+      if (classes.empty()) {
+        MNEMO_ASSIGN_OR_RETURN(classes, ClassLabels(rows, table));
+      }
+      for (const std::string& label : classes) data.names.add_class_label(label);
+    }
+    MNEMO_ASSIGN_OR_RETURN(data.test, ToDataset(std::move(rows), table, data.names));
+    return data;
+  }
+
  private:
   // The columns `config` names in `table` (the training table).
   static absl::StatusOr<Columns> PickColumns(const CsvTable& table, const config::Data& config) {

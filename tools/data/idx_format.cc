@@ -47,6 +47,14 @@ class IdxFormat : public DataFormat {
     return data;
   }
 
+  absl::StatusOr<TrainTestData> LoadTest(const config::Data& config,
+                                         const config::DataNames& /*trained*/) const override {
+    TrainTestData data;
+    MNEMO_ASSIGN_OR_RETURN(data.test,
+                           LoadSplit(Dir(config), TestPrefix(config), config.test_limit()));
+    return data;
+  }
+
  private:
   static std::string Dir(const config::Data& config) {
     return config.dir().empty() ? kDefaultDataDir : config.dir();

@@ -280,6 +280,19 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view bytes, uint64_t total
                  "the array is in Fortran order; save a C-order one "
                  "(np.ascontiguousarray)");
   }
+  // Columns (the product of every size but the first) within int32, checked
+  // as they multiply: with a first size of 0 the element count stays 0
+  // whatever they are, and their product could wrap.
+  constexpr uint64_t kMaxCount = std::numeric_limits<int32_t>::max();
+  uint64_t columns = 1;
+  for (size_t i = 1; i < header.shape.size(); ++i) {
+    const uint64_t size = static_cast<uint64_t>(header.shape[i]);
+    if (size != 0 && columns > kMaxCount / size) {
+      return error(prefix, absl::StrCat("the shape ", ShapeText(header.shape),
+                                        " has more than 2^31 - 1 rows or columns"));
+    }
+    columns *= size;
+  }
   // Sizes whose product overflows cannot describe the bytes there are.
   uint64_t elements = 1;
   for (int64_t size : header.shape) {

@@ -127,6 +127,18 @@ class NpyFormat : public DataFormat {
     return data;
   }
 
+  absl::StatusOr<TrainTestData> LoadTest(const config::Data& config,
+                                         const config::DataNames& trained) const override {
+    TrainTestData data;
+    if (config.test_file().empty()) return data;  // the caller says there is no test set
+    MNEMO_ASSIGN_OR_RETURN(data.test, LoadSet(config, config.test_file(),
+                                              config.test_targets_file(), config.test_limit()));
+    if (!regression_) {
+      data.test.num_classes = std::max(data.test.num_classes, trained.class_label_size());
+    }
+    return data;
+  }
+
  private:
   absl::StatusOr<Dataset> LoadSet(const config::Data& config, const std::string& file,
                                   const std::string& targets_file, int limit) const {

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/field_range.h"
 #include "core/init.h"
 #include "core/loss.h"
 #include "core/status_macros.h"
@@ -46,25 +47,43 @@ absl::StatusOr<std::string> FindDataFile(const std::string& dir, const std::stri
   return absl::NotFoundError(message);
 }
 
-absl::StatusOr<TrainTestData> LoadData(const config::Experiment& experiment,
-                                       Registries& registries) {
+namespace {
+
+// The format `experiment` names, for its model's loss, its data's counts checked.
+absl::StatusOr<std::unique_ptr<DataFormat>> FormatOf(const config::Experiment& experiment,
+                                                     Registries& registries) {
   MNEMO_RETURN_IF_ERROR(RegisterDataFormats(registries));
   const config::Data& config = experiment.data();
-  for (const auto& [name, limit] : {std::pair{"train_limit", config.train_limit()},
-                                    std::pair{"test_limit", config.test_limit()}}) {
-    if (limit < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("data.", name, " is ", limit, "; it must be 0 (all samples) or more"));
-    }
-  }
+  MNEMO_RETURN_IF_ERROR(CheckRangesStatus(config, "data"));
   const std::string& name = config.format().empty() ? kIdxFormat : config.format();
-  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DataFormat> format,
-                         registries.data_formats.Create(
-                             name, DataFormatArgs{IsRegression(experiment.model().loss())}));
+  return registries.data_formats.Create(name,
+                                        DataFormatArgs{IsRegression(experiment.model().loss())});
+}
+
+}  // namespace
+
+absl::StatusOr<TrainTestData> LoadData(const config::Experiment& experiment,
+                                       Registries& registries) {
+  const config::Data& config = experiment.data();
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DataFormat> format, FormatOf(experiment, registries));
   MNEMO_ASSIGN_OR_RETURN(TrainTestData data, format->Load(config));
   if (config.validation_fraction() > 0) {
     MNEMO_RETURN_IF_ERROR(
         SplitValidation(config.validation_fraction(), experiment.trainer().seed(), &data));
+  }
+  return data;
+}
+
+absl::StatusOr<TrainTestData> LoadTestData(const config::Experiment& experiment,
+                                           const config::DataNames& trained,
+                                           Registries& registries) {
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DataFormat> format, FormatOf(experiment, registries));
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, format->LoadTest(experiment.data(), trained));
+  if (data.test.size() == 0) {
+    const config::Data& config = experiment.data();
+    return absl::InvalidArgumentError(absl::StrCat(
+        config.test_file().empty() ? DataSource(config) : config.test_file(),
+        ": no test samples (data.test_file names the test set; idx reads data.test_prefix)"));
   }
   return data;
 }

@@ -51,6 +51,14 @@ absl::StatusOr<TrainTestData> LoadData(const config::Experiment& experiment,
 absl::StatusOr<TrainTestData> LoadData(const config::Data& config,
                                        Registries& registries = Registries::Global());
 
+// The test set alone (DataFormat::LoadTest), for evaluating a model trained
+// on `experiment`'s data, which keeps `trained` (its DataNames): the training
+// files need not be there. An experiment that names no test set, or whose
+// test set is empty, is an error.
+absl::StatusOr<TrainTestData> LoadTestData(const config::Experiment& experiment,
+                                           const config::DataNames& trained,
+                                           Registries& registries = Registries::Global());
+
 // Holds out `fraction` of `data->train` as data->validation, as LoadData does.
 absl::Status SplitValidation(double fraction, uint64_t seed, TrainTestData* data);
 

@@ -15,6 +15,10 @@
 #   FUZZ_TARGETS      the targets to run, space-separated names (default: all)
 #   FUZZ_JOBS         targets fuzzed at a time (default: the number of cores)
 #   FUZZ_ARTIFACTS    where crashing inputs and logs go (default out/fuzz)
+#   FUZZ_RUNS         also stop a target after this many executions (default: no limit)
+#   FUZZ_KEEP         1: after a clean run, add the inputs that reach new code,
+#                     minimized, to tests/fuzz/campaign/<reader>/ (a campaign's
+#                     corpus, kept in the tree and replayed by the replay tests)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -29,6 +33,16 @@ rss_mb="${FUZZ_RSS_MB:-2048}"
 artifacts="${FUZZ_ARTIFACTS:-out/fuzz}"
 if ! [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]]; then
   echo "run_fuzzers: seconds per target must be a positive integer, not \"$seconds\"" >&2
+  exit 2
+fi
+runs="${FUZZ_RUNS:--1}"
+if ! [[ "$runs" =~ ^(-1|[0-9]+)$ && "$runs" -ne 0 ]]; then
+  echo "run_fuzzers: FUZZ_RUNS must be a positive integer, not \"$runs\"" >&2
+  exit 2
+fi
+keep="${FUZZ_KEEP:-0}"
+if [[ "$keep" != 0 && "$keep" != 1 ]]; then
+  echo "run_fuzzers: FUZZ_KEEP must be 0 or 1, not \"$keep\"" >&2
   exit 2
 fi
 
@@ -65,6 +79,20 @@ artifacts="$(cd "$artifacts" && pwd)"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
+# Minimizes what a target found against its seeds and campaign corpus, and
+# adds the inputs that reach code neither reaches to tests/fuzz/campaign/<reader>/.
+keep_corpus() {
+  local name="$1" reader="$2" found="$3" merged="$scratch/merged-$1" file
+  mkdir -p "$merged" tests/fuzz/campaign/"$reader"
+  cp tests/fuzz/corpus/"$reader"/* "$merged"/
+  cp tests/fuzz/campaign/"$reader"/* "$merged"/ 2>/dev/null || true
+  (cd "$scratch/cwd-$name" && "$bin/$name" -merge=1 -timeout="$timeout" \
+    -rss_limit_mb="$rss_mb" "$merged" "$found") >>"$artifacts/$name.log" 2>&1 || return 1
+  for file in "$merged"/*; do
+    [[ -e tests/fuzz/corpus/"$reader"/"${file##*/}" ]] || cp "$file" tests/fuzz/campaign/"$reader"/
+  done
+}
+
 # One target: fuzzes it and writes its summary line to $scratch/<name>.line.
 fuzz_one() {
   local target="$1" name reader corpus log status executions line artifact kind
@@ -73,6 +101,7 @@ fuzz_one() {
   corpus="$scratch/$name"
   mkdir -p "$corpus"
   cp tests/fuzz/corpus/"$reader"/* "$corpus"/
+  cp tests/fuzz/campaign/"$reader"/* "$corpus"/ 2>/dev/null || true  # none before a campaign
   log="$artifacts/$name.log"
   rm -f "$artifacts/$name"-{crash,timeout,oom,leak}-*
   echo "run_fuzzers: $name for ${seconds}s (log: $log)"
@@ -82,7 +111,7 @@ fuzz_one() {
   # workspace's bazel-bin.
   mkdir -p "$scratch/cwd-$name"
   (cd "$scratch/cwd-$name" && "$bin/$name" "$corpus" \
-    -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss_mb" \
+    -max_total_time="$seconds" -runs="$runs" -timeout="$timeout" -rss_limit_mb="$rss_mb" \
     -print_final_stats=1 -artifact_prefix="$artifacts/$name-") >"$log" 2>&1
   status=$?
   executions="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
@@ -101,6 +130,7 @@ fuzz_one() {
     line="$line, 1 crash ($kind); input: ${artifact:-none written}, log: $log"
   else
     line="$line, 0 crashes"
+    if ((keep)); then keep_corpus "$name" "$reader" "$corpus" || line="$line, 1 failure (merge; log: $log)"; fi
   fi
   echo "$line"
   echo "$line" >"$scratch/$name.line"
