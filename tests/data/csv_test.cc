@@ -80,5 +80,18 @@ TEST(CsvTest, QuotesValuesSafelyForMessages) {
             "\"" + std::string(40, 'z') + "\" (and 60 bytes more)");
 }
 
+TEST(CsvTest, MessagesAreMadeSafeForATerminalWhole) {
+  // Lines and tabs kept; UTF-8 kept; control bytes, C1 controls and
+  // ill-formed bytes escaped; a NUL does not end the message.
+  EXPECT_EQ(TerminalSafe("a.csv:2:3: bad\n\tnext line"), "a.csv:2:3: bad\n\tnext line");
+  EXPECT_EQ(TerminalSafe("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
+  EXPECT_EQ(TerminalSafe(std::string("/tmp/x\x1b[2J\0y\xc2\x9b\xff", 15)),
+            "/tmp/x\\x1b[2J\\x00y\\xc2\\x9b\\xff");
+  // A line past 4096 bytes is cut, each line on its own.
+  const std::string long_line(5000, 'p');
+  EXPECT_EQ(TerminalSafe(long_line + "\nshort"),
+            std::string(4096, 'p') + " (and 904 bytes more)\nshort");
+}
+
 }  // namespace
 }  // namespace mnemo

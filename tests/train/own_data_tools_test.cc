@@ -276,5 +276,14 @@ TEST(OwnDataToolsTest, EvalNeedsNoTrainingFiles) {
   }
 }
 
+// A path echoed in an error reaches the terminal escaped: no escape sequence
+// of the user's (or an attacker's file name) is acted on.
+TEST(OwnDataToolsTest, APathInAnErrorIsEscaped) {
+  CommandResult run = Tool("train", "--config='/nonexistent/\x1b[2J\xc2\x9b.pbtxt'");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.err, HasSubstr("/nonexistent/\\x1b[2J\\xc2\\x9b.pbtxt"));
+  EXPECT_EQ(run.err.find('\x1b'), std::string::npos) << run.err;
+}
+
 }  // namespace
 }  // namespace mnemo
