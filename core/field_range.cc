@@ -112,7 +112,7 @@ std::optional<std::string> FieldRange::Check(absl::string_view name, double valu
     wanted = absl::StrCat("from ", Number(min), " to ", Number(max));
   } else if (value > max) {
     wanted = absl::StrCat("at most ", Number(max));
-  } else if (min == 1) {
+  } else if (integer && min == 1) {
     wanted = "> 0";  // a count: "> 0" is how users say it
   } else {
     wanted = absl::StrCat(">= ", Number(min));
@@ -123,7 +123,9 @@ std::optional<std::string> FieldRange::Check(absl::string_view name, double valu
 std::optional<FieldRange> RangeOf(const pb::FieldDescriptor& field) {
   if (!field.options().HasExtension(config::range)) return std::nullopt;
   const config::Range& range = field.options().GetExtension(config::range);
-  return FieldRange{range.min(), range.max(), range.note()};
+  const bool integer = field.cpp_type() != pb::FieldDescriptor::CPPTYPE_FLOAT &&
+                       field.cpp_type() != pb::FieldDescriptor::CPPTYPE_DOUBLE;
+  return FieldRange{range.min(), range.max(), range.note(), integer};
 }
 
 std::vector<FieldProblem> CheckRanges(const pb::Message& message, const std::string& prefix) {

@@ -24,6 +24,7 @@ struct FieldRange {
   double min = 0;
   double max = 0;
   std::string note;
+  bool integer = true;  // the field holds whole numbers: "> 0" says ">= 1"
 
   // The problem with `value` for the field called `name` (a field path or a
   // flag, "--threads"); nullopt when it is in range.
