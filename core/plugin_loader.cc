@@ -114,14 +114,15 @@ namespace {
 
 // Refuses a library new to the process that is a copy of one opened before,
 // or that would register a .proto file the process has; records it
-// otherwise. `bytes` are the file's at `canonical`.
-absl::Status CheckNotOpenedAsAnother(const std::string& canonical, const std::string& bytes) {
+// otherwise. Reads the file only when the process does not have it open.
+absl::Status CheckNotOpenedAsAnother(const std::string& canonical) {
   std::lock_guard<std::mutex> lock(opened_mu);
   // Open already (this path, or the process linked it): dlopen runs nothing again.
   if (void* handle = dlopen(canonical.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD)) {
     dlclose(handle);  // the reference RTLD_NOLOAD took
     return absl::OkStatus();
   }
+  MNEMO_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(canonical));
   const size_t hash = ContentsHash(bytes);
   for (const OpenedLibrary& library : *opened) {
     if (library.path == canonical || library.contents_hash != hash) continue;
@@ -182,10 +183,7 @@ absl::StatusOr<LoadedPlugin> PluginLoader::Load(const std::string& path) {
   for (const LoadedPlugin& plugin : loaded_) {
     if (plugin.path == canonical) return plugin;
   }
-  {
-    MNEMO_ASSIGN_OR_RETURN(const std::string contents, ReadFileToString(canonical));
-    MNEMO_RETURN_IF_ERROR(CheckNotOpenedAsAnother(canonical, contents));
-  }
+  MNEMO_RETURN_IF_ERROR(CheckNotOpenedAsAnother(canonical));
 
   // Refused or failed libraries are deliberately never dlclose'd: their static
   // initialisers have run and may have registered things (protobuf

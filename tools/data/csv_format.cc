@@ -133,15 +133,22 @@ class CsvFormat : public DataFormat {
     return data;
   }
 
-  // The test table's own columns (a table written as the training one was
-  // has the same); the class ids the model's; the training file read only
-  // for data.missing MEAN, whose means are its.
+  // The columns and class ids the model's (else the test table's own and its
+  // labels'); the training file read only for data.missing MEAN, whose means
+  // are its.
   absl::StatusOr<TrainTestData> LoadTest(const config::Data& config,
                                          const config::DataNames& trained) const override {
     TrainTestData data;
     if (config.test_file().empty()) return data;  // the caller says there is no test set
     MNEMO_ASSIGN_OR_RETURN(CsvTable table, ReadCsv(config.test_file()));
-    MNEMO_ASSIGN_OR_RETURN(Columns columns, PickColumns(table, config));
+    // The model's columns, by name, in its order, when it keeps them; a table
+    // whose columns stand in another order is read as the model was trained.
+    absl::StatusOr<Columns> picked =
+        trained.feature_size() > 0
+            ? ColumnsNamed(table, trained.feature(),
+                           trained.target_size() > 0 ? trained.target() : config.target())
+            : PickColumns(table, config);
+    MNEMO_ASSIGN_OR_RETURN(Columns columns, std::move(picked));
     for (size_t c : columns.features) data.names.add_feature(table.header[c]);
     for (size_t c : columns.targets) data.names.add_target(table.header[c]);
     std::vector<double> means(columns.features.size(), 0.0);
@@ -208,15 +215,25 @@ class CsvFormat : public DataFormat {
   // The training table's columns, found by name in another table.
   static absl::StatusOr<Columns> SameColumns(const CsvTable& table, const CsvTable& train,
                                              const Columns& columns) {
-    Columns same;
-    for (const auto& [from, to] : {std::pair{&columns.features, &same.features},
-                                   std::pair{&columns.targets, &same.targets}}) {
-      for (size_t c : *from) {
-        MNEMO_ASSIGN_OR_RETURN(size_t found, table.Column(train.header[c]));
+    std::vector<std::string> features, targets;
+    for (size_t c : columns.features) features.push_back(train.header[c]);
+    for (size_t c : columns.targets) targets.push_back(train.header[c]);
+    return ColumnsNamed(table, features, targets);
+  }
+
+  // The columns of `table` with these names, in this order.
+  template <typename Names>
+  static absl::StatusOr<Columns> ColumnsNamed(const CsvTable& table, const Names& features,
+                                              const Names& targets) {
+    Columns named;
+    for (const auto& [names, to] :
+         {std::pair{&features, &named.features}, std::pair{&targets, &named.targets}}) {
+      for (const std::string& name : *names) {
+        MNEMO_ASSIGN_OR_RETURN(size_t found, table.Column(name));
         to->push_back(found);
       }
     }
-    return same;
+    return named;
   }
 
   // Each feature column's mean over the present values of `table`.
