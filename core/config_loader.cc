@@ -29,6 +29,7 @@
 #include "core/memory_settings.h"
 #include "core/metrics.h"
 #include "core/model_builder.h"
+#include "core/model_io.h"
 #include "core/optimizer.h"
 #include "core/options_check.h"
 #include "core/status_macros.h"
@@ -353,8 +354,8 @@ std::string LoadedConfig::Describe(const std::string& field_path,
   return absl::StrCat(path_, ":", at.line, ":", at.column, ": ", message);
 }
 
-ConfigLoader::ConfigLoader(Registries& registries, ConfigUse use)
-    : registries_(registries), use_(use) {
+ConfigLoader::ConfigLoader(Registries& registries, ConfigUse use, const char* caller_abi)
+    : registries_(registries), use_(use), abi_(CheckCallerAbi(caller_abi)) {
   if (&registries == &Registries::Global()) {
     plugin_loader_ = &PluginLoader::Global();
   } else {
@@ -377,14 +378,29 @@ absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadFile(const std::
   return LoadText(text.str(), path);
 }
 
+absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadForModel(
+    const std::string& config_path, const std::string& model_path) {
+  if (!config_path.empty()) return LoadFile(config_path);
+  MNEMO_RETURN_IF_ERROR(abi_);
+  MNEMO_ASSIGN_OR_RETURN(std::string text, ReadModelConfigText(model_path));
+  if (text.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(model_path, " holds no config (metadata \"",
+                                                   kModelConfigKey,
+                                                   "\"); give its config (tools: --config)"));
+  }
+  return LoadText(text, absl::StrCat(model_path, " (stored config)"));
+}
+
 absl::StatusOr<std::unique_ptr<LoadedConfig>> ConfigLoader::LoadText(const std::string& text,
                                                                      const std::string& path) {
+  MNEMO_RETURN_IF_ERROR(abi_);
   MNEMO_RETURN_IF_ERROR(CheckUtf8(text, path));
   // Step 1: the plugins, so that their option messages exist for step 2.
   MNEMO_ASSIGN_OR_RETURN(std::vector<PluginEntry> plugins, ReadPluginList(text, path));
   std::vector<std::string> problems;
   for (const PluginEntry& plugin : plugins) {
-    absl::StatusOr<std::string> resolved = PluginLoader::Resolve(plugin.path, Dirname(path));
+    absl::StatusOr<std::string> resolved =
+        PluginLoader::Resolve(plugin.path, Dirname(path), plugin_path_);
     absl::Status status = resolved.status();
     if (resolved.ok()) status = plugin_loader_->Load(*resolved).status();
     if (!status.ok()) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/abi.h"
 #include "core/config.pb.h"
 #include "core/plugin_loader.h"
 #include "core/registry.h"
@@ -66,10 +67,24 @@ class ConfigLoader {
  public:
   // Plugins are loaded through PluginLoader::Global() for the global
   // registries, and through a loader of this object's own for any other.
+  // `caller_abi`: leave it to its default, which expands to the fingerprint
+  // of the code that calls (core/abi.h): a host built with other ABI flags
+  // gets that error from every Load, before anything crosses.
   explicit ConfigLoader(Registries& registries = Registries::Global(),
-                        ConfigUse use = ConfigUse::kTraining);
+                        ConfigUse use = ConfigUse::kTraining,
+                        const char* caller_abi = MNEMO_BUILD_FINGERPRINT);
+
+  // Directories a relative `plugin:` path is looked for in before any other
+  // place (PluginLoader::Resolve has the whole order).
+  void set_plugin_path(std::vector<std::string> dirs) { plugin_path_ = std::move(dirs); }
 
   absl::StatusOr<std::unique_ptr<LoadedConfig>> LoadFile(const std::string& path);
+  // The config of the saved model at `model_path`: LoadFile(config_path),
+  // or when `config_path` is "" the config stored in the model file, named
+  // "<model_path> (stored config)" (so its relative plugin paths are looked
+  // for beside the model). A model that stores none is InvalidArgument.
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> LoadForModel(const std::string& config_path,
+                                                             const std::string& model_path);
   // `path` only names the text in messages and anchors relative plugin paths.
   absl::StatusOr<std::unique_ptr<LoadedConfig>> LoadText(const std::string& text,
                                                          const std::string& path);
@@ -77,6 +92,8 @@ class ConfigLoader {
  private:
   Registries& registries_;
   const ConfigUse use_;
+  const absl::Status abi_;  // CheckCallerAbi's answer for the caller
+  std::vector<std::string> plugin_path_;
   std::unique_ptr<PluginLoader> own_plugin_loader_;  // for non-global registries
   PluginLoader* plugin_loader_;                       // global or own
 };

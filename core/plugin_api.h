@@ -13,26 +13,10 @@
 
 #include <cstdint>
 
-#include <Eigen/Core>
-#include <google/protobuf/stubs/common.h>
-
-#include "absl/base/config.h"
+#include "core/abi.h"  // MNEMO_BUILD_FINGERPRINT
 
 #define MNEMO_PLUGIN_ABI_MAJOR 1  // incompatible changes refuse the plugin
 #define MNEMO_PLUGIN_ABI_MINOR 0  // compatible additions
-
-#define MNEMO_STR_(x) #x
-#define MNEMO_STR(x) MNEMO_STR_(x)
-
-// Everything that must agree for C++ objects to cross between the host and a
-// plugin. A mismatch is refused with both strings in the message instead of
-// the `undefined symbol` or crash it would otherwise cause.
-#define MNEMO_BUILD_FINGERPRINT                                          \
-  "gcc " __VERSION__ "; cxx11-abi " MNEMO_STR(_GLIBCXX_USE_CXX11_ABI)    \
-  "; protobuf " MNEMO_STR(GOOGLE_PROTOBUF_VERSION)                       \
-  "; eigen " MNEMO_STR(EIGEN_WORLD_VERSION) "." MNEMO_STR(EIGEN_MAJOR_VERSION) \
-  "." MNEMO_STR(EIGEN_MINOR_VERSION)                                     \
-  "; abseil " MNEMO_STR(ABSL_LTS_RELEASE_VERSION)
 
 extern "C" {
 

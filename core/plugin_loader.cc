@@ -16,6 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "core/abi.h"
 #include "core/io/read_file.h"
 #include "core/plugin_api.h"
 #include "core/status_macros.h"
@@ -53,6 +55,24 @@ std::string ExecutablePath() {
   const ssize_t n = readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
   if (n <= 0) return "";
   return std::string(buffer, static_cast<size_t>(n));
+}
+
+// The directory libmnemo_core.so was loaded from ("" where dladdr cannot say):
+// an installed SDK keeps its plugins in <that>/mnemo/plugins.
+std::string CoreLibraryDirectory() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<const void*>(&CoreBuildFingerprint), &info) == 0 ||
+      info.dli_fname == nullptr) {
+    return "";
+  }
+  const std::string library = info.dli_fname;
+  const size_t slash = library.rfind('/');
+  return slash == std::string::npos ? "" : library.substr(0, slash);
+}
+
+std::string Basename(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 std::string CurrentDirectory() {
@@ -169,7 +189,8 @@ std::vector<LoadedPlugin> PluginLoader::loaded() const {
   return loaded_;
 }
 
-absl::StatusOr<LoadedPlugin> PluginLoader::Load(const std::string& path) {
+absl::StatusOr<LoadedPlugin> PluginLoader::Load(const std::string& path, const char* caller_abi) {
+  MNEMO_RETURN_IF_ERROR(CheckCallerAbi(caller_abi));
   char resolved[PATH_MAX];
   if (realpath(path.c_str(), resolved) == nullptr) {
     return absl::NotFoundError(absl::StrCat("cannot load plugin \"", path,
@@ -225,10 +246,10 @@ absl::StatusOr<LoadedPlugin> PluginLoader::Load(const std::string& path) {
   }
   const char* fingerprint =
       info->build_fingerprint != nullptr ? info->build_fingerprint : "(none)";
-  if (std::strcmp(fingerprint, MNEMO_BUILD_FINGERPRINT) != 0) {
+  if (std::strcmp(fingerprint, CoreBuildFingerprint()) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        canonical, " was built with a different toolchain or libraries: plugin \"",
-        fingerprint, "\", host \"", MNEMO_BUILD_FINGERPRINT,
+        canonical, " was built with a different toolchain, libraries or ABI flags: plugin \"",
+        fingerprint, "\", host \"", CoreBuildFingerprint(),
         "\"; rebuild the plugin against this mnemo"));
   }
   if (info->register_types == nullptr) {
@@ -247,16 +268,33 @@ absl::StatusOr<LoadedPlugin> PluginLoader::Load(const std::string& path) {
   return plugin;
 }
 
+std::vector<std::string> PluginSearchPath(const std::vector<std::string>& dirs) {
+  std::vector<std::string> path = dirs;
+  for (absl::string_view dir : absl::StrSplit(Getenv("MNEMO_PLUGIN_PATH"), ':')) {
+    if (!dir.empty()) path.emplace_back(dir);
+  }
+  return path;
+}
+
 absl::StatusOr<std::string> PluginLoader::Resolve(const std::string& path,
-                                                  const std::string& config_dir) {
+                                                  const std::string& config_dir,
+                                                  const std::vector<std::string>& search_path) {
   if (path.empty()) return absl::InvalidArgumentError("empty plugin path");
   if (path.front() == '/') return path;
 
-  // The order is documented in config.proto: beside the config, then the
-  // runfiles of the running tool (under `bazel run` and `bazel test` the
-  // working directory is the runfiles root; a tool started by hand finds its
-  // runfiles beside its executable), then the workspace's bazel-bin.
+  // The order is documented in the header (and the README's "Plugin search
+  // order"): the search path (the caller's directories, then
+  // $MNEMO_PLUGIN_PATH's), each as given and by the library's file name;
+  // beside the config; the runfiles of the running tool (under `bazel run`
+  // and `bazel test` the working directory is the runfiles root; a tool
+  // started by hand finds its runfiles beside its executable); the
+  // workspace's bazel-bin; the installed SDK's plugin directory.
+  const std::string name = Basename(path);
   std::vector<std::string> candidates;
+  for (const std::string& dir : PluginSearchPath(search_path)) {
+    candidates.push_back(JoinPath(dir, path));
+    if (name != path) candidates.push_back(JoinPath(dir, name));
+  }
   candidates.push_back(JoinPath(config_dir.empty() ? "." : config_dir, path));
   if (std::string runfiles = Getenv("RUNFILES_DIR"); !runfiles.empty()) {
     candidates.push_back(JoinPath(runfiles, "mnemo/" + path));
@@ -274,6 +312,9 @@ absl::StatusOr<std::string> PluginLoader::Resolve(const std::string& path,
     candidates.push_back(JoinPath(workspace, "bazel-bin/" + path));
   } else if (std::string cwd = CurrentDirectory(); !cwd.empty()) {
     candidates.push_back(JoinPath(cwd, "bazel-bin/" + path));  // run from the workspace
+  }
+  if (std::string core_dir = CoreLibraryDirectory(); !core_dir.empty()) {
+    candidates.push_back(JoinPath(core_dir, "mnemo/plugins/" + name));
   }
   for (const std::string& candidate : candidates) {
     if (IsFile(candidate)) return candidate;

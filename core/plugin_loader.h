@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/abi.h"
 #include "core/registry.h"
 
 namespace mnemo {
@@ -41,6 +42,10 @@ struct LoadedPlugin {
 // merely looks like one; the loader only asks whether those are registered.
 std::vector<std::string> EmbeddedProtoFiles(absl::string_view library);
 
+// The directories a relative plugin path is looked for in first: `dirs`,
+// then those of $MNEMO_PLUGIN_PATH (colon-separated, empty entries skipped).
+std::vector<std::string> PluginSearchPath(const std::vector<std::string>& dirs);
+
 class PluginLoader {
  public:
   // The process-wide loader, registering into Registries::Global().
@@ -48,16 +53,30 @@ class PluginLoader {
 
   explicit PluginLoader(Registries& registries);
 
-  absl::StatusOr<LoadedPlugin> Load(const std::string& path);
+  // `caller_abi`: leave it to its default, which expands to the fingerprint
+  // of the code that calls (core/abi.h); a program built with other ABI flags
+  // is refused before anything crosses.
+  absl::StatusOr<LoadedPlugin> Load(const std::string& path,
+                                    const char* caller_abi = MNEMO_BUILD_FINGERPRINT);
 
   std::vector<LoadedPlugin> loaded() const;
 
-  // Resolves a plugin path from a config: absolute paths as they are; a
-  // relative one is looked up beside `config_dir`, under the runfiles of the
-  // running tool, and under $BUILD_WORKSPACE_DIRECTORY/bazel-bin. The error
-  // lists every place tried.
-  static absl::StatusOr<std::string> Resolve(const std::string& path,
-                                             const std::string& config_dir);
+  // Resolves a plugin path from a config. An absolute path is taken as it
+  // is. A relative one is looked for, in this order:
+  //   1. in each directory of `search_path`, then of $MNEMO_PLUGIN_PATH
+  //      (colon-separated), as written ("plugins/x/libx.so") and by its file
+  //      name alone ("libx.so");
+  //   2. beside the config (`config_dir`; for a config stored in a model
+  //      file, the model's directory);
+  //   3. in the runfiles of the running program ($RUNFILES_DIR/mnemo/, the
+  //      working directory, $TEST_SRCDIR/mnemo/, <executable>.runfiles/mnemo/);
+  //   4. in the workspace's bazel-bin ($BUILD_WORKSPACE_DIRECTORY's, or the
+  //      working directory's);
+  //   5. by its file name in the installed SDK's plugin directory,
+  //      <directory of libmnemo_core.so>/mnemo/plugins.
+  // The first file found wins; the error lists every place tried.
+  static absl::StatusOr<std::string> Resolve(const std::string& path, const std::string& config_dir,
+                                             const std::vector<std::string>& search_path = {});
 
  private:
   Registries& registries_;

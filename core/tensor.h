@@ -5,9 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "core/avx512_warning_workaround.h"  // before Eigen: see there
-
+// core/abi.h before Eigen: it pins Eigen's alignments (see there).
+// clang-format off
+#include "core/abi.h"
 #include <Eigen/Core>
+// clang-format on
 
 namespace mnemo {
 

@@ -14,13 +14,16 @@ def mnemo_plugin(name, srcs, deps = [], **kwargs):
       deps: its libraries (its own options' mnemo_cc_proto, ...); //core is added.
       **kwargs: passed on to cc_binary (visibility, data, ...).
     """
+    # Labels, not strings: they name mnemo's targets from any workspace that
+    # loads this file (mnemo as a Bazel dependency: deps.bzl).
+    exports = Label("//plugins:exports.lds")
     native.cc_binary(
         name = name,
         srcs = srcs,
-        additional_linker_inputs = ["//plugins:exports.lds"],
+        additional_linker_inputs = [exports],
         copts = ["-fvisibility=hidden"],
-        linkopts = ["-Wl,--version-script=$(location //plugins:exports.lds)"],
+        linkopts = ["-Wl,--version-script=$(location %s)" % exports],
         linkshared = 1,
-        deps = deps + ["//core"],
+        deps = deps + [Label("//core")],
         **kwargs
     )

@@ -13,23 +13,43 @@ def mnemo_cc_proto(name, src, deps = [], visibility = None, imports = []):
     core's config.proto, "//core", whose shared object holds it).
     """
     base = src[:-len(".proto")]
+
+    # Paths are relative to the repository roots, as includes and imports are
+    # ("core/config.proto", "core/config.pb.h"), in mnemo's workspace and in
+    # one that uses mnemo (external/mnemo/...): the calling package's
+    # repository for src, mnemo's for core's config.proto.
+    own_root = _workspace_root(native.repository_name())
+    mnemo_root = Label("//core:config.proto").workspace_root
+    proto_paths = [own_root or "."]
+    if mnemo_root and mnemo_root != own_root:
+        proto_paths.append(mnemo_root)
     native.genrule(
         name = name + "_genproto",
         srcs = [src] + imports,
         outs = [base + ".pb.h", base + ".pb.cc"],
-        cmd = "protoc --proto_path=. --cpp_out=$(GENDIR) $(location %s)" % src,
+        cmd = "protoc %s --cpp_out=$(GENDIR)%s $(location %s)" % (
+            " ".join(["--proto_path=" + p for p in proto_paths]),
+            "/" + own_root if own_root else "",
+            src,
+        ),
     )
     native.cc_library(
         name = name,
         srcs = [base + ".pb.cc"],
         hdrs = [base + ".pb.h"],
         copts = ["-Wno-unused-parameter"],
-        deps = deps + ["//third_party:protobuf"],
+        deps = deps + [Label("//third_party:protobuf")],
         visibility = visibility,
     )
     native.cc_library(
         name = name + "_headers",
         hdrs = [base + ".pb.h"],
-        deps = ["//third_party:protobuf"],
+        deps = [Label("//third_party:protobuf")],
         visibility = visibility,
     )
+
+def _workspace_root(repository_name):
+    """"" for the main repository ("@"), "external/<name>" for another."""
+    if repository_name in ["", "@"]:
+        return ""
+    return "external/" + repository_name.lstrip("@")

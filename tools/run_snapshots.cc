@@ -86,26 +86,35 @@ absl::StatusOr<std::unique_ptr<SnapshottedRun>> SnapshottedRun::Start(TrainableM
   // from the start.
   optimizer->CreateState(model->TrainableParameters());
   TrainingProgress progress;
+  auto say = [&options](const std::string& line) {
+    if (options.say) {
+      options.say(line);
+    } else {
+      absl::PrintF("%s\n", line);
+    }
+  };
   const bool restoring = options.resume && FileExists(options.snapshot_path);
   if (restoring) {
     MNEMO_ASSIGN_OR_RETURN(
         RestoredSnapshot restored,
         RestoreSnapshot(options.snapshot_path, options.training_config, *model, *optimizer));
     progress = std::move(restored.progress);
-    absl::PrintF("resume  from %s: %s%s\n", options.snapshot_path, DescribeProgress(progress),
-                 progress.epoch > options.epochs
-                     ? "; the training is done, its outputs are written again"
-                     : "");
+    say(absl::StrFormat("resume  from %s: %s%s", options.snapshot_path, DescribeProgress(progress),
+                        progress.epoch > options.epochs
+                            ? "; the training is done, its outputs are written again"
+                            : ""));
   } else if (options.resume) {
     const std::string& path = options.snapshot_path;
-    absl::PrintF("resume  no snapshot in %s: starting from the beginning\n",
-                 path.substr(0, path.find_last_of('/')));
+    say(absl::StrFormat("resume  no snapshot in %s: starting from the beginning",
+                        path.substr(0, path.find_last_of('/'))));
   }
-  absl::PrintF("snapshot %s %s\n", options.snapshot_path, DescribeSchedule(options.schedule));
+  say(absl::StrFormat("snapshot %s %s", options.snapshot_path, DescribeSchedule(options.schedule)));
   std::fflush(stdout);
   SnapshotWriter::Options writer_options;
   writer_options.schedule = options.schedule;
-  writer_options.stop_requested = [] { return StopSignal() != 0; };
+  writer_options.stop_requested = [stop = std::move(options.stop_requested)] {
+    return StopSignal() != 0 || (stop && stop());
+  };
   writer_options.on_written = std::move(options.on_written);
   auto writer = std::make_unique<SnapshotWriter>(
       options.snapshot_path, model, optimizer, options.training_config, std::move(writer_options));
@@ -126,6 +135,11 @@ absl::Status SnapshottedRun::Train(Trainer& trainer, const TrainTestData& data,
     return absl::AbortedError(
         absl::StrCat("stopped by ", SignalName(signal), " at ", DescribeProgress(progress_), "; ",
                      snapshot_path_, " holds the run so far. Resume it with:\n  ", resume_command));
+  }
+  if (writer_->stopped_on_request()) {
+    return absl::AbortedError(
+        absl::StrCat("stopped at ", DescribeProgress(progress_), "; ", snapshot_path_,
+                     " holds the run so far. Resume it with:\n  ", resume_command));
   }
   return absl::OkStatus();
 }

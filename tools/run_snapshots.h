@@ -62,6 +62,11 @@ class SnapshottedRun {
     int epochs = 0;               // the run's, for the words on a finished run
     // Told of every snapshot written; may be empty.
     std::function<void(const TrainingProgress&, absl::Duration took)> on_written;
+    // Asked between steps whether to stop (as SIGINT and SIGTERM do) besides
+    // the stop signals; may be empty: only those.
+    std::function<bool()> stop_requested;
+    // Takes Start's lines (whether it resumes, the schedule); empty: stdout.
+    std::function<void(const std::string& line)> say;
   };
 
   // Restores the snapshot or writes the first one, and says which on stdout.
@@ -71,9 +76,10 @@ class SnapshottedRun {
                                                                Options options);
 
   // Trains with `trainer` (of the same model and optimizer) from where the
-  // run stands to its end. A signal stops it with an Aborted error that says
-  // where the run stands, that the snapshot holds it, and `resume_command`;
-  // other errors end with which snapshot is kept (KeptSnapshot).
+  // run stands to its end. A signal, or Options::stop_requested, stops it
+  // with an Aborted error that says where the run stands, that the snapshot
+  // holds it, and `resume_command`; other errors end with which snapshot is
+  // kept (KeptSnapshot).
   absl::Status Train(Trainer& trainer, const TrainTestData& data, TrainingObserver* observer,
                      const std::string& resume_command);
 

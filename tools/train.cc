@@ -13,12 +13,10 @@
 // prints the command that resumes it.
 
 #include <signal.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,32 +24,20 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/config_loader.h"
-#include "core/field_range.h"
-#include "core/format_bytes.h"
-#include "core/io/atomic_file.h"
+#include "core/cache_strategy.h"
 #include "core/loss.h"
-#include "core/model_builder.h"
-#include "core/model_io.h"
-#include "core/optimizer.h"
-#include "core/snapshot.h"
-#include "core/snapshot_writer.h"
+#include "core/network.h"
 #include "core/status_macros.h"
 #include "core/stopwatch.h"
 #include "core/trainer.h"
-#include "google/protobuf/text_format.h"
 #include "tools/command_line.h"
-#include "tools/data/data_config.h"
-#include "tools/data/readers.h"
-#include "tools/model_summary.h"
-#include "tools/output_checks.h"
 #include "tools/paths.h"
 #include "tools/progress.h"
-#include "tools/run_outputs.h"
 #include "tools/run_snapshots.h"
 #include "tools/stop_signals.h"
 #include "tools/strategy_stats.h"
 #include "tools/tool_main.h"
+#include "tools/train_run.h"
 
 ABSL_FLAG(std::string, config, "configs/fashion_mlp.pbtxt", "experiment config (.pbtxt)");
 ABSL_FLAG(int, epochs, 0, "epochs to train; 0 = as the config says");
@@ -86,51 +72,6 @@ std::vector<std::string>* command_line = new std::vector<std::string>;
 // The signal that stopped training, for main's exit code; 0 when none did.
 int stopped_by_signal = 0;
 
-// Flags override the config; each is checked here since the config loader
-// validated the file before they applied.
-absl::Status ApplyFlags(config::Experiment& experiment) {
-  config::Trainer& trainer = *experiment.mutable_trainer();
-  if (int v = absl::GetFlag(FLAGS_epochs); v != 0) {
-    MNEMO_RETURN_IF_ERROR(CheckFlagRange("--epochs", *config::Trainer::descriptor(), "epochs", v));
-    trainer.set_epochs(v);
-  }
-  if (int v = absl::GetFlag(FLAGS_batch_size); v != 0) {
-    MNEMO_RETURN_IF_ERROR(
-        CheckFlagRange("--batch_size", *config::Trainer::descriptor(), "batch_size", v));
-    trainer.set_batch_size(v);
-  }
-  if (double v = absl::GetFlag(FLAGS_learning_rate); v != 0) {
-    if (v < 0) return absl::InvalidArgumentError("--learning_rate must be > 0");
-    trainer.mutable_optimizer()->set_learning_rate(static_cast<float>(v));
-  }
-  if (int64_t v = absl::GetFlag(FLAGS_seed); v != -1) {
-    if (v < 0) return absl::InvalidArgumentError("--seed must be >= 0");
-    trainer.set_seed(static_cast<uint64_t>(v));
-  }
-  config::Data& data = *experiment.mutable_data();
-  if (std::string v = absl::GetFlag(FLAGS_data_dir); !v.empty()) data.set_dir(UserPath(v));
-  if (int v = absl::GetFlag(FLAGS_train_limit); v != -1) {
-    MNEMO_RETURN_IF_ERROR(
-        CheckFlagRange("--train_limit", *config::Data::descriptor(), "train_limit", v));
-    data.set_train_limit(v);
-  }
-  if (int v = absl::GetFlag(FLAGS_test_limit); v != -1) {
-    MNEMO_RETURN_IF_ERROR(
-        CheckFlagRange("--test_limit", *config::Data::descriptor(), "test_limit", v));
-    data.set_test_limit(v);
-  }
-  if (int v = absl::GetFlag(FLAGS_threads); v != -1) {
-    MNEMO_RETURN_IF_ERROR(CheckFlagRange("--threads", *config::Model::descriptor(), "threads", v));
-    experiment.mutable_model()->set_threads(v);
-  }
-  return absl::OkStatus();
-}
-
-std::string Stem(const std::string& path) {
-  std::string name = path.substr(path.find_last_of('/') + 1);
-  return name.substr(0, name.find_last_of('.'));
-}
-
 // "train loss 0.41  train acc 0.85  val acc 0.84  test acc 0.83": the
 // training figures, then the validation and test sets' headline figures
 // (accuracy, or RMSE and R^2 for a regression), for the sets there are.
@@ -155,7 +96,7 @@ std::string EpochFigures(const EpochMetrics& m, bool regression) {
 
 // Progress bar within an epoch, a table row and the cache strategy's figures
 // after it; notes (snapshots, skipped steps) between them.
-class ConsoleObserver : public TrainingObserver {
+class ConsoleObserver : public TrainRunObserver {
  public:
   ConsoleObserver(int epochs, int batch_size, const CacheStrategy& strategy, bool regression)
       : epochs_(epochs), batch_size_(batch_size), strategy_(strategy), regression_(regression) {}
@@ -188,6 +129,10 @@ class ConsoleObserver : public TrainingObserver {
     absl::PrintF("        %s\n", FormatCacheStats(strategy_.stats()));
     std::fflush(stdout);
   }
+  void OnSnapshotWritten(const TrainingProgress& p, absl::Duration took) override {
+    Note(absl::StrFormat("snapshot at %s in %.0f ms", DescribeProgress(p),
+                         absl::ToDoubleMilliseconds(took)));
+  }
   void OnStepSkipped(const std::string& why) override {
     // The first few in full; the epoch lines count the rest.
     if (++skipped_ <= kSkipsShown) {
@@ -218,171 +163,40 @@ class ConsoleObserver : public TrainingObserver {
   Stopwatch since_start_;
 };
 
-// A snapshot is written beside the previous one before replacing it, and the
-// model beside the last snapshot: room for both is needed at once (and a few
-// kilobytes of headers and metrics).
-absl::Status CheckRoomForOutputs(const std::string& dir, Network& network, Optimizer& optimizer) {
-  constexpr uint64_t kSmallFiles = 1 << 16;
-  NetworkModel model(&network);
-  const uint64_t snapshot_bytes = SnapshotTensorBytes(model, optimizer) + kSmallFiles;
-  uint64_t model_bytes = kSmallFiles;
-  for (const ModelParameter& p : network.Parameters()) model_bytes += TensorBytes(*p.value);
-  return CheckAvailableBytes(dir, snapshot_bytes + model_bytes,
-                             absl::StrCat("a snapshot (", FormatBytes(snapshot_bytes),
-                                          ") and the model (", FormatBytes(model_bytes), ")"));
-}
-
 absl::Status Run() {
   InstallStopSignalHandlers();
   // A file size limit (ulimit -f) then fails a write with EFBIG, reported as
   // any write error is, instead of killing the process mid-write.
   ::signal(SIGXFSZ, SIG_IGN);
 
-  MNEMO_ASSIGN_OR_RETURN(std::string config_path, FindInputFile(absl::GetFlag(FLAGS_config)));
-  ConfigLoader loader;
-  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded, loader.LoadFile(config_path));
-  config::Experiment& experiment = loaded->mutable_experiment();
-  if (experiment.has_memory_module()) {
-    // This tool trains the network alone; training it without the memory the
-    // config asks for would give another model than the config describes.
-    return absl::InvalidArgumentError(
-        absl::StrCat(config_path, " has a memory_module (", experiment.memory_module().type(),
-                     "): tools/train trains networks without one; train a memory config with "
-                     "//tools:memory_experiment -- --configs=",
-                     config_path));
-  }
-  MNEMO_RETURN_IF_ERROR(ApplyFlags(experiment));
-  MNEMO_ASSIGN_OR_RETURN(
-      SnapshotSchedule schedule_or,
-      SnapshotScheduleFrom(experiment.output(), absl::GetFlag(FLAGS_snapshot_every_steps),
-                           absl::GetFlag(FLAGS_snapshot_every_seconds)));
-  const SnapshotSchedule schedule = schedule_or;
+  TrainSettings settings;
+  MNEMO_ASSIGN_OR_RETURN(settings.config_path, FindInputFile(absl::GetFlag(FLAGS_config)));
+  settings.epochs = absl::GetFlag(FLAGS_epochs);
+  settings.batch_size = absl::GetFlag(FLAGS_batch_size);
+  settings.learning_rate = absl::GetFlag(FLAGS_learning_rate);
+  settings.seed = absl::GetFlag(FLAGS_seed);
+  settings.data_dir = absl::GetFlag(FLAGS_data_dir);
+  settings.train_limit = absl::GetFlag(FLAGS_train_limit);
+  settings.test_limit = absl::GetFlag(FLAGS_test_limit);
+  settings.out = absl::GetFlag(FLAGS_out);
+  settings.threads = absl::GetFlag(FLAGS_threads);
+  settings.overwrite = absl::GetFlag(FLAGS_overwrite);
+  settings.resume = absl::GetFlag(FLAGS_resume);
+  settings.snapshot_every_steps = absl::GetFlag(FLAGS_snapshot_every_steps);
+  settings.snapshot_every_seconds = absl::GetFlag(FLAGS_snapshot_every_seconds);
 
-  std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) out = experiment.output().dir();
-  if (out.empty()) out = absl::StrCat("out/", Stem(config_path));
-  out = UserPath(out);
-  MNEMO_RETURN_IF_ERROR(PrepareOutputDirectory(out));
-  const std::string snapshot_path = absl::StrCat(out, "/", kSnapshotFileName);
-  const bool resume = absl::GetFlag(FLAGS_resume);
-  if (!resume) {
-    MNEMO_RETURN_IF_ERROR(CheckNoSnapshotToLose(snapshot_path));
-  }
-  const std::string model_path = out + "/model.safetensors";
-  MNEMO_RETURN_IF_ERROR(
-      CheckNoFinishedRunToReplace(model_path, snapshot_path, absl::GetFlag(FLAGS_overwrite)));
-  for (const char* name :
-       {"model.safetensors", kSnapshotFileName, "metrics.csv", "metrics.json", "training.svg"}) {
-    if (absl::StatusOr<int> removed = RemoveStaleTemporaryFiles(absl::StrCat(out, "/", name));
-        !removed.ok()) {
-      return removed.status();
-    }
-  }
-
-  absl::PrintF("config  %s\n", config_path);
-  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment));
-  absl::PrintF("data    %d training, %d validation and %d test samples of %d features\n",
-               data.train.size(), data.validation.size(), data.test.size(),
-               data.train.feature_dim());
-  const bool regression = IsRegression(experiment.model().loss());
-
-  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,
-                         BuildNetwork(*loaded, Registries::Global()));
-  absl::PrintF("model   %s\n", DescribeNetwork(*network));
-  absl::PrintF("backend %s, %d thread%s\n", network->backend().name(), network->backend().threads(),
-               network->backend().threads() == 1 ? "" : "s");
-  std::fflush(stdout);  // before the progress lines on stderr
-
-  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
-                         CreateOptimizer(experiment.trainer().optimizer()));
-  MNEMO_ASSIGN_OR_RETURN(Trainer trainer,
-                         Trainer::Create(experiment.trainer(), network.get(), optimizer.get()));
-  // Before anything is written: a snapshot of a run that cannot train would
-  // only stand in the way of the corrected one.
-  MNEMO_RETURN_IF_ERROR(WithPrefix(trainer.CheckData(data), DataSource(experiment.data())));
-  // All of the optimizer's state now, so that the space check below sees it.
-  optimizer->CreateState(*network);
-
-  MNEMO_RETURN_IF_ERROR(CheckRoomForOutputs(out, *network, *optimizer));
-
-  ConsoleObserver observer(experiment.trainer().epochs(), experiment.trainer().batch_size(),
-                           network->strategy(), regression);
-  SnapshottedRun::Options run_options;
-  run_options.snapshot_path = snapshot_path;
-  run_options.schedule = schedule;
-  run_options.resume = resume;
-  run_options.training_config = TrainingConfigText(experiment);
-  run_options.epochs = experiment.trainer().epochs();
-  run_options.on_written = [&observer](const TrainingProgress& p, absl::Duration took) {
-    observer.Note(absl::StrFormat("snapshot at %s in %.0f ms", DescribeProgress(p),
-                                  absl::ToDoubleMilliseconds(took)));
+  TrainRunCallbacks callbacks;
+  callbacks.say = [](const std::string& line) { absl::PrintF("%s\n", line); };
+  callbacks.make_observer = [](const config::Experiment& experiment, Network& network) {
+    return std::make_unique<ConsoleObserver>(experiment.trainer().epochs(),
+                                             experiment.trainer().batch_size(), network.strategy(),
+                                             IsRegression(experiment.model().loss()));
   };
-  MNEMO_ASSIGN_OR_RETURN(
-      std::unique_ptr<SnapshottedRun> run,
-      SnapshottedRun::Start(&trainer.model(), optimizer.get(), std::move(run_options)));
-  if (absl::Status s = run->Train(trainer, data, &observer,
-                                  RerunCommand(*command_line, "//tools:train", "--resume"));
-      !s.ok()) {
+  callbacks.resume_command = RerunCommand(*command_line, "//tools:train", "--resume");
+  if (absl::StatusOr<TrainResult> result = RunTraining(settings, callbacks); !result.ok()) {
     stopped_by_signal = StopSignal();
-    return s;
+    return result.status();
   }
-
-  const std::vector<EpochMetrics>& history = run->progress().history;
-  std::string config_text;
-  google::protobuf::TextFormat::PrintToString(experiment, &config_text);
-  if (absl::Status s = SaveModel(model_path, *network, config_text, data.names); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat(s.message(), run->KeptSnapshot(),
-                                               " (--resume writes the outputs again)"));
-  }
-  MNEMO_RETURN_IF_ERROR(WriteMetrics(out, config_path, history));
-  const bool plot = !experiment.output().has_plot() || experiment.output().plot();
-  if (plot) {
-    MNEMO_RETURN_IF_ERROR(
-        WriteTrainingPlot(out + "/training.svg", Stem(config_path), history, regression));
-  }
-  // The run is in its outputs now; a snapshot left behind would only make the
-  // next run in this directory refuse to start.
-  if (::unlink(snapshot_path.c_str()) != 0 && errno != ENOENT) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("cannot remove ", snapshot_path));
-  }
-  const EpochMetrics& last = history.back();
-  int64_t skipped = 0;
-  for (const EpochMetrics& m : history) skipped += m.skipped_steps;
-  const TrainingProgress& progress = run->progress();
-  if (progress.best_epoch > 0) {
-    absl::PrintF("%s; the model saved is epoch %d's (%s %.4f)\n",
-                 progress.stopped_early
-                     ? absl::StrFormat("stopped early after epoch %d", last.epoch)
-                     : absl::StrFormat("trained %d epochs", last.epoch),
-                 progress.best_epoch, EarlyStoppingFigure(experiment.trainer().early_stopping()),
-                 progress.best_value);
-  }
-  // The epoch whose weights are saved.
-  const EpochMetrics& kept = progress.best_epoch > 0 ? history[progress.best_epoch - 1] : last;
-  // The kept epoch's headline figures on the test set, else on the
-  // validation set.
-  const char* set = data.test.size() > 0 ? "test" : "validation";
-  auto figure = [&kept, set](const char* name) {
-    auto it =
-        kept.figures.find(absl::StrCat(set == std::string("test") ? "test" : "val", "_", name));
-    return it == kept.figures.end() ? 0.0 : it->second;
-  };
-  std::string result;
-  if (data.test.size() == 0 && data.validation.size() == 0) {
-    result = "no test or validation set";
-  } else if (regression) {
-    result = absl::StrFormat("%s RMSE %.4f, MAE %.4f, R^2 %.4f", set, figure("rmse"), figure("mae"),
-                             figure("r2"));
-  } else {
-    result = absl::StrFormat("%s accuracy %.4f, macro-F1 %.4f", set,
-                             data.test.size() > 0 ? kept.test_accuracy : figure("accuracy"),
-                             figure("macro_f1"));
-  }
-  absl::PrintF(
-      "%s after %d epochs%s\n", result, kept.epoch,
-      skipped > 0 ? absl::StrFormat(" (%d steps skipped for non-finite values)", skipped) : "");
-  absl::PrintF("wrote   %s, %s/metrics.csv, %s/metrics.json%s\n", model_path, out, out,
-               plot ? absl::StrCat(", ", out, "/training.svg") : "");
   return absl::OkStatus();
 }
 

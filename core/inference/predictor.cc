@@ -23,21 +23,15 @@ std::vector<Layer*> LayersOf(Network& network) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& config_path,
-                                                           const std::string& model_path) {
+                                                           const std::string& model_path,
+                                                           const PredictorOptions& options,
+                                                           const char* caller_abi) {
+  MNEMO_RETURN_IF_ERROR(CheckCallerAbi(caller_abi));
   // Without the training data and trainer checks: a server need not have them.
-  ConfigLoader loader(Registries::Global(), ConfigUse::kInference);
-  absl::StatusOr<std::unique_ptr<LoadedConfig>> config;
-  if (config_path.empty()) {
-    MNEMO_ASSIGN_OR_RETURN(std::string text, ReadModelConfigText(model_path));
-    if (text.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(model_path, " holds no config (metadata \"",
-                                                     kModelConfigKey, "\"); give its config"));
-    }
-    // Named after the model file, so relative plugin paths are found beside it.
-    config = loader.LoadText(text, absl::StrCat(model_path, " (stored config)"));
-  } else {
-    config = loader.LoadFile(config_path);
-  }
+  ConfigLoader loader(Registries::Global(), ConfigUse::kInference, caller_abi);
+  loader.set_plugin_path(options.plugin_path);
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config =
+      loader.LoadForModel(config_path, model_path);
   if (!config.ok()) return config.status();
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor, Load(**config, model_path));
   // Its tensors fit (Load checked them); the model they were trained in must
@@ -50,7 +44,9 @@ absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& co
 
 absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const LoadedConfig& config,
                                                            const std::string& model_path,
-                                                           const Registries& registries) {
+                                                           const Registries& registries,
+                                                           const char* caller_abi) {
+  MNEMO_RETURN_IF_ERROR(CheckCallerAbi(caller_abi));
   if (!config.experiment().memory_module().type().empty()) {
     return absl::InvalidArgumentError(
         config.Describe("memory_module",

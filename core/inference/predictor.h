@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/abi.h"
 #include "core/config_loader.h"
 #include "core/inference/inference_pass.h"
 #include "core/layer.h"
@@ -27,6 +28,16 @@ struct Predictions {
   // samples x outputs: the network's output, the logits of a classifier or
   // the values a regression model predicts.
   const Tensor* logits = nullptr;
+};
+
+// How Predictor::Load finds what a model needs.
+struct PredictorOptions {
+  // Directories a relative `plugin:` path of the config is looked for in
+  // first, before $MNEMO_PLUGIN_PATH's and the other places
+  // (PluginLoader::Resolve has the whole order): a model trained in the tree
+  // ("plugins/template/libtemplate_plugin.so") is served elsewhere with its
+  // plugin in one of these, as that path or by its file name.
+  std::vector<std::string> plugin_path;
 };
 
 // A trained classifier for a host application: a model saved by SaveModel
@@ -60,17 +71,22 @@ class Predictor {
   // (the tensors missing, extra or of another shape, with both shapes); a
   // given config whose model section is not the one stored in the file (the
   // lines that differ quoted; model.backend and model.threads may differ).
+  // `options.plugin_path`: where the config's plugins are looked for first.
+  // `caller_abi`: leave it to its default (core/abi.h): a host built with
+  // flags that change mnemo's ABI is refused, both fingerprints named.
   //
   // Memory: the network is built without gradients (LayerArgs::inference)
   // and the weights are read from the file straight into it (LoadModel), so
   // a model file of S bytes costs about S.
-  static absl::StatusOr<std::unique_ptr<Predictor>> Load(const std::string& config_path,
-                                                         const std::string& model_path);
+  static absl::StatusOr<std::unique_ptr<Predictor>> Load(
+      const std::string& config_path, const std::string& model_path,
+      const PredictorOptions& options = {}, const char* caller_abi = MNEMO_BUILD_FINGERPRINT);
   // The same from a config already loaded (with its plugins), for training
   // or inference: the network is built for inference either way.
   static absl::StatusOr<std::unique_ptr<Predictor>> Load(
       const LoadedConfig& config, const std::string& model_path,
-      const Registries& registries = Registries::Global());
+      const Registries& registries = Registries::Global(),
+      const char* caller_abi = MNEMO_BUILD_FINGERPRINT);
 
   Predictor(const Predictor&) = delete;
   Predictor& operator=(const Predictor&) = delete;

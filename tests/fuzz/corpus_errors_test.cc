@@ -401,16 +401,18 @@ TEST(CorpusErrorsTest, PluginInfo) {
           {"entry-returns-null.info", "$FILE: mnemo_plugin_info() returned null"},
           {"fails.info", "$FILE: nothing was registered: no accelerator found"},
           {"foreign-fingerprint.info",
-           absl::StrCat("$FILE was built with a different toolchain or libraries: plugin \"gcc "
-                        "4.8.5; cxx11-abi 0\", host \"",
-                        MNEMO_BUILD_FINGERPRINT, "\"; rebuild the plugin against this mnemo")},
+           absl::StrCat(
+               "$FILE was built with a different toolchain, libraries or ABI flags: plugin \"gcc "
+               "4.8.5; cxx11-abi 0\", host \"",
+               MNEMO_BUILD_FINGERPRINT, "\"; rebuild the plugin against this mnemo")},
           {"newer-abi.info",
            "$FILE was built for mnemo plugin ABI 2.3; this host speaks ABI 1.0; rebuild the "
            "plugin against this mnemo"},
           {"no-fingerprint.info",
-           absl::StrCat("$FILE was built with a different toolchain or libraries: plugin "
-                        "\"(none)\", host \"",
-                        MNEMO_BUILD_FINGERPRINT, "\"; rebuild the plugin against this mnemo")},
+           absl::StrCat(
+               "$FILE was built with a different toolchain, libraries or ABI flags: plugin "
+               "\"(none)\", host \"",
+               MNEMO_BUILD_FINGERPRINT, "\"; rebuild the plugin against this mnemo")},
           {"no-register-types.info", "$FILE: the plugin info has no register_types function"},
           {"registers-twice.info",
            "$FILE: nothing was registered: cache strategy type \"fuzz\" is registered twice by "

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/text_format.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -122,6 +123,17 @@ TEST_F(PluginLoaderTest, ForeignFingerprintIsRefusedWithBothFingerprints) {
   EXPECT_FALSE(registries_.layers.Contains("BadFingerprintLayer"));
 }
 
+TEST_F(PluginLoaderTest, AnotherEigenAlignmentIsRefusedWithBothFingerprints) {
+  absl::StatusOr<LoadedPlugin> plugin = loader_.Load(TestArg("other_align_plugin"));
+  ASSERT_FALSE(plugin.ok());
+  EXPECT_THAT(std::string(plugin.status().message()),
+              AllOf(HasSubstr(Canonical(TestArg("other_align_plugin"))),
+                    HasSubstr("different toolchain, libraries or ABI flags"),
+                    HasSubstr("eigen-align 16/16/"), HasSubstr(CoreBuildFingerprint()),
+                    HasSubstr("eigen-align 64/64/64")));
+  EXPECT_FALSE(registries_.layers.Contains("OtherAlignLayer"));
+}
+
 TEST_F(PluginLoaderTest, TooShortInfoIsRefused) {
   absl::StatusOr<LoadedPlugin> plugin = loader_.Load(TestArg("short_info_plugin"));
   ASSERT_FALSE(plugin.ok());
@@ -230,6 +242,34 @@ TEST(PluginResolveTest, ToolStartedByHandFindsItsRunfilesBesideItsExecutable) {
   if (!test_srcdir.empty()) setenv("TEST_SRCDIR", test_srcdir.c_str(), 1);
   ASSERT_TRUE(resolved.ok()) << resolved.status();
   EXPECT_EQ(Canonical(*resolved), expected);
+}
+
+TEST(PluginResolveTest, TheSearchPathComesFirstAsWrittenAndByFileName) {
+  // A model trained in the tree names "plugins/x/libx.so"; served elsewhere,
+  // its plugin sits in a directory of its own, by its file name.
+  const std::string beside = TempDir() + "/beside";
+  const std::string flat = TempDir() + "/flat";
+  const std::string tree = TempDir() + "/tree";
+  for (const std::string& dir : {beside, beside + "/plugins", beside + "/plugins/x", flat, tree,
+                                 tree + "/plugins", tree + "/plugins/x"}) {
+    mkdir(dir.c_str(), 0755);
+  }
+  for (const std::string& file :
+       {beside + "/plugins/x/libx.so", flat + "/libx.so", tree + "/plugins/x/libx.so"}) {
+    std::ofstream(file) << "";
+  }
+  // The caller's directories first, in order; as written before by file name.
+  EXPECT_EQ(*PluginLoader::Resolve("plugins/x/libx.so", beside, {flat, tree}), flat + "/libx.so");
+  EXPECT_EQ(*PluginLoader::Resolve("plugins/x/libx.so", beside, {tree, flat}),
+            tree + "/plugins/x/libx.so");
+  // $MNEMO_PLUGIN_PATH after the caller's, before the config's directory.
+  setenv("MNEMO_PLUGIN_PATH", (":" + flat + ":").c_str(), 1);
+  EXPECT_EQ(*PluginLoader::Resolve("plugins/x/libx.so", beside), flat + "/libx.so");
+  EXPECT_EQ(*PluginLoader::Resolve("plugins/x/libx.so", beside, {tree}),
+            tree + "/plugins/x/libx.so");
+  EXPECT_EQ(PluginSearchPath({tree}), (std::vector<std::string>{tree, flat}));
+  unsetenv("MNEMO_PLUGIN_PATH");
+  EXPECT_EQ(*PluginLoader::Resolve("plugins/x/libx.so", beside), beside + "/plugins/x/libx.so");
 }
 
 TEST(PluginResolveTest, NotFoundListsEveryPlaceTried) {
