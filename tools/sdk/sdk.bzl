@@ -25,7 +25,8 @@ def _pkg_config():
         "Name: mnemo",
         "Description: training and serving MLPs with pluggable memory behaviour",
         "Version: " + MNEMO_VERSION,
-        "Cflags: -std=c++17 -I${includedir} -I" + EIGEN_INCLUDE_DIR + " " +
+        # ${includedir}: #include "core/..."; ${prefix}/include: "mnemo/core/...".
+        "Cflags: -std=c++17 -I${includedir} -I${prefix}/include -I" + EIGEN_INCLUDE_DIR + " " +
         " ".join(["-D" + d for d in EIGEN_DEFINES]),
         "Libs: -L${libdir} -Wl,-rpath,${libdir} " + " ".join(_libs()),
         "",
@@ -43,7 +44,8 @@ def _cmake_config():
         "  set_target_properties(mnemo::core PROPERTIES",
         "    IMPORTED_LOCATION \"${_mnemo_prefix}/lib/libmnemo_core.so\"",
         "    IMPORTED_SONAME \"libmnemo_core.so\"",
-        "    INTERFACE_INCLUDE_DIRECTORIES \"${_mnemo_prefix}/include/mnemo;" + EIGEN_INCLUDE_DIR + "\"",
+        "    INTERFACE_INCLUDE_DIRECTORIES \"${_mnemo_prefix}/include/mnemo;${_mnemo_prefix}/include;" +
+        EIGEN_INCLUDE_DIR + "\"",
         "    INTERFACE_COMPILE_DEFINITIONS \"" + ";".join(EIGEN_DEFINES) + "\"",
         "    INTERFACE_COMPILE_FEATURES cxx_std_17",
         "    INTERFACE_LINK_LIBRARIES \"" + ";".join(link) + "\")",
