@@ -336,9 +336,14 @@ absl::StatusOr<TrainResult> RunTraining(const TrainSettings& settings,
                                data.test.size() > 0 ? kept.test_accuracy : figure("accuracy"),
                                figure("macro_f1"));
   }
+  // The training passes alone, as metrics.csv's train_seconds (not loading,
+  // evaluation or snapshots): what a recipe's time is quoted in.
+  double train_seconds = 0;
+  for (const EpochMetrics& m : history) train_seconds += m.train_seconds;
   say(absl::StrFormat(
-      "%s after %d epochs%s", headline, kept.epoch,
-      skipped > 0 ? absl::StrFormat(" (%d steps skipped for non-finite values)", skipped) : ""));
+      "%s after %d epochs%s; %.1f s of training", headline, kept.epoch,
+      skipped > 0 ? absl::StrFormat(" (%d steps skipped for non-finite values)", skipped) : "",
+      train_seconds));
   say(absl::StrFormat("wrote   %s, %s/metrics.csv, %s/metrics.json%s", model_path, out, out,
                       plot ? absl::StrCat(", ", out, "/training.svg") : ""));
 
