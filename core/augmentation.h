@@ -14,11 +14,13 @@
 // nothing more in the snapshot than where the run stands; and switching one
 // change on or off leaves the draws of the others as they were.
 //
-// Where the image is sampled outside itself, rotation reads `fill`: a pixel
-// is bilinear between its four neighbours, those outside the image taken as
-// `fill` (the image extended by `fill`). torchvision's tensor path blends a
-// border pixel with `fill` by the in-image weight instead, which differs for
-// the pixels within one of the rotated image's edge; inside they agree.
+// Rotation samples the image extended by `fill`: a pixel is bilinear between
+// its four neighbours, those outside the image taken as `fill`, so it is
+// S + (1 - m) x fill, where S is the weighted sum of the neighbours inside and
+// m their weight. torchvision's tensor path gives m x S + (1 - m) x fill (it
+// samples with zeros outside, then blends with the fill by the mask sampled
+// alike): the two differ on the pixels that read partly outside the image,
+// along the rotated image's edges, and agree everywhere else.
 
 #include <cstdint>
 #include <string>

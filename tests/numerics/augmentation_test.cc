@@ -1,6 +1,7 @@
 // Data augmentation (core/augmentation.h): each change against an
 // independent computation on small images (shift, crop and flip exactly; the
-// rotation against hand-computed bilinear values and numpy.rot90), their
+// rotation against hand-computed bilinear values, numpy.rot90 and PyTorch's
+// grid_sample), their
 // composition against the changes applied one after another as torchvision's
 // Compose does, and the draws: a pure function of (seed, epoch, sample), each
 // change's values uniform over their range.
@@ -274,6 +275,41 @@ TEST(AugmentationTest, RotationMatchesTheReferenceAtAnyAngle) {
     const Image want = Rotate(in, degrees, 0.25f);
     for (size_t k = 0; k < in.v.size(); ++k) {
       ASSERT_NEAR(out.v[k], want.v[k], 1e-3) << degrees << " degrees, element " << k;
+    }
+  }
+}
+
+// torchvision's rotate as PyTorch computes it (affine grid and grid_sample,
+// bilinear), on the image extended by the fill: rotation_reference.py prints
+// these.
+TEST(AugmentationTest, RotationMatchesPyTorchsGridSample) {
+  config::Augmentation config = Config(4, 5, 2);
+  config.set_max_rotation_degrees(180);
+  config.set_fill(-2);
+  absl::StatusOr<ImageAugmenter> augmenter = ImageAugmenter::Create(config, Features(config));
+  ASSERT_TRUE(augmenter.ok()) << augmenter.status();
+  const Image in = Numbered(4, 5, 2);
+  const std::vector<std::pair<double, std::vector<float>>> references = {
+      {25.0, {-0.871560,  1.394053,   5.039311,   10.171801,  7.330039,   3.414789,   8.547280,
+              13.679770,  18.812261,  23.300678,  11.742334,  17.187739,  22.320230,  27.452720,
+              32.585211,  10.808242,  25.828199,  30.960689,  23.322749,  8.683632,   28.658620,
+              73.186059,  105.039311, 110.171801, 62.675743,  103.414789, 108.547280, 113.679770,
+              118.812261, 120.908208, 109.349863, 117.187739, 122.320230, 127.452720, 132.585211,
+              66.153945,  125.828199, 130.960689, 95.114755,  38.213811}},
+      {-130.0, {-1.868951,  24.552374,  26.492747,  18.189515,  4.965735,   21.211622,  29.134148,
+                20.830916,  12.527684,  4.224452,   31.775548,  23.472316,  15.169084,  6.865852,
+                0.649070,   13.648590,  17.810485,  9.507253,   2.238591,   -1.981861,  -1.495981,
+                101.529789, 126.492747, 118.189515, 61.501547,  85.863353,  129.134148, 120.830916,
+                112.527684, 104.224452, 131.775548, 123.472316, 115.169084, 106.865852, 65.300801,
+                70.184401,  117.810485, 109.507253, 79.216005,  -1.608891}},
+  };
+  for (const auto& [degrees, want] : references) {
+    AugmentationDraw draw;
+    draw.angle_degrees = degrees;
+    const Image out = Applied(*augmenter, draw, in);
+    ASSERT_EQ(out.v.size(), want.size());
+    for (size_t k = 0; k < want.size(); ++k) {
+      EXPECT_NEAR(out.v[k], want[k], 1e-4) << degrees << " degrees, element " << k;
     }
   }
 }
