@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "core/augmentation.h"
 #include "core/feature_split.h"
 #include "core/field_range.h"
 #include "core/io/utf8.h"
@@ -282,6 +283,9 @@ class Validator {
     } else if (fraction > 0 && !data.validation_file().empty()) {
       Problem("data.validation_fraction",
               "set data.validation_fraction or data.validation_file, not both");
+    }
+    if (data.has_augmentation()) {
+      Problems(CheckAugmentation(data.augmentation(), experiment_.model().input_size()));
     }
     const bool validated = fraction > 0 || !data.validation_file().empty();
     if (experiment_.trainer().has_early_stopping() && !validated) {

@@ -58,6 +58,7 @@ void SliceRows(const Dataset& data, int begin, int count, Tensor* out) {
 Dataset Subset(const Dataset& data, const std::vector<int32_t>& indices) {
   Dataset subset;
   subset.num_classes = data.num_classes;
+  subset.image = data.image;
   const int n = static_cast<int>(indices.size());
   if (data.rows) {
     subset.rows = std::make_shared<IndexedRows>(data.rows, indices);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,15 @@ class FeatureRows {
   virtual void Release() const {}
 };
 
+// The shape of the images a data set's samples are: height x width pixels of
+// `channels` channels, stored channel after channel (CHW), so that
+// height x width x channels is the features per sample. 0 = not known.
+struct ImageShape {
+  int height = 0;
+  int width = 0;
+  int channels = 0;
+};
+
 // Samples with their answers: what the training loop and the evaluations
 // take. The readers of data files are in tools/data/.
 //
@@ -38,6 +48,9 @@ struct Dataset {
   int num_classes = 0;
   Tensor targets;                           // regression: samples x targets
   std::shared_ptr<const FeatureRows> rows;  // features read on demand (`features` empty)
+  // The samples' image shape, when the reader knows it (idx: its header's
+  // rows x columns x 1; cifar10: 32 x 32 x 3); zeros otherwise.
+  ImageShape image;
 
   int size() const { return static_cast<int>(labels.empty() ? targets.rows() : labels.size()); }
   int feature_dim() const { return rows ? rows->cols() : static_cast<int>(features.cols()); }
@@ -53,6 +66,10 @@ struct TrainTestData {
   Dataset validation;  // empty when the config asks for none
   Dataset test;        // empty when the config names none
   config::DataNames names;
+  // data.augmentation with its image shape resolved (core/augmentation.h:
+  // ResolveAugmentation): the random changes Trainer::Run makes to each
+  // training batch; none when unset.
+  std::optional<config::Augmentation> augmentation;
 };
 
 // The rows `indices` of `data`'s features into `out` (resized only when its
@@ -61,7 +78,7 @@ void GatherRows(const Dataset& data, const int32_t* indices, int count, Tensor* 
 // Rows `begin` .. `begin + count` of `data`'s features into `out`.
 void SliceRows(const Dataset& data, int begin, int count, Tensor* out);
 // The samples `indices` of `data`, in that order: features (or rows read on
-// demand, through an index), labels and targets.
+// demand, through an index), labels and targets; and its image shape.
 Dataset Subset(const Dataset& data, const std::vector<int32_t>& indices);
 
 // Whether `data` fits a model that takes `input_size` features and gives

@@ -134,11 +134,14 @@ std::vector<FieldProblem> CheckRanges(const pb::Message& message, const std::str
   return problems;
 }
 
-absl::Status CheckRangesStatus(const pb::Message& message, const std::string& prefix) {
-  const std::vector<FieldProblem> problems = CheckRanges(message, prefix);
+absl::Status ProblemsStatus(const std::vector<FieldProblem>& problems) {
   if (problems.empty()) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrJoin(
       problems, "\n", [](std::string* out, const FieldProblem& p) { out->append(p.message); }));
+}
+
+absl::Status CheckRangesStatus(const pb::Message& message, const std::string& prefix) {
+  return ProblemsStatus(CheckRanges(message, prefix));
 }
 
 absl::Status CheckFlagRange(absl::string_view flag, const pb::Descriptor& message,

@@ -42,8 +42,12 @@ std::optional<FieldRange> RangeOf(const google::protobuf::FieldDescriptor& field
 std::vector<FieldProblem> CheckRanges(const google::protobuf::Message& message,
                                       const std::string& prefix);
 
-// CheckRanges as one status (InvalidArgument with the problems, one a line),
-// for an API that takes a message built in code rather than a config file.
+// `problems` as one status: InvalidArgument with their messages, one a line;
+// OK when there are none. For an API that takes a message built in code
+// rather than a config file.
+absl::Status ProblemsStatus(const std::vector<FieldProblem>& problems);
+
+// CheckRanges as one status (ProblemsStatus).
 absl::Status CheckRangesStatus(const google::protobuf::Message& message, const std::string& prefix);
 
 // A flag that sets `field_name` of `message`: InvalidArgument naming the flag

@@ -3,17 +3,10 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/splitmix64.h"
+
 namespace mnemo {
 namespace {
-
-constexpr uint64_t kGoldenGamma = 0x9E3779B97F4A7C15ULL;
-
-// The SplitMix64 output function (Steele, Lea, Flood 2014).
-uint64_t Mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -76,9 +69,8 @@ void FillNormal(double stddev, Xoshiro256& rng, float* out, int64_t n) {
 }  // namespace
 
 uint64_t DeriveSeed(uint64_t seed, uint64_t stream) {
-  // Output number `stream` (0-based) of a SplitMix64 generator started at
-  // `seed`, computed directly: SplitMix64's state advances by a constant.
-  return Mix64(seed + (stream + 1) * kGoldenGamma);
+  // Output number `stream` (0-based) of a SplitMix64 generator started at `seed`.
+  return SplitMix64At(seed, stream);
 }
 
 void InitializeWeights(const config::Init& init, uint64_t seed, Tensor* weights) {

@@ -14,6 +14,7 @@
 #include "core/init.h"
 #include "core/metrics.h"
 #include "core/nonfinite.h"
+#include "core/splitmix64.h"
 #include "core/status_macros.h"
 #include "core/stopwatch.h"
 
@@ -23,35 +24,8 @@ namespace {
 // Stream ids for DeriveSeed; layers use their index, so these stay clear of it.
 constexpr uint64_t kShuffleStream = 0x5348554646000000ull;  // "SHUFF"
 
-// SplitMix64: tiny, fast and identical everywhere, unlike std::shuffle, whose
+// Fisher-Yates with SplitMix64 (core/splitmix64.h), not std::shuffle, whose
 // sequence depends on the standard library.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, bound) without modulo bias (Lemire's method).
-  uint32_t Below(uint32_t bound) {
-    uint64_t product = (Next() >> 32) * bound;
-    uint32_t low = static_cast<uint32_t>(product);
-    if (low < bound) {
-      const uint32_t threshold = -bound % bound;
-      while (low < threshold) {
-        product = (Next() >> 32) * bound;
-        low = static_cast<uint32_t>(product);
-      }
-    }
-    return static_cast<uint32_t>(product >> 32);
-  }
-
- private:
-  uint64_t state_;
-};
-
 void Shuffle(uint64_t seed, std::vector<int32_t>* order) {
   SplitMix64 rng(seed);
   for (size_t i = order->size(); i > 1; --i) {
@@ -118,12 +92,13 @@ absl::StatusOr<EpochMetrics> Trainer::TrainEpoch(const Dataset& train, int epoch
   progress.epoch = epoch;
   progress.step = step_;
   bool stopped = false;
-  MNEMO_RETURN_IF_ERROR(TrainBatches(train, &progress, observer, nullptr, &stopped));
+  MNEMO_RETURN_IF_ERROR(TrainBatches(train, nullptr, &progress, observer, nullptr, &stopped));
   return EpochMetricsOf(progress, train.size());
 }
 
-absl::Status Trainer::TrainBatches(const Dataset& train, TrainingProgress* progress,
-                                   TrainingObserver* observer, TrainingHook* hook, bool* stopped) {
+absl::Status Trainer::TrainBatches(const Dataset& train, const ImageAugmenter* augmenter,
+                                   TrainingProgress* progress, TrainingObserver* observer,
+                                   TrainingHook* hook, bool* stopped) {
   *stopped = false;
   const Stopwatch stopwatch;
   const double seconds_before = progress->train_seconds;
@@ -138,7 +113,11 @@ absl::Status Trainer::TrainBatches(const Dataset& train, TrainingProgress* progr
     const int begin = progress->batch * batch_size;
     const int count = std::min(batch_size, n - begin);
     GatherBatch(train, order_.data() + begin, count, &batch_, &batch_labels_, &batch_targets_);
-    const Batch batch{batch_, batch_labels_, absl::MakeConstSpan(order_).subspan(begin, count),
+    const absl::Span<const int32_t> samples = absl::MakeConstSpan(order_).subspan(begin, count);
+    if (augmenter != nullptr) {
+      augmenter->AugmentBatch(config_.seed(), progress->epoch, samples, &batch_, &augment_scratch_);
+    }
+    const Batch batch{batch_, batch_labels_, samples,
                       train.regression() ? &batch_targets_ : nullptr};
     const ForwardContext context{/*training=*/true, config_.seed(), progress->step};
     MNEMO_ASSIGN_OR_RETURN(StepResult result, model_->ComputeGradients(batch, context));
@@ -195,16 +174,22 @@ absl::Status Trainer::TrainBatches(const Dataset& train, TrainingProgress* progr
 absl::Status Trainer::Run(const Dataset& train, const Dataset& test, TrainingProgress* progress,
                           TrainingObserver* observer, TrainingHook* hook) {
   static const Dataset* const kNone = new Dataset;
-  return RunSets(train, *kNone, test, progress, observer, hook);
+  return RunSets(train, *kNone, test, std::nullopt, progress, observer, hook);
 }
 
 absl::Status Trainer::Run(const TrainTestData& data, TrainingProgress* progress,
                           TrainingObserver* observer, TrainingHook* hook) {
-  return RunSets(data.train, data.validation, data.test, progress, observer, hook);
+  return RunSets(data.train, data.validation, data.test, data.augmentation, progress, observer,
+                 hook);
 }
 
 absl::Status Trainer::CheckData(const TrainTestData& data) const {
-  return CheckSets(data.train, data.validation, data.test);
+  MNEMO_RETURN_IF_ERROR(CheckSets(data.train, data.validation, data.test));
+  if (data.augmentation.has_value()) {
+    MNEMO_RETURN_IF_ERROR(
+        ImageAugmenter::Create(*data.augmentation, data.train.feature_dim()).status());
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Trainer::CheckSets(const Dataset& train, const Dataset& validation,
@@ -226,9 +211,14 @@ absl::Status Trainer::CheckSets(const Dataset& train, const Dataset& validation,
 }
 
 absl::Status Trainer::RunSets(const Dataset& train, const Dataset& validation, const Dataset& test,
+                              const std::optional<config::Augmentation>& augmentation,
                               TrainingProgress* progress, TrainingObserver* observer,
                               TrainingHook* hook) {
   MNEMO_RETURN_IF_ERROR(CheckSets(train, validation, test));
+  std::optional<ImageAugmenter> augmenter;
+  if (augmentation.has_value()) {
+    MNEMO_ASSIGN_OR_RETURN(augmenter, ImageAugmenter::Create(*augmentation, train.feature_dim()));
+  }
   const int epochs = config_.epochs();
   const int num_batches = NumBatches(train.size(), config_.batch_size());
   if (progress->epoch < 1 || progress->epoch > epochs + 1 || progress->batch < 0 ||
@@ -245,7 +235,8 @@ absl::Status Trainer::RunSets(const Dataset& train, const Dataset& validation, c
   step_ = progress->step;
   while (progress->epoch <= epochs && !progress->stopped_early) {
     bool stopped = false;
-    MNEMO_RETURN_IF_ERROR(TrainBatches(train, progress, observer, hook, &stopped));
+    MNEMO_RETURN_IF_ERROR(
+        TrainBatches(train, augmenter ? &*augmenter : nullptr, progress, observer, hook, &stopped));
     if (stopped) return absl::OkStatus();
     EpochMetrics metrics = EpochMetricsOf(*progress, train.size());
     if (validation.size() > 0) MNEMO_RETURN_IF_ERROR(EvaluateInto(validation, "val_", &metrics));

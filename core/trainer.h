@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/augmentation.h"
 #include "core/config.pb.h"
 #include "core/dataset.h"
 #include "core/network.h"
@@ -36,7 +38,8 @@ struct EpochMetrics {
 // Where a run stands between two steps. With the model's parameters and state
 // and the optimizer's state it is all that the rest of the run depends on (an
 // epoch's shuffle derives from trainer.seed and the epoch, dropout's masks
-// from the seed and `step`), so a run resumed from it (core/snapshot.h) ends
+// from the seed and `step`, data augmentation's changes from the seed, the
+// epoch and the sample), so a run resumed from it (core/snapshot.h) ends
 // bit for bit as one that never stopped.
 struct TrainingProgress {
   int epoch = 1;      // the epoch under way, 1-based; epochs + 1 once all are done
@@ -93,6 +96,12 @@ class TrainingHook {
 // (unless trainer.shuffle is false) with a generator seeded from trainer.seed,
 // so the same config and seed give bit-identical weights and metrics.
 //
+// Data augmentation (TrainTestData::augmentation, core/augmentation.h)
+// changes the rows of each training batch after they are gathered, before
+// the model sees them, as drawn from (trainer.seed, epoch, the sample's
+// index in the training set); the validation and test sets are never
+// changed.
+//
 // Numerical guard: every step checks its loss and, after the backward pass,
 // every trainable gradient (one vectorised pass: 9 us a step of the seed
 // MLP, under 0.5% of it). A NaN or infinity fails the run before the
@@ -125,16 +134,18 @@ class Trainer {
   // when the run is over (progress->epoch is then epochs + 1, or
   // progress->stopped_early) or when the hook stopped it (progress says
   // where). Refuses a progress that does not fit this config and data set.
+  // The training batches are augmented as data.augmentation says.
   absl::Status Run(const TrainTestData& data, TrainingProgress* progress,
                    TrainingObserver* observer = nullptr, TrainingHook* hook = nullptr);
   // Whether `data` fits the model and this config, as Run checks it first:
   // for a tool to ask before it writes anything.
   absl::Status CheckData(const TrainTestData& data) const;
-  // Run without a validation set.
+  // Run without a validation set, nor augmentation.
   absl::Status Run(const Dataset& train, const Dataset& test, TrainingProgress* progress,
                    TrainingObserver* observer = nullptr, TrainingHook* hook = nullptr);
 
-  // One epoch over `train`, not evaluated; `epoch` is 1-based and seeds its shuffle.
+  // One epoch over `train`, not evaluated, nor augmented; `epoch` is 1-based
+  // and seeds its shuffle.
   absl::StatusOr<EpochMetrics> TrainEpoch(const Dataset& train, int epoch,
                                           TrainingObserver* observer = nullptr);
 
@@ -145,15 +156,18 @@ class Trainer {
   Trainer(const config::Trainer& config, TrainableModel* model, Optimizer* optimizer)
       : config_(config), model_(model), optimizer_(optimizer) {}
 
-  // The batches of progress->epoch from progress->batch on. `*stopped` says
-  // whether the hook stopped the run.
-  absl::Status TrainBatches(const Dataset& train, TrainingProgress* progress,
-                            TrainingObserver* observer, TrainingHook* hook, bool* stopped);
+  // The batches of progress->epoch from progress->batch on, each changed by
+  // `augmenter` when not null. `*stopped` says whether the hook stopped the run.
+  absl::Status TrainBatches(const Dataset& train, const ImageAugmenter* augmenter,
+                            TrainingProgress* progress, TrainingObserver* observer,
+                            TrainingHook* hook, bool* stopped);
 
   absl::Status CheckSets(const Dataset& train, const Dataset& validation,
                          const Dataset& test) const;
-  // Run over the three sets, held by reference (the public Runs copy none).
+  // Run over the three sets, held by reference (the public Runs copy none),
+  // the training batches changed as `augmentation` says when it is set.
   absl::Status RunSets(const Dataset& train, const Dataset& validation, const Dataset& test,
+                       const std::optional<config::Augmentation>& augmentation,
                        TrainingProgress* progress, TrainingObserver* observer, TrainingHook* hook);
   // Evaluates the model on `data` into metrics->figures as "<prefix><figure>"
   // (and the test set's loss and accuracy into their fields).
@@ -172,6 +186,7 @@ class Trainer {
   std::vector<int32_t> batch_labels_;
   Tensor batch_;
   Tensor batch_targets_;
+  std::vector<float> augment_scratch_;  // one image (ImageAugmenter::AugmentBatch)
 };
 
 // The order in which Trainer visits `n` training samples in `epoch`

@@ -166,8 +166,10 @@ absl::StatusOr<RunResult> TrainOne(const std::string& config_path, const RunSpec
   result.spec = spec;
   const CacheStats before = network->strategy().stats();
   EpochPrinter printer(&result, network->strategy());
-  MNEMO_ASSIGN_OR_RETURN(std::vector<EpochMetrics> history,
-                         trainer.Fit(data.train, data.test, &printer));
+  // Run over TrainTestData, not Fit: the data's augmentation applies.
+  TrainingProgress progress;
+  MNEMO_RETURN_IF_ERROR(trainer.Run(data, &progress, &printer));
+  const std::vector<EpochMetrics>& history = progress.history;
   const CacheStats after = network->strategy().stats();
   result.test_accuracy = history.back().test_accuracy;
   result.rows_computed = Counter(after, "rows_computed");

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "core/augmentation.h"
 #include "core/config_loader.h"
 #include "core/field_range.h"
 #include "core/format_bytes.h"
@@ -246,6 +247,9 @@ absl::StatusOr<TrainResult> RunTraining(const TrainSettings& settings,
   say(absl::StrFormat("data    %d training, %d validation and %d test samples of %d features",
                       data.train.size(), data.validation.size(), data.test.size(),
                       data.train.feature_dim()));
+  if (data.augmentation.has_value()) {
+    say(absl::StrFormat("augment %s", DescribeAugmentation(*data.augmentation)));
+  }
   const bool regression = IsRegression(experiment.model().loss());
 
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,

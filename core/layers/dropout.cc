@@ -5,20 +5,12 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "core/splitmix64.h"
 
 namespace mnemo {
 namespace {
 
-constexpr uint64_t kGoldenGamma = 0x9E3779B97F4A7C15ULL;
 constexpr uint64_t kStepMultiplier = 0xD1B54A32D192ED03ULL;  // odd: a bijection
-
-// The SplitMix64 output function (Steele, Lea, Flood 2014): every input bit
-// reaches every output bit, so consecutive indices give independent bits.
-inline uint64_t Mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 // The start of step `step`'s stream for a layer seeded `seed`: a different,
 // unrelated stream for every (seed, step).
@@ -26,12 +18,9 @@ inline uint64_t StreamBase(uint64_t seed, uint64_t step) {
   return Mix64(Mix64(seed) ^ ((step + 1) * kStepMultiplier));
 }
 
-// Element `index` of the stream: SplitMix64's output number `index`, computed
-// directly (its state advances by a constant), so any element can be drawn
+// Element `index` of the stream: SplitMix64's output number `index`, drawn
 // alone and in any order.
-inline uint64_t ElementHash(uint64_t base, uint64_t index) {
-  return Mix64(base + (index + 1) * kGoldenGamma);
-}
+inline uint64_t ElementHash(uint64_t base, uint64_t index) { return SplitMix64At(base, index); }
 
 // P(hash < threshold) = rate for a uniform 64-bit hash: the comparison is
 // exact in integers, with no float rounding of the draw.

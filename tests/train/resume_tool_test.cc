@@ -5,7 +5,8 @@
 // keeps the previous snapshot; a NaN stops the run naming the layer.
 //
 // A 784-64-10 MLP with dropout and momentum on 2,000 Fashion-MNIST samples,
-// 3 epochs of 40 batches, a snapshot every 4 steps.
+// 3 epochs of 40 batches, a snapshot every 4 steps; and the same with every
+// data augmentation on.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -16,11 +17,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -268,6 +271,85 @@ TEST_F(ResumeToolTest, KilledAtRandomPointsAndResumedEndsBitIdentical) {
   ASSERT_TRUE(finished);
   EXPECT_GE(kills, 4);  // most kills land in training, not after it
   ExpectSameRun(*reference_dir_, out);
+}
+
+// The run with every change of data augmentation on, stopped by SIGTERM in
+// epoch 2 and killed in epoch 3, ends as the run never stopped: the changes
+// derive from (seed, epoch, sample), nothing of them in the snapshot. A
+// resume with other changes is refused.
+TEST_F(ResumeToolTest, WithEveryAugmentationOnAStoppedRunResumesBitIdentical) {
+  std::string text = kConfig;
+  const std::string data = "data { train_limit: 2000 test_limit: 500 }";
+  ASSERT_NE(text.find(data), std::string::npos);
+  const std::string augmented =
+      "data {\n    train_limit: 2000\n    test_limit: 500\n    augmentation {\n"
+      "      max_rotation_degrees: 10\n      horizontal_flip: true\n      max_shift: 2\n"
+      "      crop_padding: 2\n    }\n  }";
+  text.replace(text.find(data), data.size(), augmented);
+  const std::string config = TestDir() + "/augmented.pbtxt";
+  WriteFile(config, text);
+  std::string changed_text = text;
+  changed_text.replace(changed_text.find("max_shift: 2"), 12, "max_shift: 1");
+  const std::string changed = TestDir() + "/augmented_changed.pbtxt";
+  WriteFile(changed, changed_text);
+
+  const std::string reference = TestDir() + "/augmented_reference";
+  {
+    Child child(TrainArgs(config, reference), TestDir() + "/err_reference.txt");
+    ASSERT_EQ(child.Finish(), 0) << child.output() << ReadBytes(TestDir() + "/err_reference.txt");
+    EXPECT_THAT(child.output(),
+                HasSubstr("augment 28 x 28 x 1 images: rotation within +-10 degrees, horizontal "
+                          "flip, shift within +-2 pixels, crop padded by 2 (fill 0)"));
+  }
+  // The augmentation changed the run: not one tensor is the plain run's.
+  {
+    absl::StatusOr<TensorFile> plain = ReadSafetensors(*reference_dir_ + "/model.safetensors");
+    absl::StatusOr<TensorFile> with = ReadSafetensors(reference + "/model.safetensors");
+    ASSERT_TRUE(plain.ok() && with.ok());
+    for (const auto& [name, tensor] : plain->tensors) {
+      ASSERT_TRUE(with->tensors.count(name)) << name;
+      EXPECT_NE(std::memcmp(tensor.data(), with->tensors.at(name).data(), TensorBytes(tensor)), 0)
+          << name;
+    }
+  }
+
+  const std::string out = TestDir() + "/augmented_run";
+  std::vector<std::string> args = TrainArgs(config, out);
+  args.push_back("--resume");
+  {
+    // The start's snapshot and 13 more: step 52, epoch 2's batch 12.
+    Child child(args, TestDir() + "/err_term.txt");
+    ASSERT_TRUE(child.WaitForLines(kSnapshotLine, 14));
+    child.Signal(SIGTERM);
+    ASSERT_EQ(child.Finish(), 128 + SIGTERM) << ReadBytes(TestDir() + "/err_term.txt");
+  }
+  absl::StatusOr<SnapshotSummary> stopped = ReadSnapshotSummary(out + "/snapshot.safetensors");
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_EQ(stopped->progress.epoch, 2);
+
+  // Other changes: refused, the snapshot kept.
+  const testing::CommandResult refused = testing::RunCommand(
+      absl::StrCat(Train(), " --config=", changed, " --out=", out, " --resume"), TestDir());
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("was written by another config"));
+  EXPECT_THAT(refused.err, HasSubstr("`data.augmentation.max_shift: 2` where this run has "
+                                     "`data.augmentation.max_shift: 1`"));
+  {
+    // Resumed, then killed in epoch 3 (after 9 more snapshots, some way into
+    // the next step).
+    Child child(args, TestDir() + "/err_kill.txt");
+    ASSERT_TRUE(child.WaitForLines(kSnapshotLine, 9));
+    absl::SleepFor(absl::Microseconds(1500));
+    child.Signal(SIGKILL);
+    child.Finish();
+    EXPECT_THAT(child.output(), HasSubstr("resume  from " + out + "/snapshot.safetensors: "));
+  }
+  absl::StatusOr<SnapshotSummary> killed = ReadSnapshotSummary(out + "/snapshot.safetensors");
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  EXPECT_EQ(killed->progress.epoch, 3);
+  const testing::CommandResult finished = testing::RunCommand(absl::StrJoin(args, " "), TestDir());
+  ASSERT_EQ(finished.exit_code, 0) << finished.out << finished.err;
+  ExpectSameRun(reference, out);
 }
 
 // The command line the message says resumes the run.

@@ -14,12 +14,13 @@
 #include "core/status_macros.h"
 #include "core/tensor.h"
 #include "tools/data/compressed_file.h"
+#include "tools/data/data_config.h"
 #include "tools/data/readers.h"
 
 namespace mnemo {
 namespace {
 
-constexpr int kPixelBytes = 3 * 32 * 32;
+constexpr int kPixelBytes = kCifar10Image.height * kCifar10Image.width * kCifar10Image.channels;
 constexpr int kRecordBytes = 1 + kPixelBytes;
 constexpr int kNumClasses = 10;
 
@@ -85,6 +86,7 @@ absl::StatusOr<Dataset> ReadCifar10(const std::vector<std::string>& paths, int l
 
   Dataset dataset;
   dataset.num_classes = kNumClasses;
+  dataset.image = kCifar10Image;
   dataset.features.resize(static_cast<Eigen::Index>(total), kPixelBytes);
   dataset.labels.reserve(total);
   float* out = dataset.features.data();

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/augmentation.h"
 #include "core/status_macros.h"
 #include "tools/data/data_config.h"
 #include "tools/data/formats.h"
@@ -20,6 +21,9 @@ class Cifar10Format : public DataFormat {
         FieldsNotTaken(config, kCifar10Format, {"dir", "train_prefix", "test_prefix"},
                        "it reads data_batch_1..5.bin and test_batch.bin in data.dir");
     if (!problems.empty()) return problems;
+    if (config.has_augmentation()) {
+      problems = CheckAugmentationShape(config.augmentation(), kCifar10Image, "cifar10's images");
+    }
     // Its files have fixed names.
     for (const auto& [field, value] : {std::pair{"train_prefix", config.train_prefix()},
                                        std::pair{"test_prefix", config.test_prefix()}}) {

@@ -27,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/augmentation.h"
 #include "core/status_macros.h"
 #include "tools/data/csv.h"
 #include "tools/data/data_config.h"
@@ -89,6 +90,11 @@ class CsvFormat : public DataFormat {
                                        " columns, but a classifier predicts one label: "
                                        "several targets need a regression model.loss "
                                        "(MEAN_SQUARED_ERROR or HUBER)")});
+    }
+    if (config.has_augmentation()) {
+      for (FieldProblem& problem : RequireAugmentationShape(config.augmentation(), kCsvFormat)) {
+        problems.push_back(std::move(problem));
+      }
     }
     return problems;
   }

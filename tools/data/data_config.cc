@@ -34,7 +34,7 @@ std::vector<FieldProblem> FieldsNotTaken(const config::Data& config, const std::
                                          const std::vector<std::string>& taken,
                                          const std::string& hint) {
   static const std::vector<std::string> kEveryFormat = {"format", "train_limit", "test_limit",
-                                                        "validation_fraction"};
+                                                        "validation_fraction", "augmentation"};
   std::vector<const google::protobuf::FieldDescriptor*> set;
   config.GetReflection()->ListFields(config, &set);
   std::vector<FieldProblem> problems;

@@ -38,6 +38,8 @@ inline std::vector<std::string> Cifar10TrainFiles() {
   return names;
 }
 inline constexpr char kCifar10TestFile[] = "test_batch.bin";
+// Its images: 32 x 32 pixels, the red, green and blue planes one after another.
+inline constexpr ImageShape kCifar10Image = {32, 32, 3};
 
 // Where a config's data comes from, for messages: its training file (csv,
 // npy), or its directory and format ("/usr/share/datasets/fashion-mnist (idx)").
@@ -48,8 +50,8 @@ bool IsFile(const std::string& path);
 bool IsDirectory(const std::string& path);
 
 // The fields of `config` that are set but that `format` does not read
-// (besides format, the limits and validation_fraction, which every format
-// takes), each a problem "data.<field> does not apply to format "<format>"
+// (besides format, the limits, validation_fraction and augmentation, which
+// every format takes), each a problem "data.<field> does not apply to format "<format>"
 // (<hint>)": a csv field left in an idx config must not be silently ignored.
 std::vector<FieldProblem> FieldsNotTaken(const config::Data& config, const std::string& format,
                                          const std::vector<std::string>& taken,

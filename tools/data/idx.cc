@@ -59,6 +59,8 @@ absl::Status CheckMagic(const std::string& path, absl::string_view bytes, uint32
 
 struct Images {
   uint64_t count = 0;
+  uint64_t rows = 0;
+  uint64_t cols = 0;
   uint64_t pixels_per_image = 0;
   absl::string_view pixels;
 };
@@ -78,6 +80,8 @@ absl::StatusOr<Images> ParseImages(const std::string& path, absl::string_view by
   }
   Images images;
   images.count = count;
+  images.rows = rows;
+  images.cols = cols;
   images.pixels_per_image = rows * cols;
   const uint64_t expected = count * images.pixels_per_image;  // < 2^62
   const uint64_t found = bytes.size() - kImageHeaderBytes;
@@ -190,6 +194,8 @@ absl::StatusOr<Dataset> ReadIdx(const std::string& images_path, const std::strin
   data.num_classes = kNumClasses;
   data.labels.assign(labels.begin(), labels.begin() + count);
   data.features = ScaledFeatures(images, count);
+  // rows x cols <= 2^31 - 1, so each fits an int.
+  data.image = {static_cast<int>(images.rows), static_cast<int>(images.cols), 1};
   return data;
 }
 

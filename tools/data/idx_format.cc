@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/augmentation.h"
 #include "core/status_macros.h"
 #include "tools/data/data_config.h"
 #include "tools/data/formats.h"
@@ -21,6 +22,12 @@ class IdxFormat : public DataFormat {
                        "its files are <dir>/<prefix>-images-idx3-ubyte and -labels-idx1-ubyte; "
                        "set data.format for a csv or npy data set");
     if (!problems.empty()) return problems;
+    if (config.has_augmentation()) {
+      // Its images have one channel; their height and width are in the
+      // header, read with the data (LoadData checks them then).
+      problems = CheckAugmentationShape(config.augmentation(), ImageShape{0, 0, 1}, "idx's images");
+      if (!problems.empty()) return problems;
+    }
     const std::string dir = Dir(config);
     if (!IsDirectory(dir)) {
       return {{"data.dir", absl::StrCat("data directory \"", dir, "\" does not exist")}};

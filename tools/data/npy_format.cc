@@ -30,6 +30,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/augmentation.h"
 #include "core/status_macros.h"
 #include "tools/data/data_config.h"
 #include "tools/data/formats.h"
@@ -101,6 +102,11 @@ class NpyFormat : public DataFormat {
                                                      targets_field, " names their targets")});
       } else if (!IsFile(targets)) {
         problems.push_back({targets_field, absl::StrCat("no such file: \"", targets, "\"")});
+      }
+    }
+    if (config.has_augmentation()) {
+      for (FieldProblem& problem : RequireAugmentationShape(config.augmentation(), kNpyFormat)) {
+        problems.push_back(std::move(problem));
       }
     }
     return problems;

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/augmentation.h"
 #include "core/field_range.h"
 #include "core/init.h"
 #include "core/loss.h"
@@ -67,6 +68,12 @@ absl::StatusOr<TrainTestData> LoadData(const config::Experiment& experiment,
   const config::Data& config = experiment.data();
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DataFormat> format, FormatOf(experiment, registries));
   MNEMO_ASSIGN_OR_RETURN(TrainTestData data, format->Load(config));
+  if (config.has_augmentation()) {
+    MNEMO_ASSIGN_OR_RETURN(
+        data.augmentation,
+        ResolveAugmentation(config.augmentation(), data.train.image, data.train.feature_dim(),
+                            absl::StrCat("the training images of ", DataSource(config))));
+  }
   if (config.validation_fraction() > 0) {
     MNEMO_RETURN_IF_ERROR(
         SplitValidation(config.validation_fraction(), experiment.trainer().seed(), &data));

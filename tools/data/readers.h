@@ -15,7 +15,8 @@
 namespace mnemo {
 
 // Reads an IDX image file and its label file (each raw or gzip-compressed,
-// chosen by content, not by name). Errors name the file and say what is wrong:
+// chosen by content, not by name), with its image shape (Dataset::image: the
+// header's rows x columns x 1). Errors name the file and say what is wrong:
 // missing, truncated (expected vs actual bytes), wrong magic number, bad
 // dimensions, a label out of range, image and label counts that differ.
 // `limit` > 0 keeps only the first `limit` samples.
@@ -33,10 +34,10 @@ absl::StatusOr<std::vector<int32_t>> ReadIdxLabels(const std::string& path);
 // test_batch.bin), in the order given, as one data set: records of a label
 // byte and 3,072 pixel bytes (the 32x32 red plane row by row, then green,
 // then blue), each record a row of 3,072 features in the file's order scaled
-// to [0, 1]. Each file may be gzip-compressed. Errors name the file: missing,
-// a size that is not a whole number of 3,073-byte records (the record count
-// and the bytes left over), a label above 9 (its record index). `limit` > 0
-// keeps only the first `limit` samples over all the files.
+// to [0, 1], of image shape 32 x 32 x 3. Each file may be gzip-compressed. Errors name the file:
+// missing, a size that is not a whole number of 3,073-byte records (the record count and the bytes
+// left over), a label above 9 (its record index). `limit` > 0 keeps only the first `limit` samples
+// over all the files.
 absl::StatusOr<Dataset> ReadCifar10(const std::vector<std::string>& paths, int limit = 0);
 
 // The sets an experiment's `data` section names, read by the format it names
@@ -45,6 +46,9 @@ absl::StatusOr<Dataset> ReadCifar10(const std::vector<std::string>& paths, int l
 // data.validation_fraction that share of the training set is held out as the
 // validation set, drawn with trainer.seed and, for classification, class by
 // class (stratified), so that every class keeps its proportion.
+// data.augmentation, with its image shape filled from the training set's
+// where it leaves it out, is TrainTestData::augmentation
+// (ResolveAugmentation: a shape that disagrees or is missing is refused).
 absl::StatusOr<TrainTestData> LoadData(const config::Experiment& experiment,
                                        Registries& registries = Registries::Global());
 // The same for the data section of a classifier trained with seed 0.
