@@ -22,7 +22,6 @@ exits 1 when mnemo's median test accuracy is more than 0.3 points below
 PyTorch's or its median time is not shorter.
 """
 import csv
-import gzip
 import math
 import os
 import re
@@ -31,9 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-
-DATA = "/usr/share/datasets/fashion-mnist"
-
 
 # --- the config, as far as this script reads it -------------------------------
 
@@ -98,18 +94,11 @@ class Fields:
 
 # --- data ---------------------------------------------------------------------
 
-def read_idx(path, offset):
-    import numpy as np
-    with gzip.open(path, "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
-
-
 def load(prefix):
-    import numpy as np
-    import torch
-    x = read_idx(f"{DATA}/{prefix}-images-idx3-ubyte.gz", 16).reshape(-1, 784)
-    y = read_idx(f"{DATA}/{prefix}-labels-idx1-ubyte.gz", 8)
-    return torch.from_numpy(x.astype(np.float32) / 255), torch.from_numpy(y.astype(np.int64))
+    """Fashion-MNIST as //tools/bench:compare_pytorch's PyTorch side reads it."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import pytorch_workloads
+    return pytorch_workloads.load(prefix)
 
 
 def stratified_split(y, fraction, generator):
