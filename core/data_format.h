@@ -28,7 +28,10 @@ class DataFormat {
 
   // The sets `config` names: training, and validation and test when it
   // names them (data.validation_fraction is LoadData's, not the format's),
-  // with the data's names (TrainTestData::names) when it has any. Errors
+  // with the data's names (TrainTestData::names) when it has any, and each
+  // set's image shape (Dataset::image) when the format knows it: LoadData
+  // fills data.augmentation's shape from it (TrainTestData::augmentation is
+  // LoadData's too). Errors
   // name the file and what is wrong in it (a missing file, with the paths
   // tried; a bad value with its line and column, or byte offset).
   virtual absl::StatusOr<TrainTestData> Load(const config::Data& config) const = 0;
