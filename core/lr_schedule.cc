@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -78,14 +79,22 @@ absl::StatusOr<LearningRateSchedule> LearningRateSchedule::Create(const config::
     s.higher_is_better_ = HigherIsBetter(s.watched_metric_);
   }
   if (c.warmup_epochs() > 0) {
-    s.warmup_steps_ = std::max<int64_t>(1, std::llround(static_cast<double>(c.warmup_epochs()) *
-                                                        static_cast<double>(s.steps_per_epoch_)));
     const bool cosine = s.type_ == ScheduleType::kCosine;
+    const std::string run =
+        absl::StrCat(s.total_steps_, " (", epochs, " epochs of ", s.steps_per_epoch_, ")",
+                     cosine ? "; cosine needs steps after the warm-up" : "");
+    const double wanted =
+        static_cast<double>(c.warmup_epochs()) * static_cast<double>(s.steps_per_epoch_);
+    // Before rounding: a huge value would not fit the integer.
+    if (!(wanted < static_cast<double>(s.total_steps_) + 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(kPrefix, "warmup_epochs ", c.warmup_epochs(),
+                                                     " is longer than the run's steps, ", run));
+    }
+    s.warmup_steps_ = std::max<int64_t>(1, std::llround(wanted));
     if (cosine ? s.warmup_steps_ >= s.total_steps_ : s.warmup_steps_ > s.total_steps_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          kPrefix, "warmup_epochs ", c.warmup_epochs(), " makes ", s.warmup_steps_,
-          " warm-up steps, but the run has ", s.total_steps_, " (", epochs, " epochs of ",
-          s.steps_per_epoch_, ")", cosine ? "; cosine needs steps after the warm-up" : ""));
+      return absl::InvalidArgumentError(absl::StrCat(kPrefix, "warmup_epochs ", c.warmup_epochs(),
+                                                     " makes ", s.warmup_steps_,
+                                                     " warm-up steps, but the run has ", run));
     }
   }
   if (s.type_ == ScheduleType::kOneCycle &&

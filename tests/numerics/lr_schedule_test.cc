@@ -194,8 +194,14 @@ TEST(LearningRateScheduleTest, RefusesAScheduleThatDoesNotFitTheRun) {
             "trainer.optimizer.schedule.warmup_epochs 2 makes 6 warm-up steps, but the run has "
             "6 (2 epochs of 3); cosine needs steps after the warm-up");
   EXPECT_TRUE(LearningRateSchedule::Create(WithSchedule("warmup_epochs: 2"), 3, 2).ok());
-  EXPECT_THAT(refusal("type: 'exponential' gamma: 0.5 warmup_epochs: 2.5", 3, 2),
-              HasSubstr("makes 8 warm-up steps, but the run has 6"));
+  EXPECT_THAT(refusal("type: 'exponential' gamma: 0.5 warmup_epochs: 2.2", 3, 2),
+              HasSubstr("makes 7 warm-up steps, but the run has 6"));
+  EXPECT_EQ(refusal("warmup_epochs: 1e30", 3, 2),
+            "trainer.optimizer.schedule.warmup_epochs 1e+30 is longer than the run's steps, 6 "
+            "(2 epochs of 3)");
+  // One step of a one-step run: cosine has none after it.
+  EXPECT_THAT(refusal("type: 'cosine' warmup_epochs: 0.01", 1, 1),
+              HasSubstr("makes 1 warm-up steps, but the run has 1"));
   // A one-cycle rise of 0.3 x 3 steps is under one step.
   EXPECT_EQ(refusal("type: 'one_cycle'", 3, 1),
             "trainer.optimizer.schedule.pct_start 0.3 of the run's 3 steps "
