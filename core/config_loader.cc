@@ -268,6 +268,12 @@ class Validator {
                                          "a classification loss, not ",
                                          config::Model::Loss_Name(experiment_.model().loss())));
     }
+    if (experiment_.model().label_smoothing() != 0) {
+      // The dual path's classifier computes its own cross-entropy.
+      Problem("model.label_smoothing",
+              "model.label_smoothing is not read with a memory_module: its classifier trains "
+              "on the plain cross-entropy");
+    }
     if (absl::StatusOr<int> split = FeatureSplitIndex(config_); !split.ok()) {
       problems_.push_back(std::string(split.status().message()));
     }
@@ -293,6 +299,11 @@ class Validator {
               "trainer.early_stopping needs a validation set: set data.validation_fraction or "
               "data.validation_file");
     }
+    if (experiment_.trainer().optimizer().schedule().type() == "plateau" && !validated) {
+      Problem("trainer.optimizer.schedule.type",
+              "trainer.optimizer.schedule.type plateau needs a validation set: set "
+              "data.validation_fraction or data.validation_file");
+    }
     // The rest is the format's to check.
     const std::string format = data.format().empty() ? kDefaultDataFormat : data.format();
     absl::StatusOr<std::unique_ptr<DataFormat>> made = registries_.data_formats.Create(
@@ -309,21 +320,34 @@ class Validator {
     if (trainer.has_early_stopping()) {
       if (absl::Status s = CheckEarlyStopping(trainer.early_stopping()); !s.ok()) {
         Problem("trainer.early_stopping", std::string(s.message()));
-      } else if (const std::string& metric = trainer.early_stopping().metric();
-                 !metric.empty() && metric != "loss") {
-        // The figure must be one the model's task reports.
-        const std::vector<std::string> figures = TaskFigureNames(experiment_.model().loss());
-        if (std::find(figures.begin(), figures.end(), metric) == figures.end()) {
-          Problem("trainer.early_stopping",
-                  absl::StrCat("trainer.early_stopping.metric \"", metric,
-                               "\" is not a figure of model.loss ",
-                               config::Model::Loss_Name(ResolvedLoss(experiment_.model().loss())),
-                               " (it reports: loss, ", absl::StrJoin(figures, ", "), ")"));
-        }
+      } else {
+        CheckTaskFigure("trainer.early_stopping", "trainer.early_stopping.metric",
+                        trainer.early_stopping().metric());
       }
     }
-    Problems(CheckOptimizer(trainer.optimizer()));
+    const std::vector<FieldProblem> optimizer_problems = CheckOptimizer(trainer.optimizer());
+    Problems(optimizer_problems);
+    const bool metric_known = std::none_of(
+        optimizer_problems.begin(), optimizer_problems.end(),
+        [](const FieldProblem& p) { return p.field == "trainer.optimizer.schedule.metric"; });
+    if (trainer.optimizer().schedule().type() == "plateau" && metric_known) {
+      CheckTaskFigure("trainer.optimizer.schedule.metric", "trainer.optimizer.schedule.metric",
+                      trainer.optimizer().schedule().metric());
+    }
     Problems(CheckRanges(trainer, "trainer"));
+  }
+
+  // A known validation figure `metric` that `field` watches ("" and "loss"
+  // every model has) must be one the model's task reports.
+  void CheckTaskFigure(const std::string& where, const char* field, const std::string& metric) {
+    if (metric.empty() || metric == "loss") return;
+    const std::vector<std::string> figures = TaskFigureNames(experiment_.model().loss());
+    if (std::find(figures.begin(), figures.end(), metric) == figures.end()) {
+      Problem(where,
+              absl::StrCat(field, " \"", metric, "\" is not a figure of model.loss ",
+                           config::Model::Loss_Name(ResolvedLoss(experiment_.model().loss())),
+                           " (it reports: loss, ", absl::StrJoin(figures, ", "), ")"));
+    }
   }
 
   void CheckOutput() { Problems(CheckRanges(experiment_.output(), "output")); }

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/backend.h"
+#include "core/status_macros.h"
 
 namespace mnemo {
 
@@ -34,8 +35,30 @@ absl::StatusOr<float> ComputeLoss(const Backend& backend, const LossSpec& spec,
       if (correct != nullptr) *correct = 0;
       return HuberLoss::Compute(outputs, *targets, spec.huber_delta, grad);
     default:
-      return backend.SoftmaxCrossEntropy(outputs, labels, grad, correct);
+      break;
   }
+  const float smoothing = spec.label_smoothing;
+  if (smoothing == 0) return backend.SoftmaxCrossEntropy(outputs, labels, grad, correct);
+  // Before the backend runs: it may write the gradient over the logits.
+  const Eigen::Index batch = outputs.rows();
+  const Eigen::Index classes = outputs.cols();
+  double label_sum = 0;
+  for (Eigen::Index r = 0; r < batch && r < static_cast<Eigen::Index>(labels.size()); ++r) {
+    // A label out of range is the backend's to refuse (or assert on).
+    if (labels[r] >= 0 && labels[r] < classes) label_sum += outputs(r, labels[r]);
+  }
+  const double all_sum = outputs.cast<double>().sum();
+  MNEMO_ASSIGN_OR_RETURN(const float cross_entropy,
+                         backend.SoftmaxCrossEntropy(outputs, labels, grad, correct));
+  if (batch == 0 || classes == 0) return cross_entropy;
+  if (grad != nullptr) {
+    const float uniform = smoothing / static_cast<float>(classes * batch);
+    const float on_label = smoothing / static_cast<float>(batch);
+    grad->array() -= uniform;
+    for (Eigen::Index r = 0; r < batch; ++r) (*grad)(r, labels[r]) += on_label;
+  }
+  const double b = static_cast<double>(batch);
+  return static_cast<float>(cross_entropy + smoothing * (label_sum / b - all_sum / (b * classes)));
 }
 
 void PredictedClasses(config::Model::Loss loss, const Tensor& outputs, int32_t* out) {

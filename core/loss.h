@@ -12,10 +12,14 @@ namespace mnemo {
 
 class Backend;
 
-// What a network's output is trained for (model.loss and model.huber_delta).
+// What a network's output is trained for (model.loss, model.huber_delta and
+// model.label_smoothing).
 struct LossSpec {
   config::Model::Loss kind = config::Model::SOFTMAX_CROSS_ENTROPY;
   float huber_delta = 1.0f;
+  // SOFTMAX_CROSS_ENTROPY: e in [0, 1); the target of class c is (1 - e) on c
+  // plus e / classes on every class (PyTorch's label_smoothing).
+  float label_smoothing = 0.0f;
 };
 
 // model.loss with its default applied (LOSS_UNSPECIFIED is softmax).
@@ -32,6 +36,12 @@ int ClassesOf(config::Model::Loss loss, int outputs);
 // when not null; the rows answered right into *correct when not null
 // (classification; 0 for regression). Errors only as the backend's softmax
 // cross-entropy does.
+//
+// Label smoothing e is added on top of the backend's cross-entropy (whose
+// interface it leaves alone): with logits z of B rows and K classes,
+//   loss = CE + e (mean_i z[i, y_i] - mean_{i,k} z[i, k])
+//   grad = CE's grad + e (onehot(y) - 1 / K) / B
+// which is (1 - e) CE + e x the mean over classes of -log softmax.
 absl::StatusOr<float> ComputeLoss(const Backend& backend, const LossSpec& spec,
                                   const Tensor& outputs, absl::Span<const int32_t> labels,
                                   const Tensor* targets, Tensor* grad, int* correct);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "core/loss.h"
 
 namespace mnemo {
@@ -90,6 +91,16 @@ bool HigherIsBetter(const std::string& name) {
 std::vector<std::string> TaskFigureNames(config::Model::Loss loss) {
   if (IsRegression(loss)) return {"rmse", "mae", "r2"};
   return {"accuracy", "macro_f1", "log_loss"};
+}
+
+const std::vector<std::string>& WatchableFigures() {
+  static const std::vector<std::string>* const kFigures =
+      new std::vector<std::string>{"loss", "accuracy", "macro_f1", "log_loss", "rmse", "mae", "r2"};
+  return *kFigures;
+}
+
+std::string ValidationFigure(const std::string& metric) {
+  return absl::StrCat("val_", metric.empty() ? "loss" : metric);
 }
 
 }  // namespace mnemo

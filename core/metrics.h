@@ -51,6 +51,14 @@ bool HigherIsBetter(const std::string& name);
 // The figures a model with `loss` reports, in the order the tools print them.
 std::vector<std::string> TaskFigureNames(config::Model::Loss loss);
 
+// The validation figures a run may watch to decide (trainer.early_stopping's
+// metric, a plateau schedule's): "loss" and every task's figures.
+const std::vector<std::string>& WatchableFigures();
+
+// The name EpochMetrics::figures gives the validation figure `metric` (""
+// being "loss"): "val_loss", "val_accuracy".
+std::string ValidationFigure(const std::string& metric);
+
 }  // namespace mnemo
 
 #endif  // MNEMO_CORE_METRICS_H_

@@ -137,8 +137,8 @@ class Builder {
     }
   }
 
-  // model.loss and model.huber_delta, against the output's width (-1 when
-  // unknown).
+  // model.loss, model.huber_delta and model.label_smoothing, against the
+  // output's width (-1 when unknown).
   LossSpec CheckLoss(int outputs) {
     LossSpec spec;
     spec.kind = ResolvedLoss(model_.loss());
@@ -156,6 +156,18 @@ class Builder {
       Error("model.huber_delta", "model.huber_delta is only read with model.loss HUBER");
     } else if (delta > 0) {
       spec.huber_delta = delta;
+    }
+    const float smoothing = model_.label_smoothing();
+    if (!(std::isfinite(smoothing) && smoothing >= 0 && smoothing < 1)) {
+      Error("model.label_smoothing",
+            absl::StrCat("model.label_smoothing must be in [0, 1), not ", smoothing));
+    } else if (smoothing != 0 && spec.kind != config::Model::SOFTMAX_CROSS_ENTROPY) {
+      Error("model.label_smoothing",
+            absl::StrCat("model.label_smoothing is only read with model.loss "
+                         "SOFTMAX_CROSS_ENTROPY, not ",
+                         config::Model::Loss_Name(spec.kind)));
+    } else {
+      spec.label_smoothing = smoothing;
     }
     return spec;
   }

@@ -82,8 +82,31 @@ std::string NonFiniteValue::ToString() const {
   return absl::StrCat(where, ", element [", row, ", ", col, "] = ", value);
 }
 
-std::optional<NonFiniteValue> FindNonFiniteGradient(absl::Span<const ModelParameter> parameters) {
-  return Find(parameters, /*gradients=*/true);
+double SquaredNorm(const Tensor& tensor) {
+  const float sum = tensor.squaredNorm();
+  if (std::isfinite(sum)) return sum;
+  // Not finite: an element is not, or the float sum overflowed; the double
+  // one tells them apart (a finite float squared stays below 1.2e77).
+  return tensor.cast<double>().squaredNorm();
+}
+
+std::optional<NonFiniteValue> FindNonFiniteGradient(absl::Span<const ModelParameter> parameters,
+                                                    double* squared_norm) {
+  if (squared_norm == nullptr) return Find(parameters, /*gradients=*/true);
+  double total = 0;
+  for (const ModelParameter& p : parameters) {
+    const double sum = SquaredNorm(*p.gradient);
+    if (!std::isfinite(sum)) {
+      std::optional<NonFiniteValue> found = Locate(*p.gradient);
+      if (found.has_value()) {
+        found->where = Where(p);
+        return found;
+      }
+    }
+    total += sum;
+  }
+  *squared_norm = total;
+  return std::nullopt;
 }
 
 std::optional<NonFiniteValue> FindNonFiniteValue(absl::Span<const ModelParameter> parameters) {

@@ -28,10 +28,22 @@ struct NonFiniteValue {
   std::string ToString() const;
 };
 
+// The sum of the squares of `tensor`'s elements: in float, as PyTorch's
+// norms are, in one vectorised pass, and again in double when the float sum
+// overflows (elements beyond about 1e19). Not finite exactly when an element
+// is not, so the pass doubles as AllFinite.
+double SquaredNorm(const Tensor& tensor);
+
 // The first non-finite element of the gradients of `parameters`, in their
 // order; none when every one is finite. Costs one AllFinite pass over each
 // gradient; only a tensor that fails it is searched element by element.
-std::optional<NonFiniteValue> FindNonFiniteGradient(absl::Span<const ModelParameter> parameters);
+//
+// With `squared_norm`, each gradient's pass is SquaredNorm's instead, and
+// when every one is finite *squared_norm is the sum of all their squares:
+// the global norm that clipping by norm (core/gradient_clipping.h) needs,
+// for no second walk over the gradients.
+std::optional<NonFiniteValue> FindNonFiniteGradient(absl::Span<const ModelParameter> parameters,
+                                                    double* squared_norm = nullptr);
 
 // The same over the parameters' values.
 std::optional<NonFiniteValue> FindNonFiniteValue(absl::Span<const ModelParameter> parameters);

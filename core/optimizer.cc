@@ -1,7 +1,10 @@
 #include "core/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -10,7 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/avx512_warning_workaround.h"  // first: see there
+#include "core/field_range.h"
 #include "core/io/quote.h"
+#include "core/lr_schedule.h"
+#include "core/metrics.h"
 
 namespace mnemo {
 namespace {
@@ -89,26 +95,28 @@ void UpdateEach(absl::Span<const ModelParameter> parameters, Update update) {
 //   p -= lr * (nesterov ? g + momentum * v : v)
 class Sgd : public Optimizer {
  public:
-  Sgd(float learning_rate, float momentum, bool nesterov, float weight_decay)
-      : lr_(learning_rate),
-        momentum_(momentum),
-        nesterov_(nesterov),
-        weight_decay_(weight_decay) {}
+  explicit Sgd(const config::Optimizer& config)
+      : Optimizer(config),
+        momentum_(config.momentum()),
+        nesterov_(config.nesterov()),
+        weight_decay_(config.weight_decay()) {}
 
   void Step(absl::Span<const ModelParameter> parameters) override {
+    // PyTorch scales by the rate as a float (add_'s alpha).
+    const float lr = static_cast<float>(learning_rate());
     UpdateEach(parameters, [&](const ModelParameter& p) {
       auto value = p.value->array();
       const auto grad = p.gradient->array() + weight_decay_ * value;
       if (momentum_ == 0.0f) {
-        value -= lr_ * grad;
+        value -= lr * grad;
         return;
       }
       auto velocity = states_.Get(p).slots[0].array();
       velocity = momentum_ * velocity + grad;
       if (nesterov_) {
-        value -= lr_ * (grad + momentum_ * velocity);
+        value -= lr * (grad + momentum_ * velocity);
       } else {
-        value -= lr_ * velocity;
+        value -= lr * velocity;
       }
     });
   }
@@ -124,30 +132,40 @@ class Sgd : public Optimizer {
   }
 
  private:
-  const float lr_;
   const float momentum_;
   const bool nesterov_;
   const float weight_decay_;
   ParameterStates<1> states_;
 };
 
-// PyTorch's torch.optim.Adam (L2 weight decay added to the gradient, not
-// AdamW; no amsgrad), with a step count per parameter as PyTorch keeps it:
+// PyTorch's torch.optim.Adam (no amsgrad), with a step count per parameter
+// as PyTorch keeps it:
 //   g = grad + weight_decay * p
 //   m = beta1 * m + (1 - beta1) * g
 //   v = beta2 * v + (1 - beta2) * g^2
 //   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+// and, `decoupled`, torch.optim.AdamW: the decay leaves the gradient alone
+// and shrinks the parameter before the step instead,
+//   p *= 1 - lr * weight_decay;  g = grad
+// The state is the same (and so named the same) either way.
 class Adam : public Optimizer {
  public:
-  Adam(float learning_rate, float beta1, float beta2, float epsilon,
-       float weight_decay)
-      : lr_(learning_rate),
-        beta1_(beta1),
-        beta2_(beta2),
-        epsilon_(epsilon),
-        weight_decay_(weight_decay) {}
+  Adam(const config::Optimizer& config, bool decoupled)
+      : Optimizer(config),
+        // Zero means unset: PyTorch's defaults.
+        beta1_(config.beta1() == 0 ? 0.9f : config.beta1()),
+        beta2_(config.beta2() == 0 ? 0.999f : config.beta2()),
+        epsilon_(config.epsilon() == 0 ? 1e-8f : config.epsilon()),
+        weight_decay_(decoupled && config.weight_decay() == 0 ? 0.01f : config.weight_decay()),
+        decoupled_(decoupled) {}
 
   void Step(absl::Span<const ModelParameter> parameters) override {
+    const double lr = learning_rate();
+    // AdamW's factor, computed in double and applied as a float, as
+    // PyTorch's mul_ with a Python number is.
+    const float decay = static_cast<float>(1.0 - lr * static_cast<double>(weight_decay_));
+    // The coupled decay added to the gradient.
+    const float l2 = decoupled_ ? 0.0f : weight_decay_;
     UpdateEach(parameters, [&](const ModelParameter& p) {
       auto& state = states_.Get(p);
       // The step count is a 1x1 tensor so that snapshots carry it with the
@@ -159,11 +177,12 @@ class Adam : public Optimizer {
       // Scalars in double, as PyTorch computes them in Python.
       const double bias_correction1 = 1.0 - std::pow(static_cast<double>(beta1_), step);
       const double bias_correction2 = 1.0 - std::pow(static_cast<double>(beta2_), step);
-      const float step_size = static_cast<float>(lr_ / bias_correction1);
+      const float step_size = static_cast<float>(lr / bias_correction1);
       const float sqrt_bias_correction2 = static_cast<float>(std::sqrt(bias_correction2));
 
       auto value = p.value->array();
-      const auto grad = p.gradient->array() + weight_decay_ * value;
+      if (decoupled_) value *= decay;
+      const auto grad = p.gradient->array() + l2 * value;
       auto m = state.slots[0].array();
       auto v = state.slots[1].array();
       m = beta1_ * m + (1.0f - beta1_) * grad;
@@ -182,86 +201,183 @@ class Adam : public Optimizer {
   }
 
  private:
-  const float lr_;
   const float beta1_;
   const float beta2_;
   const float epsilon_;
   const float weight_decay_;
+  const bool decoupled_;
   ParameterStates<3, 2> states_;  // exp_avg, exp_avg_sq; step
 };
+
+// Problems of a message's fields, each named "<prefix><field>".
+class ProblemList {
+ public:
+  explicit ProblemList(const char* prefix) : prefix_(prefix) {}
+
+  // "<prefix><field> <message>".
+  void Add(const char* field, const std::string& message) {
+    problems_.push_back({absl::StrCat(prefix_, field), absl::StrCat(prefix_, field, " ", message)});
+  }
+  // A message of its own, still at the field.
+  void AddMessage(const char* field, const std::string& message) {
+    problems_.push_back({absl::StrCat(prefix_, field), message});
+  }
+  // A bound a value must be within; NaN and the infinities fail every one,
+  // and the message says "finite" only when that is what failed.
+  void Check(const char* field, float value, bool in_range, const char* requirement) {
+    if (!std::isfinite(value)) {
+      Add(field, absl::StrCat("must be finite and ", requirement, ", not ", value));
+    } else if (!in_range) {
+      Add(field, absl::StrCat("must be ", requirement, ", not ", value));
+    }
+  }
+
+  std::vector<FieldProblem> Take() && { return std::move(problems_); }
+
+ private:
+  const char* prefix_;
+  std::vector<FieldProblem> problems_;
+};
+
+// trainer.optimizer.schedule against the base rate `learning_rate`.
+void CheckSchedule(const config::LearningRateSchedule& s, float learning_rate,
+                   std::vector<FieldProblem>* out) {
+  ProblemList problems("trainer.optimizer.schedule.");
+  const std::optional<ScheduleType> type = ParseScheduleType(s.type());
+  if (!type.has_value()) {
+    problems.AddMessage("type", absl::StrCat("unknown schedule type ", QuoteValue(s.type()),
+                                             " (known types: ", ScheduleTypeNames(), ")"));
+  }
+  // With an unknown type only the values are checked, not who reads them.
+  auto reads = [&](std::initializer_list<ScheduleType> readers) {
+    return !type.has_value() || std::find(readers.begin(), readers.end(), *type) != readers.end();
+  };
+  using T = ScheduleType;
+  // Each field: whether the type reads it, whom to name when it does not.
+  struct Field {
+    const char* name;
+    bool set;
+    bool read;
+    const char* readers;
+  };
+  const Field fields[] = {
+      {"warmup_epochs", s.warmup_epochs() != 0,
+       reads({T::kConstant, T::kStep, T::kExponential, T::kCosine}),
+       "constant, step, exponential and cosine"},
+      {"step_epochs", s.step_epochs() != 0, reads({T::kStep}), "step"},
+      {"gamma", s.gamma() != 0, reads({T::kStep, T::kExponential}), "step and exponential"},
+      {"min_learning_rate", s.min_learning_rate() != 0, reads({T::kCosine, T::kPlateau}),
+       "cosine and plateau"},
+      {"pct_start", s.pct_start() != 0, reads({T::kOneCycle}), "one_cycle"},
+      {"div_factor", s.div_factor() != 0, reads({T::kOneCycle}), "one_cycle"},
+      {"final_div_factor", s.final_div_factor() != 0, reads({T::kOneCycle}), "one_cycle"},
+      {"metric", !s.metric().empty(), reads({T::kPlateau}), "plateau"},
+      {"factor", s.factor() != 0, reads({T::kPlateau}), "plateau"},
+      {"patience", s.patience() != 0, reads({T::kPlateau}), "plateau"},
+      {"min_delta", s.min_delta() != 0, reads({T::kPlateau}), "plateau"},
+      {"cooldown", s.cooldown() != 0, reads({T::kPlateau}), "plateau"},
+  };
+  // A field the type ignores is almost always a mistake (gamma written for
+  // cosine): refuse it rather than train silently without it.
+  for (const Field& f : fields) {
+    if (f.set && !f.read) {
+      problems.Add(f.name, absl::StrCat("applies to ", f.readers, " only, not ",
+                                        s.type().empty() ? "constant" : s.type()));
+    }
+  }
+  problems.Check("warmup_epochs", s.warmup_epochs(), s.warmup_epochs() >= 0, ">= 0");
+  if (type == T::kStep && s.step_epochs() == 0) {
+    problems.Add("step_epochs", "is required for step (the epochs between two cuts)");
+  }
+  if (type == T::kExponential && s.gamma() == 0) {
+    problems.Add("gamma", "is required for exponential (the factor of each epoch)");
+  } else if (s.gamma() != 0) {
+    problems.Check("gamma", s.gamma(), s.gamma() > 0 && s.gamma() <= 1, "in (0, 1]");
+  }
+  // Below the base rate, when that is valid itself (else its own problem).
+  const bool base_valid = std::isfinite(learning_rate) && learning_rate > 0;
+  problems.Check(
+      "min_learning_rate", s.min_learning_rate(),
+      s.min_learning_rate() >= 0 && (!base_valid || s.min_learning_rate() < learning_rate),
+      absl::StrCat(">= 0 and below trainer.optimizer.learning_rate (", learning_rate, ")").c_str());
+  problems.Check("pct_start", s.pct_start(), s.pct_start() >= 0 && s.pct_start() < 1,
+                 "in (0, 1) (0 = the default 0.3)");
+  problems.Check("div_factor", s.div_factor(), s.div_factor() == 0 || s.div_factor() >= 1,
+                 ">= 1 (0 = the default 25)");
+  problems.Check("final_div_factor", s.final_div_factor(),
+                 s.final_div_factor() == 0 || s.final_div_factor() >= 1,
+                 ">= 1 (0 = the default 1e4)");
+  const std::vector<std::string>& known = WatchableFigures();
+  if (!s.metric().empty() && std::find(known.begin(), known.end(), s.metric()) == known.end()) {
+    problems.Add("metric", absl::StrCat(QuoteValue(s.metric()),
+                                        " is unknown (known: ", absl::StrJoin(known, ", "), ")"));
+  }
+  problems.Check("factor", s.factor(), s.factor() >= 0 && s.factor() < 1,
+                 "in (0, 1) (0 = the default 0.1)");
+  problems.Check("min_delta", s.min_delta(), s.min_delta() >= 0, ">= 0");
+  for (FieldProblem& problem : std::move(problems).Take()) out->push_back(std::move(problem));
+}
 
 }  // namespace
 
 std::vector<FieldProblem> CheckOptimizer(const config::Optimizer& config) {
-  constexpr char kPrefix[] = "trainer.optimizer.";
-  std::vector<FieldProblem> problems;
-  auto problem = [&](const char* field, const std::string& message) {
-    problems.push_back({absl::StrCat(kPrefix, field), absl::StrCat(kPrefix, field, " ", message)});
-  };
-  // A bound a value must be within; NaN and the infinities fail every one,
-  // and the message says "finite" only when that is what failed.
-  auto check = [&](const char* field, float value, bool in_range, const char* requirement) {
-    if (!std::isfinite(value)) {
-      problem(field, absl::StrCat("must be finite and ", requirement, ", not ", value));
-    } else if (!in_range) {
-      problem(field, absl::StrCat("must be ", requirement, ", not ", value));
-    }
-  };
-
+  ProblemList problems("trainer.optimizer.");
   const std::string& type = config.type();
   const bool is_sgd = type == "sgd";
-  const bool is_adam = type == "adam";
+  const bool is_adam = type == "adam" || type == "adamw";
   if (type.empty()) {
-    problem("type", "is required (adam or sgd)");
+    problems.Add("type", "is required (adam, adamw or sgd)");
   } else if (!is_sgd && !is_adam) {
-    problems.push_back(
-        {absl::StrCat(kPrefix, "type"),
-         absl::StrCat("unknown optimizer type ", QuoteValue(type), " (known types: adam, sgd)")});
+    problems.AddMessage("type", absl::StrCat("unknown optimizer type ", QuoteValue(type),
+                                             " (known types: adam, adamw, sgd)"));
   }
-  check("learning_rate", config.learning_rate(), config.learning_rate() > 0, "> 0");
-  check("weight_decay", config.weight_decay(), config.weight_decay() >= 0, ">= 0");
-  check("momentum", config.momentum(), config.momentum() >= 0 && config.momentum() < 1,
-        "in [0, 1)");
-  check("beta1", config.beta1(), config.beta1() >= 0 && config.beta1() < 1, "in [0, 1)");
-  check("beta2", config.beta2(), config.beta2() >= 0 && config.beta2() < 1, "in [0, 1)");
-  check("epsilon", config.epsilon(), config.epsilon() >= 0, "> 0 (0 = the default 1e-8)");
+  problems.Check("learning_rate", config.learning_rate(), config.learning_rate() > 0, "> 0");
+  problems.Check("weight_decay", config.weight_decay(), config.weight_decay() >= 0,
+                 type == "adamw" ? ">= 0 (0 = the default 0.01)" : ">= 0");
+  problems.Check("momentum", config.momentum(), config.momentum() >= 0 && config.momentum() < 1,
+                 "in [0, 1)");
+  problems.Check("beta1", config.beta1(), config.beta1() >= 0 && config.beta1() < 1, "in [0, 1)");
+  problems.Check("beta2", config.beta2(), config.beta2() >= 0 && config.beta2() < 1, "in [0, 1)");
+  problems.Check("epsilon", config.epsilon(), config.epsilon() >= 0, "> 0 (0 = the default 1e-8)");
+  problems.Check("clip_value", config.clip_value(), config.clip_value() >= 0,
+                 "> 0 (0 = no clipping)");
+  problems.Check("clip_global_norm", config.clip_global_norm(), config.clip_global_norm() >= 0,
+                 "> 0 (0 = no clipping)");
   if (config.nesterov() && !(config.momentum() > 0)) {
-    problem("nesterov", absl::StrCat("requires momentum > 0, not ", config.momentum()));
+    problems.Add("nesterov", absl::StrCat("requires momentum > 0, not ", config.momentum()));
   }
   // A field the chosen type ignores is almost always a mistake (momentum
   // written for Adam, betas for SGD): refuse it rather than train silently
   // without it.
   if (is_adam) {
-    if (config.momentum() != 0) problem("momentum", "applies to sgd only; adam uses beta1");
-    if (config.nesterov()) problem("nesterov", "applies to sgd only");
+    if (config.momentum() != 0) {
+      problems.Add("momentum", absl::StrCat("applies to sgd only; ", type, " uses beta1"));
+    }
+    if (config.nesterov()) problems.Add("nesterov", "applies to sgd only");
   }
   if (is_sgd) {
     for (const auto& [field, value] : {std::pair<const char*, float>{"beta1", config.beta1()},
                                        {"beta2", config.beta2()},
                                        {"epsilon", config.epsilon()}}) {
-      if (value != 0) problem(field, "applies to adam only");
+      if (value != 0) problems.Add(field, "applies to adam and adamw only");
     }
   }
-  return problems;
+  std::vector<FieldProblem> out = std::move(problems).Take();
+  CheckSchedule(config.schedule(), config.learning_rate(), &out);
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<Optimizer>> CreateOptimizer(const config::Optimizer& config) {
-  const std::vector<FieldProblem> problems = CheckOptimizer(config);
+  // The schema's ranges too: a config built in code has not been through
+  // the config loader's CheckRanges.
+  std::vector<FieldProblem> problems = CheckRanges(config, "trainer.optimizer");
+  for (FieldProblem& problem : CheckOptimizer(config)) problems.push_back(std::move(problem));
   if (!problems.empty()) {
     return absl::InvalidArgumentError(absl::StrJoin(
         problems, "; ", [](std::string* out, const FieldProblem& p) { out->append(p.message); }));
   }
-  const bool is_sgd = config.type() == "sgd";
-  if (is_sgd) {
-    return std::make_unique<Sgd>(config.learning_rate(), config.momentum(),
-                                 config.nesterov(), config.weight_decay());
-  }
-  // Zero means unset: PyTorch's defaults.
-  const float beta1 = config.beta1() == 0 ? 0.9f : config.beta1();
-  const float beta2 = config.beta2() == 0 ? 0.999f : config.beta2();
-  const float epsilon = config.epsilon() == 0 ? 1e-8f : config.epsilon();
-  return std::make_unique<Adam>(config.learning_rate(), beta1, beta2, epsilon,
-                                config.weight_decay());
+  if (config.type() == "sgd") return std::make_unique<Sgd>(config);
+  return std::make_unique<Adam>(config, /*decoupled=*/config.type() == "adamw");
 }
 
 }  // namespace mnemo

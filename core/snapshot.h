@@ -24,6 +24,9 @@
 //                    test loss, test accuracy, train seconds, samples per
 //                    second, skipped steps, then the model's figures as
 //                    name=value (EpochMetrics::figures), space-separated
+//                    (not the learning rate: the schedule's, a function of
+//                    the step and these figures, which Trainer::Run
+//                    recomputes)
 //   mnemo.early_stopping  with trainer.early_stopping, once an epoch is done:
 //                    the best epoch, its value and 1 if the run stopped early
 //   mnemo.checksum   CRC-32 (zlib's), 8 hex digits, of every other metadata

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/field_range.h"
+#include "core/gradient_clipping.h"
 #include "core/init.h"
 #include "core/metrics.h"
 #include "core/nonfinite.h"
@@ -38,6 +39,46 @@ void Shuffle(uint64_t seed, std::vector<int32_t>* order) {
 std::string StepName(const TrainingProgress& progress, int num_batches) {
   return absl::StrCat("step ", progress.step + 1, " (epoch ", progress.epoch, ", batch ",
                       progress.batch + 1, " of ", num_batches, ")");
+}
+
+// The validation figure `figure` of `metrics`, which `field` (set to
+// `metric`) names; an error naming the field when the model's validation has
+// no such figure.
+absl::StatusOr<double> WatchedFigureOf(const EpochMetrics& metrics, const std::string& figure,
+                                       const char* field, const std::string& metric) {
+  auto it = metrics.figures.find(figure);
+  if (it != metrics.figures.end()) return it->second;
+  std::vector<std::string> known;
+  for (const auto& [name, value] : metrics.figures) {
+    if (absl::StartsWith(name, "val_")) known.push_back(name.substr(4));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(field, " \"", metric,
+                                                 "\" is not a figure of this model's "
+                                                 "validation (it has: ",
+                                                 absl::StrJoin(known, ", "), ")"));
+}
+
+// The figure `schedule` watches of each epoch in `history`; none when it
+// watches none.
+absl::StatusOr<std::vector<double>> WatchedFigures(const LearningRateSchedule& schedule,
+                                                   const std::vector<EpochMetrics>& history) {
+  std::vector<double> figures;
+  if (schedule.watched_figure().empty()) return figures;
+  for (const EpochMetrics& metrics : history) {
+    MNEMO_ASSIGN_OR_RETURN(double value, WatchedFigureOf(metrics, schedule.watched_figure(),
+                                                         "trainer.optimizer.schedule.metric",
+                                                         schedule.watched_metric()));
+    figures.push_back(value);
+  }
+  return figures;
+}
+
+// The rate of the last step of `epoch` (1-based); `watched` as
+// LearningRateSchedule::Rate takes it.
+double EpochRate(const LearningRateSchedule& schedule, int epoch,
+                 absl::Span<const double> watched) {
+  const uint64_t last_step = static_cast<uint64_t>(epoch) * schedule.steps_per_epoch() - 1;
+  return schedule.Rate(last_step, watched);
 }
 
 // The metrics of the epoch `progress` has trained (not yet evaluated). With
@@ -88,17 +129,36 @@ absl::StatusOr<EpochMetrics> Trainer::TrainEpoch(const Dataset& train, int epoch
                                                  TrainingObserver* observer) {
   MNEMO_RETURN_IF_ERROR(CheckDataFits(train, model_->input_size(), model_->output_size(),
                                       model_->loss(), "training"));
+  MNEMO_ASSIGN_OR_RETURN(const LearningRateSchedule schedule, Schedule(train.size()));
   TrainingProgress progress;
   progress.epoch = epoch;
   progress.step = step_;
   bool stopped = false;
-  MNEMO_RETURN_IF_ERROR(TrainBatches(train, nullptr, &progress, observer, nullptr, &stopped));
-  return EpochMetricsOf(progress, train.size());
+  MNEMO_RETURN_IF_ERROR(
+      TrainBatches(train, nullptr, schedule, &progress, observer, nullptr, &stopped));
+  EpochMetrics metrics = EpochMetricsOf(progress, train.size());
+  metrics.learning_rate = EpochRate(schedule, epoch, {});
+  return metrics;
+}
+
+absl::StatusOr<LearningRateSchedule> Trainer::Schedule(int train_samples) const {
+  return LearningRateSchedule::Create(
+      optimizer_->config(), NumBatches(train_samples, config_.batch_size()), config_.epochs());
+}
+
+absl::StatusOr<std::vector<double>> Trainer::StepRates(
+    int train_samples, const std::vector<EpochMetrics>& history) const {
+  MNEMO_ASSIGN_OR_RETURN(const LearningRateSchedule schedule, Schedule(train_samples));
+  MNEMO_ASSIGN_OR_RETURN(const std::vector<double> watched, WatchedFigures(schedule, history));
+  const uint64_t steps = history.size() * static_cast<uint64_t>(schedule.steps_per_epoch());
+  std::vector<double> rates(steps);
+  for (uint64_t step = 0; step < steps; ++step) rates[step] = schedule.Rate(step, watched);
+  return rates;
 }
 
 absl::Status Trainer::TrainBatches(const Dataset& train, const ImageAugmenter* augmenter,
-                                   TrainingProgress* progress, TrainingObserver* observer,
-                                   TrainingHook* hook, bool* stopped) {
+                                   const LearningRateSchedule& schedule, TrainingProgress* progress,
+                                   TrainingObserver* observer, TrainingHook* hook, bool* stopped) {
   *stopped = false;
   const Stopwatch stopwatch;
   const double seconds_before = progress->train_seconds;
@@ -108,6 +168,13 @@ absl::Status Trainer::TrainBatches(const Dataset& train, const ImageAugmenter* a
   const int num_batches = NumBatches(n, batch_size);
   if (observer) observer->OnEpochStart(progress->epoch, num_batches);
   const bool skip_nonfinite = config_.nonfinite() == config::Trainer::SKIP_STEP;
+  // The epochs' figures the schedule reads do not change within an epoch.
+  MNEMO_ASSIGN_OR_RETURN(const std::vector<double> watched,
+                         WatchedFigures(schedule, progress->history));
+  const GradientClipping clipping = GradientClipping::Of(optimizer_->config());
+  // Clipping by norm alone takes the norm from the finiteness check's pass.
+  double raw_squared_norm = 0;
+  double* const norm_in_check = clipping.NormOfRawGradients() ? &raw_squared_norm : nullptr;
 
   while (progress->batch < num_batches) {
     const int begin = progress->batch * batch_size;
@@ -130,12 +197,14 @@ absl::Status Trainer::TrainBatches(const Dataset& train, const ImageAugmenter* a
                                "; ", result.nonfinite);
     } else {
       parameters = model_->TrainableParameters();
-      if (std::optional<NonFiniteValue> bad = FindNonFiniteGradient(parameters)) {
+      if (std::optional<NonFiniteValue> bad = FindNonFiniteGradient(parameters, norm_in_check)) {
         nonfinite = absl::StrCat(StepName(*progress, num_batches), ": the gradient of ",
                                  bad->ToString(), " (the loss was ", result.loss, ")");
       }
     }
     if (nonfinite.empty()) {
+      if (clipping.any()) ClipGradients(clipping, parameters, norm_in_check);
+      optimizer_->set_learning_rate(schedule.Rate(progress->step, watched));
       optimizer_->Step(parameters);
       MNEMO_RETURN_IF_ERROR(model_->CommitStep());
       progress->loss_sum += result.loss;
@@ -207,6 +276,12 @@ absl::Status Trainer::CheckSets(const Dataset& train, const Dataset& validation,
         "trainer.early_stopping needs a validation set: set data.validation_fraction or "
         "data.validation_file");
   }
+  MNEMO_ASSIGN_OR_RETURN(const LearningRateSchedule schedule, Schedule(train.size()));
+  if (!schedule.watched_figure().empty() && validation.size() == 0) {
+    return absl::InvalidArgumentError(
+        "trainer.optimizer.schedule.type plateau needs a validation set: set "
+        "data.validation_fraction or data.validation_file");
+  }
   return absl::OkStatus();
 }
 
@@ -229,16 +304,30 @@ absl::Status Trainer::RunSets(const Dataset& train, const Dataset& validation, c
                      " with ", progress->history.size(), " epochs done: this run has ", epochs,
                      " epochs of ", num_batches, " batches"));
   }
+  MNEMO_ASSIGN_OR_RETURN(const LearningRateSchedule schedule, Schedule(train.size()));
+  // The rates of the epochs done (a resumed run's history lacks them).
+  {
+    MNEMO_ASSIGN_OR_RETURN(const std::vector<double> watched,
+                           WatchedFigures(schedule, progress->history));
+    for (EpochMetrics& done : progress->history) {
+      done.learning_rate = EpochRate(schedule, done.epoch, watched);
+    }
+  }
   if (progress->epoch == 1 && progress->batch == 0 && progress->step == 0) {
     MNEMO_RETURN_IF_ERROR(model_->FitToTrainingData(train));
   }
   step_ = progress->step;
   while (progress->epoch <= epochs && !progress->stopped_early) {
     bool stopped = false;
-    MNEMO_RETURN_IF_ERROR(
-        TrainBatches(train, augmenter ? &*augmenter : nullptr, progress, observer, hook, &stopped));
+    MNEMO_RETURN_IF_ERROR(TrainBatches(train, augmenter ? &*augmenter : nullptr, schedule, progress,
+                                       observer, hook, &stopped));
     if (stopped) return absl::OkStatus();
     EpochMetrics metrics = EpochMetricsOf(*progress, train.size());
+    {
+      MNEMO_ASSIGN_OR_RETURN(const std::vector<double> watched,
+                             WatchedFigures(schedule, progress->history));
+      metrics.learning_rate = EpochRate(schedule, progress->epoch, watched);
+    }
     if (validation.size() > 0) MNEMO_RETURN_IF_ERROR(EvaluateInto(validation, "val_", &metrics));
     if (test.size() > 0) MNEMO_RETURN_IF_ERROR(EvaluateInto(test, "test_", &metrics));
     model_->AddEpochFigures(&metrics.figures);
@@ -280,20 +369,9 @@ absl::Status Trainer::EvaluateInto(const Dataset& data, const char* prefix, Epoc
 
 absl::Status Trainer::TrackBest(const EpochMetrics& metrics, TrainingProgress* progress) {
   const config::EarlyStopping& config = config_.early_stopping();
-  const std::string figure = EarlyStoppingFigure(config);
-  auto it = metrics.figures.find(figure);
-  if (it == metrics.figures.end()) {
-    std::vector<std::string> known;
-    for (const auto& [name, value] : metrics.figures) {
-      if (absl::StartsWith(name, "val_")) known.push_back(name.substr(4));
-    }
-    return absl::InvalidArgumentError(absl::StrCat("trainer.early_stopping.metric \"",
-                                                   config.metric(),
-                                                   "\" is not a figure of this model's "
-                                                   "validation (it has: ",
-                                                   absl::StrJoin(known, ", "), ")"));
-  }
-  const double value = it->second;
+  MNEMO_ASSIGN_OR_RETURN(const double value,
+                         WatchedFigureOf(metrics, EarlyStoppingFigure(config),
+                                         "trainer.early_stopping.metric", config.metric()));
   const double delta = config.min_delta();
   const bool improved = progress->best_epoch == 0 ||
                         (HigherIsBetter(config.metric().empty() ? "loss" : config.metric())
@@ -372,18 +450,16 @@ void GatherBatch(const Dataset& data, const int32_t* indices, int count, Tensor*
 }
 
 std::string EarlyStoppingFigure(const config::EarlyStopping& config) {
-  return absl::StrCat("val_", config.metric().empty() ? "loss" : config.metric());
+  return ValidationFigure(config.metric());
 }
 
 absl::Status CheckEarlyStopping(const config::EarlyStopping& config) {
-  static const char* const kMetrics[] = {"loss", "accuracy", "macro_f1", "log_loss",
-                                         "rmse", "mae",      "r2"};
+  const std::vector<std::string>& known = WatchableFigures();
   const std::string& metric = config.metric();
-  if (!metric.empty() &&
-      std::find(std::begin(kMetrics), std::end(kMetrics), metric) == std::end(kMetrics)) {
+  if (!metric.empty() && std::find(known.begin(), known.end(), metric) == known.end()) {
     return absl::InvalidArgumentError(
         absl::StrCat("trainer.early_stopping.metric \"", metric,
-                     "\" is unknown (known: ", absl::StrJoin(kMetrics, ", "), ")"));
+                     "\" is unknown (known: ", absl::StrJoin(known, ", "), ")"));
   }
   if (!(std::isfinite(config.min_delta()) && config.min_delta() >= 0)) {
     return absl::InvalidArgumentError(absl::StrCat(

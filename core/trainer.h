@@ -12,6 +12,7 @@
 #include "core/augmentation.h"
 #include "core/config.pb.h"
 #include "core/dataset.h"
+#include "core/lr_schedule.h"
 #include "core/network.h"
 #include "core/network_model.h"
 #include "core/optimizer.h"
@@ -28,6 +29,8 @@ struct EpochMetrics {
   double train_seconds = 0;   // the training pass alone (shuffle, gather, steps)
   double samples_per_second = 0;
   int skipped_steps = 0;  // steps skipped for a non-finite loss or gradient
+  // The learning rate of the epoch's last step (trainer.optimizer.schedule).
+  double learning_rate = 0;
   // The model's own figures: "train_<part>", the mean of each StepResult
   // part over the epoch's batches; "test_<figure>" and "val_<figure>", each
   // figure of the evaluation on the test and validation sets ("val_loss",
@@ -39,8 +42,9 @@ struct EpochMetrics {
 // and the optimizer's state it is all that the rest of the run depends on (an
 // epoch's shuffle derives from trainer.seed and the epoch, dropout's masks
 // from the seed and `step`, data augmentation's changes from the seed, the
-// epoch and the sample), so a run resumed from it (core/snapshot.h) ends
-// bit for bit as one that never stopped.
+// epoch and the sample, the learning rate from `step` and the history's
+// validation figures), so a run resumed from it (core/snapshot.h) ends bit
+// for bit as one that never stopped.
 struct TrainingProgress {
   int epoch = 1;      // the epoch under way, 1-based; epochs + 1 once all are done
   int batch = 0;      // its batches done, skipped ones included
@@ -54,7 +58,9 @@ struct TrainingProgress {
   int skipped = 0;
   double train_seconds = 0;
   Figures part_sums;
-  std::vector<EpochMetrics> history;  // the epochs done, evaluated
+  // The epochs done, evaluated. Their learning_rate is the schedule's, which
+  // a snapshot does not store: Trainer::Run sets it again.
+  std::vector<EpochMetrics> history;
 
   // Early stopping (trainer.early_stopping): the best epoch so far (0 =
   // none yet), its validation figure, and the model as it was then: its
@@ -102,6 +108,13 @@ class TrainingHook {
 // index in the training set); the validation and test sets are never
 // changed.
 //
+// Every step takes the rate of the optimizer's schedule
+// (trainer.optimizer.schedule, core/lr_schedule.h), a function of the step
+// and the epochs' validation figures, so a resumed run takes the same rates;
+// its gradients are clipped (clip_value, clip_global_norm,
+// core/gradient_clipping.h) after the check below and before the step. Both
+// are read from the optimizer's own config (Optimizer::config).
+//
 // Numerical guard: every step checks its loss and, after the backward pass,
 // every trainable gradient (one vectorised pass: 9 us a step of the seed
 // MLP, under 0.5% of it). A NaN or infinity fails the run before the
@@ -140,12 +153,18 @@ class Trainer {
   // Whether `data` fits the model and this config, as Run checks it first:
   // for a tool to ask before it writes anything.
   absl::Status CheckData(const TrainTestData& data) const;
+  // The learning rate of every step of the epochs in `history`, a run's on a
+  // training set of `train_samples` samples (steps skipped for a non-finite
+  // value included), as the schedule gave them; for steps.csv.
+  absl::StatusOr<std::vector<double>> StepRates(int train_samples,
+                                                const std::vector<EpochMetrics>& history) const;
   // Run without a validation set, nor augmentation.
   absl::Status Run(const Dataset& train, const Dataset& test, TrainingProgress* progress,
                    TrainingObserver* observer = nullptr, TrainingHook* hook = nullptr);
 
   // One epoch over `train`, not evaluated, nor augmented; `epoch` is 1-based
-  // and seeds its shuffle.
+  // and seeds its shuffle. Its steps take the schedule's rates with no
+  // epoch's figures before them (plateau: the base rate).
   absl::StatusOr<EpochMetrics> TrainEpoch(const Dataset& train, int epoch,
                                           TrainingObserver* observer = nullptr);
 
@@ -157,10 +176,13 @@ class Trainer {
       : config_(config), model_(model), optimizer_(optimizer) {}
 
   // The batches of progress->epoch from progress->batch on, each changed by
-  // `augmenter` when not null. `*stopped` says whether the hook stopped the run.
+  // `augmenter` when not null, at the rates of `schedule`. `*stopped` says
+  // whether the hook stopped the run.
   absl::Status TrainBatches(const Dataset& train, const ImageAugmenter* augmenter,
-                            TrainingProgress* progress, TrainingObserver* observer,
-                            TrainingHook* hook, bool* stopped);
+                            const LearningRateSchedule& schedule, TrainingProgress* progress,
+                            TrainingObserver* observer, TrainingHook* hook, bool* stopped);
+  // The optimizer's schedule over a run on `train_samples` samples.
+  absl::StatusOr<LearningRateSchedule> Schedule(int train_samples) const;
 
   absl::Status CheckSets(const Dataset& train, const Dataset& validation,
                          const Dataset& test) const;

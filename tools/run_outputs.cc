@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -49,22 +50,24 @@ absl::Status WriteMetrics(const std::string& dir, const std::string& config_path
   }
   std::string csv =
       "epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,"
-      "samples_per_second";
+      "samples_per_second,learning_rate";
   for (const std::string& name : names) absl::StrAppend(&csv, ",", name);
   csv += "\n";
   std::string json = absl::StrCat("{\n  \"config\": ", JsonString(config_path),
                                    ",\n  \"epochs\": [\n");
   for (size_t i = 0; i < history.size(); ++i) {
     const EpochMetrics& m = history[i];
-    absl::StrAppendFormat(&csv, "%d,%.6f,%.6f,%.6f,%.6f,%.4f,%.1f", m.epoch, m.train_loss,
+    // A rate may be far below 1e-6 (one_cycle ends at lr / 2.5e5): significant
+    // digits, not decimals; 7, a float's, the precision of the step it takes.
+    absl::StrAppendFormat(&csv, "%d,%.6f,%.6f,%.6f,%.6f,%.4f,%.1f,%.7g", m.epoch, m.train_loss,
                           m.train_accuracy, m.test_loss, m.test_accuracy, m.train_seconds,
-                          m.samples_per_second);
+                          m.samples_per_second, m.learning_rate);
     absl::StrAppendFormat(&json,
                           "    {\"epoch\": %d, \"train_loss\": %.6f, \"train_accuracy\": %.6f, "
                           "\"test_loss\": %.6f, \"test_accuracy\": %.6f, \"train_seconds\": %.4f, "
-                          "\"samples_per_second\": %.1f",
+                          "\"samples_per_second\": %.1f, \"learning_rate\": %.7g",
                           m.epoch, m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy,
-                          m.train_seconds, m.samples_per_second);
+                          m.train_seconds, m.samples_per_second, m.learning_rate);
     for (const std::string& name : names) {
       auto it = m.figures.find(name);
       const bool known = it != m.figures.end() && std::isfinite(it->second);
@@ -80,8 +83,18 @@ absl::Status WriteMetrics(const std::string& dir, const std::string& config_path
   return WriteFileAtomically(dir + "/metrics.json", json);
 }
 
+absl::Status WriteSteps(const std::string& dir, const std::vector<double>& rates,
+                        int steps_per_epoch) {
+  std::string csv = "step,epoch,learning_rate\n";
+  for (size_t i = 0; i < rates.size(); ++i) {
+    absl::StrAppendFormat(&csv, "%d,%d,%.7g\n", i + 1, i / steps_per_epoch + 1, rates[i]);
+  }
+  return WriteFileAtomically(dir + "/steps.csv", csv);
+}
+
 absl::Status WriteTrainingPlot(const std::string& path, const std::string& title,
-                               const std::vector<EpochMetrics>& history, bool regression) {
+                               const std::vector<EpochMetrics>& history, bool regression,
+                               const std::vector<double>& step_rates) {
   // The loss, and the task's headline figure: accuracy, or R^2 for a
   // regression; each for the training, validation and test sets that have it.
   Chart loss{absl::StrCat(title, ": loss"), "epoch", "loss", {}, {}};
@@ -123,7 +136,29 @@ absl::Status WriteTrainingPlot(const std::string& path, const std::string& title
       score.series[s++].y.push_back(regression ? get("test_r2") : m.test_accuracy);
     }
   }
-  return WriteFileAtomically(path, RenderSvg({loss, score}));
+  std::vector<Chart> charts = {loss, score};
+  if (!step_rates.empty() && !history.empty()) {
+    // Step t ends at epoch (t + 1) / steps per epoch, so an epoch's last
+    // step sits over that epoch's figures in the other panels. Beyond a few
+    // thousand points a line is no finer on screen: every k-th step then,
+    // and the last.
+    constexpr size_t kMostPoints = 2000;
+    const double steps_per_epoch = static_cast<double>(step_rates.size()) / history.size();
+    const size_t stride = (step_rates.size() + kMostPoints - 1) / kMostPoints;
+    Chart rate{absl::StrCat(title, ": learning rate"), "epoch", "learning rate", {}, {}};
+    rate.markers = false;
+    rate.series.push_back({"per step", {}});
+    for (size_t i = 0; i < step_rates.size(); i += stride) {
+      rate.x.push_back((i + 1) / steps_per_epoch);
+      rate.series[0].y.push_back(step_rates[i]);
+    }
+    if ((step_rates.size() - 1) % stride != 0) {
+      rate.x.push_back(step_rates.size() / steps_per_epoch);
+      rate.series[0].y.push_back(step_rates.back());
+    }
+    charts.push_back(std::move(rate));
+  }
+  return WriteFileAtomically(path, RenderSvg(charts));
 }
 
 }  // namespace mnemo

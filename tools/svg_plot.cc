@@ -132,6 +132,7 @@ std::string RenderPanel(const Chart& chart, double x0) {
     for (size_t i = 0; i < series.y.size() && i < chart.x.size(); ++i) {
       if (!std::isfinite(series.y[i])) continue;
       absl::StrAppendFormat(&points, "%.1f,%.1f ", px(chart.x[i]), py(series.y[i]));
+      if (!chart.markers) continue;
       absl::StrAppendFormat(&svg, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
                             px(chart.x[i]), py(series.y[i]), color);
     }

@@ -18,6 +18,8 @@ struct Chart {
   std::string y_label;
   std::vector<double> x;
   std::vector<PlotSeries> series;
+  // A marker on every point; false for dense series (a rate per step).
+  bool markers = true;
 };
 
 // A self-contained SVG with the charts side by side: axes with round tick

@@ -98,7 +98,8 @@ absl::StatusOr<std::vector<RunSpec>> Specs(const config::Experiment& experiment)
   return specs;
 }
 
-// The config's experiment with the run's learning rate and head.
+// The config's experiment with the run's learning rate (with a schedule, its
+// base: the peak of one_cycle) and head.
 absl::Status Apply(const RunSpec& spec, config::Experiment& experiment) {
   config::Trainer& trainer = *experiment.mutable_trainer();
   trainer.mutable_optimizer()->set_learning_rate(static_cast<float>(spec.learning_rate));
@@ -133,8 +134,8 @@ class EpochPrinter : public TrainingObserver {
   void OnEpochEnd(const EpochMetrics& m) override {
     result_->epoch_seconds.push_back(m.train_seconds);
     const CacheStats stats = strategy_.stats();
-    absl::PrintF("  epoch %2d  train loss %.4f  test acc %.4f  %.3fs", m.epoch, m.train_loss,
-                 m.test_accuracy, m.train_seconds);
+    absl::PrintF("  epoch %2d  train loss %.4f  test acc %.4f  lr %.3g  %.3fs", m.epoch,
+                 m.train_loss, m.test_accuracy, m.learning_rate, m.train_seconds);
     if (double computed = Counter(stats, "rows_computed"); computed >= 0) {
       absl::PrintF("  backbone rows computed %s, reused %s", Count(computed),
                    Count(Counter(stats, "rows_reused")));
@@ -166,7 +167,8 @@ absl::StatusOr<RunResult> TrainOne(const std::string& config_path, const RunSpec
   result.spec = spec;
   const CacheStats before = network->strategy().stats();
   EpochPrinter printer(&result, network->strategy());
-  // Run over TrainTestData, not Fit: the data's augmentation applies.
+  // Run over TrainTestData, not Fit: the data's augmentation applies, and
+  // the validation set is there for early stopping and a plateau schedule.
   TrainingProgress progress;
   MNEMO_RETURN_IF_ERROR(trainer.Run(data, &progress, &printer));
   const std::vector<EpochMetrics>& history = progress.history;
@@ -198,7 +200,12 @@ absl::Status Run() {
   std::vector<RunResult> results;
   for (size_t i = 0; i < specs.size(); ++i) {
     const RunSpec& spec = specs[i];
-    absl::PrintF("run %d/%d: learning rate %g, head %s\n", i + 1, specs.size(), spec.learning_rate,
+    const std::string& schedule = loaded->experiment().trainer().optimizer().schedule().type();
+    absl::PrintF("run %d/%d: learning rate %g%s, head %s\n", i + 1, specs.size(),
+                 spec.learning_rate,
+                 schedule.empty() || schedule == "constant"
+                     ? ""
+                     : absl::StrCat(" (the base of the ", schedule, " schedule)"),
                  Head(spec.head_size));
     std::fflush(stdout);
     MNEMO_ASSIGN_OR_RETURN(RunResult result, TrainOne(config_path, spec, data));
@@ -225,11 +232,13 @@ absl::Status Run() {
     }
   }
   if (counted) {
-    const int distinct = data.train.size() + data.test.size();
+    const int distinct = data.train.size() + data.validation.size() + data.test.size();
     absl::PrintF(
         "\nthe memoized backbone ran on %.0f rows over %d runs, for %d distinct samples "
-        "(%d training + %d test): %s\n",
-        computed_total, results.size(), distinct, data.train.size(), data.test.size(),
+        "(%d training + %s%d test): %s\n",
+        computed_total, results.size(), distinct, data.train.size(),
+        data.validation.size() > 0 ? absl::StrCat(data.validation.size(), " validation + ") : "",
+        data.test.size(),
         computed_total <= distinct ? "once per sample" : "more than once (evictions?)");
   } else {
     absl::PrintF("\nno memo in this config: every run ran the whole network\n");

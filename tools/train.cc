@@ -4,13 +4,12 @@
 //   ./bazelw run //tools:train -- --config=my.pbtxt --epochs=3 --out=/tmp/run
 //   ./bazelw run //tools:train -- --config=my.pbtxt --epochs=3 --out=/tmp/run --resume
 //
-// Writes model.safetensors, metrics.csv, metrics.json and training.svg to the
-// output directory (default out/<config name>, where you ran the command).
-// While it trains, the directory holds snapshot.safetensors, the run so far
-// (core/snapshot.h), which --resume continues from and a finished run
-// removes. SIGINT or SIGTERM stop it after the step under way with a
-// snapshot; it then exits with 128 + the signal's number (130, 143) and
-// prints the command that resumes it.
+// Writes model.safetensors, metrics.csv, metrics.json, steps.csv (the
+// learning rate of every step) and training.svg to the output directory (default out/<config name>,
+// where you ran the command). While it trains, the directory holds snapshot.safetensors, the run so
+// far (core/snapshot.h), which --resume continues from and a finished run removes. SIGINT or
+// SIGTERM stop it after the step under way with a snapshot; it then exits with 128 + the signal's
+// number (130, 143) and prints the command that resumes it.
 
 #include <signal.h>
 
@@ -123,8 +122,9 @@ class ConsoleObserver : public TrainRunObserver {
   }
   void OnEpochEnd(const EpochMetrics& m) override {
     bar_.Finish();
-    absl::PrintF("epoch %2d/%d  %s  %.2fs (%.0f samples/s)%s\n", m.epoch, epochs_,
-                 EpochFigures(m, regression_), m.train_seconds, m.samples_per_second,
+    absl::PrintF("epoch %2d/%d  %s  lr %.3g  %.2fs (%.0f samples/s)%s\n", m.epoch, epochs_,
+                 EpochFigures(m, regression_), m.learning_rate, m.train_seconds,
+                 m.samples_per_second,
                  m.skipped_steps > 0 ? absl::StrFormat("  skipped %d steps", m.skipped_steps) : "");
     absl::PrintF("        %s\n", FormatCacheStats(strategy_.stats()));
     std::fflush(stdout);

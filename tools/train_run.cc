@@ -234,8 +234,8 @@ absl::StatusOr<TrainResult> RunTraining(const TrainSettings& settings,
   }
   const std::string model_path = out + "/model.safetensors";
   MNEMO_RETURN_IF_ERROR(CheckNoFinishedRunToReplace(model_path, snapshot_path, settings.overwrite));
-  for (const char* name :
-       {"model.safetensors", kSnapshotFileName, "metrics.csv", "metrics.json", "training.svg"}) {
+  for (const char* name : {"model.safetensors", kSnapshotFileName, "metrics.csv", "metrics.json",
+                           "steps.csv", "training.svg"}) {
     if (absl::StatusOr<int> removed = RemoveStaleTemporaryFiles(absl::StrCat(out, "/", name));
         !removed.ok()) {
       return removed.status();
@@ -297,10 +297,16 @@ absl::StatusOr<TrainResult> RunTraining(const TrainSettings& settings,
                                                " (--resume writes the outputs again)"));
   }
   MNEMO_RETURN_IF_ERROR(WriteMetrics(out, config_path, history));
+  // Every step's rate, from the schedule and the whole history: complete
+  // after a resume too.
+  MNEMO_ASSIGN_OR_RETURN(const std::vector<double> step_rates,
+                         trainer.StepRates(data.train.size(), history));
+  MNEMO_RETURN_IF_ERROR(WriteSteps(
+      out, step_rates, NumBatches(data.train.size(), experiment.trainer().batch_size())));
   const bool plot = !experiment.output().has_plot() || experiment.output().plot();
   if (plot) {
-    MNEMO_RETURN_IF_ERROR(
-        WriteTrainingPlot(out + "/training.svg", Stem(config_path), history, regression));
+    MNEMO_RETURN_IF_ERROR(WriteTrainingPlot(out + "/training.svg", Stem(config_path), history,
+                                            regression, step_rates));
   }
   // The run is in its outputs now; a snapshot left behind would only make the
   // next run in this directory refuse to start.
@@ -348,13 +354,14 @@ absl::StatusOr<TrainResult> RunTraining(const TrainSettings& settings,
       "%s after %d epochs%s; %.1f s of training", headline, kept.epoch,
       skipped > 0 ? absl::StrFormat(" (%d steps skipped for non-finite values)", skipped) : "",
       train_seconds));
-  say(absl::StrFormat("wrote   %s, %s/metrics.csv, %s/metrics.json%s", model_path, out, out,
-                      plot ? absl::StrCat(", ", out, "/training.svg") : ""));
+  say(absl::StrFormat("wrote   %s, %s/metrics.csv, %s/metrics.json, %s/steps.csv%s", model_path,
+                      out, out, out, plot ? absl::StrCat(", ", out, "/training.svg") : ""));
 
   result.out = out;
   result.model_path = model_path;
   result.metrics_csv = absl::StrCat(out, "/metrics.csv");
   result.metrics_json = absl::StrCat(out, "/metrics.json");
+  result.steps_csv = absl::StrCat(out, "/steps.csv");
   if (plot) result.plot = absl::StrCat(out, "/training.svg");
   result.regression = regression;
   result.train_samples = data.train.size();

@@ -3,7 +3,8 @@
 // The training run of tools/train as a library, for the tool and for the
 // Python module (tools/python): load the config and the data, apply the
 // overrides, build the network, optimizer and trainer, train with snapshots,
-// and write model.safetensors, metrics.csv, metrics.json and training.svg.
+// and write model.safetensors, metrics.csv, metrics.json, steps.csv (the
+// learning rate of every step) and training.svg.
 // The caller chooses where the lines go and what observes the epochs.
 
 #include <cstdint>
@@ -82,6 +83,7 @@ struct TrainResult {
   std::string model_path;
   std::string metrics_csv;
   std::string metrics_json;
+  std::string steps_csv;
   std::string plot;  // empty when output.plot is false
   bool regression = false;
   int train_samples = 0;

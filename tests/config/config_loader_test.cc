@@ -247,7 +247,7 @@ TEST_F(ConfigLoaderTest, EveryProblemIsReportedTogetherOnItsOwnLine) {
                   At(text, "format") +
                       "unknown data format type \"parquet\" (known types: cifar10, csv, idx, npy)",
                   At(text, "type: \"rmsprop\"") +
-                      "unknown optimizer type \"rmsprop\" (known types: adam, sgd)",
+                      "unknown optimizer type \"rmsprop\" (known types: adam, adamw, sgd)",
                   At(text, "learning_rate") + "trainer.optimizer.learning_rate must be > 0, not 0",
                   At(text, "batch_size") + "trainer.batch_size must be > 0, not 0",
                   At(text, "epochs") + "trainer.epochs must be > 0, not -1"));
@@ -272,7 +272,7 @@ TEST_F(ConfigLoaderTest, AnEmptyFileLacksEverything) {
   EXPECT_THAT(Lines(config.status()),
               ElementsAre("test.pbtxt: model.input_size must be > 0 (features per sample)",
                           "test.pbtxt: the model has no layer",
-                          "test.pbtxt: trainer.optimizer.type is required (adam or sgd)",
+                          "test.pbtxt: trainer.optimizer.type is required (adam, adamw or sgd)",
                           "test.pbtxt: trainer.optimizer.learning_rate must be > 0, not 0",
                           "test.pbtxt: trainer.batch_size must be > 0, not 0",
                           "test.pbtxt: trainer.epochs must be > 0, not 0"));

@@ -1,8 +1,11 @@
-// SGD (plain, momentum, Nesterov, weight decay) and Adam against steps worked
-// out by hand with PyTorch's formulas; frozen layers; config validation.
+// SGD (plain, momentum, Nesterov, weight decay), Adam and AdamW against
+// steps worked out by hand with PyTorch's formulas (and PyTorch's own
+// AdamW); the rate set per step; frozen layers; config validation, the
+// schedule's and clipping's fields among it.
 #include "core/optimizer.h"
 
 #include <gmock/gmock.h>
+#include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -119,6 +122,31 @@ TEST(AdamTest, ExplicitBetasEpsilonAndWeightDecay) {
   ExpectTrajectory(config, {0.9900166389351082, 0.995192074619473, 0.9947616798724513});
 }
 
+config::Optimizer AdamW(float lr) {
+  config::Optimizer config;
+  config.set_type("adamw");
+  config.set_learning_rate(lr);
+  return config;
+}
+
+TEST(AdamWTest, DecaysTheParameterBeforeAdamsStep) {
+  // By hand, step 1: p = 1 x (1 - 0.01 x 0.01) = 0.9999 (the default decay
+  // 0.01), then Adam's first step moves it by lr against the gradient's
+  // sign: 0.9899. The three steps are torch.optim.AdamW(lr=0.01)'s.
+  ExpectTrajectory(AdamW(0.01f), {0.9898999929428101, 0.9934620261192322, 0.9947295784950256});
+}
+
+TEST(AdamWTest, ExplicitBetasEpsilonAndWeightDecay) {
+  config::Optimizer config = AdamW(0.01f);
+  config.set_beta1(0.5f);
+  config.set_beta2(0.9f);
+  config.set_epsilon(1e-3f);
+  config.set_weight_decay(0.1f);
+  // Step 1 by hand: p = 0.999, m^ = 0.5, sqrt(v^) = 0.5:
+  // 0.999 - 0.01 x 0.5 / (0.5 + 1e-3) = 0.98901996. Then PyTorch's AdamW.
+  ExpectTrajectory(config, {0.9890199899673462, 0.9942502379417419, 0.9943437576293945});
+}
+
 // Dense(2->3) -> ReLU -> frozen Dense(3->1).
 struct TwoDense {
   std::unique_ptr<Network> network;
@@ -229,6 +257,46 @@ TEST(OptimizerTest, StateIsKeyedByLayerParameterAndSlot) {
   }
 }
 
+TEST(AdamWTest, KeepsAdamsStateNamesSoSnapshotsTakeIt) {
+  std::map<std::string, std::pair<int, int>> names[2];
+  int i = 0;
+  for (const config::Optimizer& config : {AdamW(0.1f), [] {
+                                            config::Optimizer c = AdamW(0.1f);
+                                            c.set_type("adam");
+                                            return c;
+                                          }()}) {
+    TwoDense t = MakeTwoDense();
+    std::unique_ptr<Optimizer> optimizer = MakeOptimizer(config);
+    ASSERT_NE(optimizer, nullptr);
+    optimizer->Step(*t.network);
+    for (const auto& [key, tensor] : optimizer->State()) {
+      names[i][key] = {static_cast<int>(tensor->rows()), static_cast<int>(tensor->cols())};
+    }
+    ++i;
+  }
+  EXPECT_EQ(names[0].size(), 6u);
+  EXPECT_EQ(names[0], names[1]);
+}
+
+TEST(OptimizerTest, StepsAtTheRateSetLast) {
+  // The trainer sets each step's rate from the schedule.
+  for (const config::Optimizer& config : {Sgd(0.1f), Sgd(0.1f, 0.9f), AdamW(0.1f)}) {
+    SCOPED_TRACE(config.DebugString());
+    std::unique_ptr<Network> network = ScalarNetwork();
+    std::unique_ptr<Optimizer> optimizer = MakeOptimizer(config);
+    ASSERT_NE(optimizer, nullptr);
+    EXPECT_EQ(optimizer->learning_rate(), 0.1f);  // the config's until set
+    optimizer->set_learning_rate(0.025);
+    for (const ModelParameter& p : network->TrainableParameters()) p.gradient->setConstant(0.5f);
+    optimizer->Step(*network);
+    // SGD (v1 = g): 1 - 0.025 x 0.5. AdamW: 1 x (1 - 0.025 x 0.01) - 0.025.
+    const double expected = config.type() == "sgd" ? 0.9875 : 0.99975 - 0.025;
+    for (const ModelParameter& p : network->TrainableParameters()) {
+      EXPECT_NEAR((*p.value)(0, 0), expected, 1e-6) << p.name;
+    }
+  }
+}
+
 // Each invalid config is refused with a message naming the field.
 TEST(CreateOptimizerTest, RejectsInvalidConfigs) {
   struct Case {
@@ -246,7 +314,7 @@ TEST(CreateOptimizerTest, RejectsInvalidConfigs) {
   add([](config::Optimizer& c) { c.set_learning_rate(-1); },
       "trainer.optimizer.learning_rate must be > 0, not -1");
   add([](config::Optimizer& c) { c.set_type("rmsprop"); },
-      "unknown optimizer type \"rmsprop\" (known types: adam, sgd)");
+      "unknown optimizer type \"rmsprop\" (known types: adam, adamw, sgd)");
   add([](config::Optimizer& c) { c.clear_type(); }, "trainer.optimizer.type is required");
   add([](config::Optimizer& c) { c.set_momentum(1); },
       "trainer.optimizer.momentum must be in [0, 1), not 1");
@@ -257,7 +325,7 @@ TEST(CreateOptimizerTest, RejectsInvalidConfigs) {
   add([](config::Optimizer& c) { c.set_weight_decay(-0.1f); },
       "trainer.optimizer.weight_decay must be >= 0");
   add([](config::Optimizer& c) { c.set_beta1(0.9f); },
-      "trainer.optimizer.beta1 applies to adam only");
+      "trainer.optimizer.beta1 applies to adam and adamw only");
   add(
       [](config::Optimizer& c) {
         c.set_type("adam");
@@ -295,6 +363,82 @@ TEST(CreateOptimizerTest, RejectsInvalidConfigs) {
         c.set_epsilon(-INFINITY);
       },
       "trainer.optimizer.epsilon must be finite and > 0 (0 = the default 1e-8), not -inf");
+  add(
+      [](config::Optimizer& c) {
+        c.set_type("adamw");
+        c.set_momentum(0.9f);
+      },
+      "trainer.optimizer.momentum applies to sgd only; adamw uses beta1");
+  add(
+      [](config::Optimizer& c) {
+        c.set_type("adamw");
+        c.set_weight_decay(-1);
+      },
+      "trainer.optimizer.weight_decay must be >= 0 (0 = the default 0.01), not -1");
+  // Clipping.
+  add([](config::Optimizer& c) { c.set_clip_value(-1); },
+      "trainer.optimizer.clip_value must be > 0 (0 = no clipping), not -1");
+  add([](config::Optimizer& c) { c.set_clip_global_norm(NAN); },
+      "trainer.optimizer.clip_global_norm must be finite and > 0 (0 = no clipping), not nan");
+  // The schedule: its type, each value's range, each field its type reads.
+  auto schedule = [&](const char* text, std::string message) {
+    add(
+        [text](config::Optimizer& c) {
+          ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(text, c.mutable_schedule()))
+              << text;
+        },
+        std::move(message));
+  };
+  schedule("type: 'linear'",
+           "unknown schedule type \"linear\" (known types: constant, cosine, exponential, "
+           "one_cycle, plateau, step)");
+  schedule("type: 'step'",
+           "trainer.optimizer.schedule.step_epochs is required for step (the epochs between two "
+           "cuts)");
+  schedule("type: 'step' step_epochs: -1",
+           "trainer.optimizer.schedule.step_epochs must be >= 0, not -1");
+  schedule("type: 'step' step_epochs: 2 gamma: 1.5",
+           "trainer.optimizer.schedule.gamma must be in (0, 1], not 1.5");
+  schedule("type: 'exponential'",
+           "trainer.optimizer.schedule.gamma is required for exponential (the factor of each "
+           "epoch)");
+  schedule("type: 'exponential' gamma: -0.5",
+           "trainer.optimizer.schedule.gamma must be in (0, 1], not -0.5");
+  schedule("warmup_epochs: -1", "trainer.optimizer.schedule.warmup_epochs must be >= 0, not -1");
+  schedule("type: 'cosine' min_learning_rate: 0.1",
+           "trainer.optimizer.schedule.min_learning_rate must be >= 0 and below "
+           "trainer.optimizer.learning_rate (0.1), not 0.1");
+  schedule("type: 'one_cycle' pct_start: 1",
+           "trainer.optimizer.schedule.pct_start must be in (0, 1) (0 = the default 0.3), not 1");
+  schedule("type: 'one_cycle' div_factor: 0.5",
+           "trainer.optimizer.schedule.div_factor must be >= 1 (0 = the default 25), not 0.5");
+  schedule("type: 'one_cycle' final_div_factor: inf",
+           "trainer.optimizer.schedule.final_div_factor must be finite and >= 1 (0 = the "
+           "default 1e4), not inf");
+  schedule("type: 'one_cycle' warmup_epochs: 1",
+           "trainer.optimizer.schedule.warmup_epochs applies to constant, step, exponential and "
+           "cosine only, not one_cycle");
+  schedule("type: 'plateau' metric: 'f1'",
+           "trainer.optimizer.schedule.metric \"f1\" is unknown (known: loss, accuracy, "
+           "macro_f1, log_loss, rmse, mae, r2)");
+  schedule("type: 'plateau' factor: 1",
+           "trainer.optimizer.schedule.factor must be in (0, 1) (0 = the default 0.1), not 1");
+  schedule("type: 'plateau' patience: -3",
+           "trainer.optimizer.schedule.patience must be >= 0 (0 = 10), not -3");
+  schedule("type: 'plateau' min_delta: -0.1",
+           "trainer.optimizer.schedule.min_delta must be >= 0, not -0.1");
+  schedule("type: 'plateau' cooldown: -1",
+           "trainer.optimizer.schedule.cooldown must be >= 0, not -1");
+  schedule("gamma: 0.5",
+           "trainer.optimizer.schedule.gamma applies to step and exponential "
+           "only, not constant");
+  schedule("type: 'cosine' patience: 3",
+           "trainer.optimizer.schedule.patience applies to plateau only, not cosine");
+  schedule("type: 'step' step_epochs: 1 pct_start: 0.2",
+           "trainer.optimizer.schedule.pct_start applies to one_cycle only, not step");
+  schedule("type: 'exponential' gamma: 0.9 min_learning_rate: 0.01",
+           "trainer.optimizer.schedule.min_learning_rate applies to cosine and plateau only, "
+           "not exponential");
 
   for (const Case& c : cases) {
     absl::StatusOr<std::unique_ptr<Optimizer>> optimizer = CreateOptimizer(c.config);
@@ -313,6 +457,19 @@ TEST(CreateOptimizerTest, ReportsEveryProblemAtOnce) {
   EXPECT_THAT(optimizer.status().message(), HasSubstr("weight_decay"));
 }
 
+TEST(CreateOptimizerTest, ReportsEveryScheduleProblemAtOnce) {
+  config::Optimizer config = AdamW(0.1f);
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      "type: 'cosine' gamma: 2 min_learning_rate: -1 factor: 0.5", config.mutable_schedule()));
+  const std::vector<FieldProblem> problems = CheckOptimizer(config);
+  std::vector<std::string> fields;
+  for (const FieldProblem& p : problems) fields.push_back(p.field);
+  EXPECT_THAT(fields, ::testing::UnorderedElementsAre(
+                          "trainer.optimizer.schedule.gamma", "trainer.optimizer.schedule.factor",
+                          "trainer.optimizer.schedule.gamma",
+                          "trainer.optimizer.schedule.min_learning_rate"));
+}
+
 TEST(CreateOptimizerTest, AcceptsValidConfigs) {
   EXPECT_TRUE(CreateOptimizer(Sgd(0.1f)).ok());
   EXPECT_TRUE(CreateOptimizer(Sgd(0.1f, 0.9f, true, 1e-4f)).ok());
@@ -321,6 +478,22 @@ TEST(CreateOptimizerTest, AcceptsValidConfigs) {
   adam.set_learning_rate(1e-3f);
   adam.set_weight_decay(1e-4f);
   EXPECT_TRUE(CreateOptimizer(adam).ok());
+  config::Optimizer adamw = AdamW(1e-3f);
+  adamw.set_clip_value(1);
+  adamw.set_clip_global_norm(5);
+  EXPECT_TRUE(CreateOptimizer(adamw).ok());
+  for (const char* schedule :
+       {"", "type: 'constant' warmup_epochs: 0.5", "type: 'step' step_epochs: 3",
+        "type: 'exponential' gamma: 0.95 warmup_epochs: 1",
+        "type: 'cosine' min_learning_rate: 1e-5 warmup_epochs: 2",
+        "type: 'one_cycle' pct_start: 0.25 div_factor: 10 final_div_factor: 100",
+        "type: 'plateau' metric: 'accuracy' factor: 0.5 patience: 2 min_delta: 0.001 "
+        "cooldown: 1 min_learning_rate: 1e-5"}) {
+    config::Optimizer config = Sgd(0.1f);
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(schedule, config.mutable_schedule()));
+    absl::StatusOr<std::unique_ptr<Optimizer>> made = CreateOptimizer(config);
+    EXPECT_TRUE(made.ok()) << schedule << ": " << made.status();
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The losses of model.loss beside softmax: sigmoid cross-entropy, mean
 // squared error and Huber's, each against a direct computation and finite
-// differences; and ComputeLoss choosing among them.
+// differences; ComputeLoss choosing among them; and label smoothing on top of
+// the softmax cross-entropy, against PyTorch's and finite differences.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -148,6 +149,102 @@ TEST(ComputeLossTest, ChoosesTheLossTheSpecNames) {
   const Tensor logits = rng.Random(4, 3);
   EXPECT_EQ(*ComputeLoss(*backend, spec, logits, labels, nullptr, nullptr, nullptr),
             SoftmaxCrossEntropy::Compute(logits, labels, nullptr, nullptr));
+}
+
+// The logits and labels of the label-smoothing cases, and what PyTorch's
+// cross_entropy(label_smoothing=e) gives for them (in double, autograd's
+// gradient), e being the float 0.1f and 0.3f.
+const Tensor& SmoothingLogits() {
+  static const Tensor* const logits = new Tensor((Tensor(3, 4) << 1.0f, -0.5f, 2.0f, 0.25f,  //
+                                                  0.0f, 0.3f, -1.2f, 0.7f,                   //
+                                                  2.5f, 1.5f, -0.5f, 0.0f)
+                                                     .finished());
+  return *logits;
+}
+const std::vector<int32_t> kSmoothingLabels = {2, 0, 1};
+
+TEST(LabelSmoothingTest, LossAndGradientAreTorchs) {
+  std::shared_ptr<const Backend> backend = ReferenceBackend();
+  struct Case {
+    float smoothing;
+    double loss;
+    std::vector<double> grad;  // row-major
+  };
+  const Case cases[] = {
+      {0.1f,
+       1.2096089186207117,
+       {0.06718774884939194, 0.00851769745349884, -0.1030457466840744, 0.027340300381183624,
+        -0.23687626421451569, 0.088123619556427, 0.013189120218157768, 0.13556352257728577,
+        0.21392570436000824, -0.226568803191185, 0.0027322927489876747, 0.00991079956293106}},
+      {0.3f,
+       1.342108926325854,
+       {0.05052108317613602, -0.00814897008240223, -0.05304574593901634, 0.010673632845282555,
+        -0.18687626719474792, 0.07145695388317108, -0.0034775470849126577, 0.11889685690402985,
+        0.19725903868675232, -0.17656879127025604, -0.013934374786913395, -0.006755867972970009}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.smoothing);
+    LossSpec spec;
+    spec.label_smoothing = c.smoothing;
+    Tensor grad;
+    int correct = -1;
+    absl::StatusOr<float> loss =
+        ComputeLoss(*backend, spec, SmoothingLogits(), kSmoothingLabels, nullptr, &grad, &correct);
+    ASSERT_TRUE(loss.ok()) << loss.status();
+    EXPECT_NEAR(*loss, c.loss, 1e-6);
+    ASSERT_EQ(grad.size(), 12);
+    for (int k = 0; k < 12; ++k) EXPECT_NEAR(grad.data()[k], c.grad[k], 1e-7) << k;
+    EXPECT_EQ(correct, 1);  // row 0 (label 2) only: smoothing changes no answer
+    // By hand: CE + e (mean z[i, y_i] - mean z): the labels' logits
+    // 2, 0, 1.5 and all twelve summing to 6.05.
+    const double plain =
+        SoftmaxCrossEntropy::Compute(SmoothingLogits(), kSmoothingLabels, nullptr, nullptr);
+    EXPECT_NEAR(*loss, plain + c.smoothing * (3.5 / 3 - 6.05 / 12), 1e-6);
+  }
+}
+
+TEST(LabelSmoothingTest, GradientMatchesFiniteDifferences) {
+  std::shared_ptr<const Backend> backend = ReferenceBackend();
+  TestRng rng(8);
+  const Tensor logits = rng.Random(6, 5, -3.0f, 3.0f);
+  const std::vector<int32_t> labels = {0, 4, 2, 2, 1, 3};
+  LossSpec spec;
+  spec.label_smoothing = 0.2f;
+  Tensor grad;
+  ASSERT_TRUE(ComputeLoss(*backend, spec, logits, labels, nullptr, &grad, nullptr).ok());
+  ExpectGradientMatchesFiniteDifferences(
+      logits, grad,
+      [&](const Tensor& x) {
+        return *ComputeLoss(*backend, spec, x, labels, nullptr, nullptr, nullptr);
+      },
+      1e-4);
+}
+
+TEST(LabelSmoothingTest, AGradientWrittenOverTheLogitsIsTheSame) {
+  // The backend may write the gradient over the logits; what smoothing
+  // needs of them is read first.
+  std::shared_ptr<const Backend> backend = ReferenceBackend();
+  LossSpec spec;
+  spec.label_smoothing = 0.1f;
+  Tensor apart;
+  const float loss_apart =
+      *ComputeLoss(*backend, spec, SmoothingLogits(), kSmoothingLabels, nullptr, &apart, nullptr);
+  Tensor in_place = SmoothingLogits();
+  const float loss_in_place =
+      *ComputeLoss(*backend, spec, in_place, kSmoothingLabels, nullptr, &in_place, nullptr);
+  EXPECT_EQ(loss_in_place, loss_apart);
+  EXPECT_TRUE(testing::SameBits(in_place, apart));
+}
+
+TEST(LabelSmoothingTest, ZeroIsThePlainCrossEntropyBitForBit) {
+  std::shared_ptr<const Backend> backend = ReferenceBackend();
+  Tensor grad, plain_grad;
+  const float loss = *ComputeLoss(*backend, LossSpec{}, SmoothingLogits(), kSmoothingLabels,
+                                  nullptr, &grad, nullptr);
+  const float plain =
+      SoftmaxCrossEntropy::Compute(SmoothingLogits(), kSmoothingLabels, &plain_grad, nullptr);
+  EXPECT_EQ(loss, plain);
+  EXPECT_TRUE(testing::SameBits(grad, plain_grad));
 }
 
 TEST(PredictedClassesTest, OneSigmoidOutputAnswersOneAboveZero) {

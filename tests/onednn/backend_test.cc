@@ -13,6 +13,7 @@
 
 #include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/config_loader.h"
+#include "core/loss.h"
 #include "core/model_builder.h"
 #include "core/registry.h"
 #include "tests/onednn/onednn_testing.h"
@@ -75,6 +76,32 @@ TEST_P(LossShapeTest, LossGradientAndCountMatchTheReference) {
   Tensor in_place = logits;
   absl::StatusOr<float> replaced =
       backend_->SoftmaxCrossEntropy(in_place, labels, &in_place, nullptr);
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_EQ(*replaced, *loss);
+  EXPECT_EQ(in_place, grad);
+}
+
+// Label smoothing, which core/loss.cc adds on top of the backend's loss.
+TEST_P(LossShapeTest, SmoothedLossMatchesTheReference) {
+  const auto [rows, classes] = GetParam();
+  TestRng rng(static_cast<uint32_t>(rows * 10 + classes));
+  const Tensor logits = rng.Random(rows, classes, -6.0f, 6.0f);
+  const std::vector<int32_t> labels = RandomLabels(rows, classes, 3);
+  LossSpec spec;
+  spec.label_smoothing = 0.1f;
+  Tensor grad, grad_ref;
+  absl::StatusOr<float> loss =
+      ComputeLoss(*backend_, spec, logits, labels, nullptr, &grad, nullptr);
+  absl::StatusOr<float> loss_ref =
+      ComputeLoss(*reference_, spec, logits, labels, nullptr, &grad_ref, nullptr);
+  ASSERT_TRUE(loss.ok()) << loss.status();
+  ASSERT_TRUE(loss_ref.ok()) << loss_ref.status();
+  EXPECT_NEAR(*loss, *loss_ref, kTolerance * std::max(1.0f, std::abs(*loss_ref)));
+  EXPECT_LE(RelativeError(grad, grad_ref), kTolerance);
+  // The gradient written over the logits: the same.
+  Tensor in_place = logits;
+  absl::StatusOr<float> replaced =
+      ComputeLoss(*backend_, spec, in_place, labels, nullptr, &in_place, nullptr);
   ASSERT_TRUE(replaced.ok()) << replaced.status();
   EXPECT_EQ(*replaced, *loss);
   EXPECT_EQ(in_place, grad);

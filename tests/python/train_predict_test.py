@@ -21,16 +21,21 @@ for e in epochs_seen:
   assert math.isfinite(e["train_loss"]) and e["train_loss"] > 0, e
   assert math.isfinite(e["val_loss"]) and 0 <= e["val_accuracy"] <= 1, e
   assert e["seconds"] >= 0, e
+  assert e["learning_rate"] == np.float32(0.003), e  # no schedule: the rate set
 assert result["history"] == epochs_seen, (result["history"], epochs_seen)
 assert result["samples"] == {"train": 341, "validation": 85, "test": 143,
                              "features": 30}, result["samples"]
 final = result["final"]
 assert final["set"] == "test" and final["epoch"] == result["kept_epoch"], final
 assert 0.5 < final["accuracy"] <= 1, final
-for key in ("model_path", "metrics_csv", "metrics_json", "plot"):
+for key in ("model_path", "metrics_csv", "metrics_json", "steps_csv", "plot"):
   assert os.path.getsize(result[key]) > 0, (key, result[key])
 with open(result["metrics_csv"]) as f:
   assert len(f.read().splitlines()) == 4  # a header and three epochs
+with open(result["steps_csv"]) as f:
+  steps = f.read().splitlines()
+assert steps[0] == "step,epoch,learning_rate", steps[0]
+assert steps[-1].startswith("%d,3," % (len(steps) - 1)), steps[-1]
 
 # The saved model from Python, on the test table as an array.
 p = mnemo.Predictor(result["model_path"])

@@ -2,7 +2,10 @@
 // SIGKILL at random points and resumed until it finishes, stopped by SIGTERM
 // and SIGINT, it ends with the model of a run never stopped, bit for bit;
 // what cannot be resumed is refused, naming the file; a write that fails
-// keeps the previous snapshot; a NaN stops the run naming the layer.
+// keeps the previous snapshot; a NaN stops the run naming the layer. With a
+// learning-rate schedule (one_cycle; plateau), AdamW, both clippings and
+// label smoothing on, a stopped and resumed run writes the same model,
+// metrics.csv (its learning_rate column too) and steps.csv.
 //
 // A 784-64-10 MLP with dropout and momentum on 2,000 Fashion-MNIST samples,
 // 3 epochs of 40 batches, a snapshot every 4 steps; and the same with every
@@ -22,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -520,6 +524,130 @@ TEST_F(ResumeToolTest, ANonFiniteGradientStopsNamingTheLayerUnlessStepsAreSkippe
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("skipped step "));
   EXPECT_THAT(result.out, HasSubstr("steps skipped for non-finite values"));
+}
+
+// The MLP with label smoothing, 1,800 training samples (36 batches) and 200
+// for validation, and `optimizer` (a trainer.optimizer's text).
+std::string OptionsConfig(const std::string& optimizer, int epochs) {
+  return absl::StrCat(R"pb(
+                        model {
+                          input_size: 784
+                          layer { type: "Dense" units: 64 activation: "ReLU" }
+                          layer { type: "Dropout" rate: 0.2 }
+                          layer { type: "Dense" units: 10 }
+                          label_smoothing: 0.1
+                        }
+                        data { train_limit: 2000 test_limit: 500 validation_fraction: 0.1 }
+                        trainer { optimizer {)pb",
+                      optimizer, "}\n batch_size: 50 epochs: ", epochs, " seed: 11 }\n");
+}
+
+std::vector<std::string> CsvRows(const std::string& path) {
+  return absl::StrSplit(ReadBytes(path), '\n', absl::SkipEmpty());
+}
+
+// A run of `config` never stopped, and one stopped by SIGTERM after
+// `snapshots` snapshots and resumed: the same model bit for bit, the same
+// metrics.csv but for its timing columns, the same steps.csv. Returns the
+// learning_rate column of metrics.csv.
+std::vector<double> ExpectStoppedRunResumesAlike(const std::string& name, const std::string& config,
+                                                 int epochs, int snapshots) {
+  SCOPED_TRACE(name);
+  const std::string config_path = absl::StrCat(TestDir(), "/", name, ".pbtxt");
+  WriteFile(config_path, config);
+  const std::string reference = absl::StrCat(TestDir(), "/", name, "_reference");
+  const std::string out = absl::StrCat(TestDir(), "/", name, "_run");
+  {
+    Child whole(TrainArgs(config_path, reference), reference + ".err");
+    EXPECT_EQ(whole.Finish(), 0) << whole.output() << ReadBytes(reference + ".err");
+  }
+  {
+    Child stopped(TrainArgs(config_path, out), out + ".err");
+    EXPECT_TRUE(stopped.WaitForLines(kSnapshotLine, snapshots));
+    stopped.Signal(SIGTERM);
+    EXPECT_EQ(stopped.Finish(), 128 + SIGTERM) << ReadBytes(out + ".err");
+  }
+  EXPECT_TRUE(Exists(out + "/snapshot.safetensors"));
+  std::vector<std::string> args = TrainArgs(config_path, out);
+  args.push_back("--resume");
+  {
+    Child resumed(args, out + ".resumed.err");
+    EXPECT_EQ(resumed.Finish(), 0) << resumed.output() << ReadBytes(out + ".resumed.err");
+    EXPECT_THAT(resumed.output(), HasSubstr("resume  from " + out + "/snapshot.safetensors"));
+  }
+
+  absl::StatusOr<TensorFile> want = ReadSafetensors(reference + "/model.safetensors");
+  absl::StatusOr<TensorFile> got = ReadSafetensors(out + "/model.safetensors");
+  EXPECT_TRUE(want.ok() && got.ok());
+  if (!want.ok() || !got.ok()) return {};
+  EXPECT_EQ(want->tensors.size(), got->tensors.size());
+  for (const auto& [tensor_name, tensor] : want->tensors) {
+    auto it = got->tensors.find(tensor_name);
+    EXPECT_TRUE(it != got->tensors.end() && it->second.size() == tensor.size() &&
+                std::memcmp(tensor.data(), it->second.data(), TensorBytes(tensor)) == 0)
+        << tensor_name;
+  }
+  // steps.csv: a row per step, the same either way.
+  const std::vector<std::string> steps = CsvRows(out + "/steps.csv");
+  EXPECT_EQ(steps.size(), 1u + 36u * epochs);
+  EXPECT_EQ(steps.front(), "step,epoch,learning_rate");
+  EXPECT_EQ(ReadBytes(out + "/steps.csv"), ReadBytes(reference + "/steps.csv"));
+  // metrics.csv: the same but for train_seconds and samples_per_second.
+  const std::vector<std::string> want_rows = CsvRows(reference + "/metrics.csv");
+  const std::vector<std::string> got_rows = CsvRows(out + "/metrics.csv");
+  EXPECT_EQ(got_rows.size(), 1u + epochs);
+  EXPECT_EQ(got_rows.size(), want_rows.size());
+  if (got_rows.size() != 1u + epochs || want_rows.size() != got_rows.size()) return {};
+  const std::vector<std::string> header = absl::StrSplit(got_rows[0], ',');
+  EXPECT_EQ(header.size() > 7 ? header[7] : "", "learning_rate");
+  std::vector<double> rates;
+  for (int e = 1; e <= epochs; ++e) {
+    std::vector<std::string> a = absl::StrSplit(want_rows[e], ',');
+    std::vector<std::string> b = absl::StrSplit(got_rows[e], ',');
+    EXPECT_EQ(a.size(), b.size());
+    if (a.size() != b.size() || a.size() < 8) return {};
+    for (size_t c : {5, 6}) a[c] = b[c] = "";  // the clock's
+    EXPECT_EQ(a, b) << "epoch " << e;
+    // The epoch's rate is its last step's.
+    const std::vector<std::string> last_step = absl::StrSplit(steps[36 * e], ',');
+    EXPECT_EQ(b[7], last_step[2]) << "epoch " << e;
+    double rate = 0;
+    EXPECT_TRUE(absl::SimpleAtod(b[7], &rate));
+    rates.push_back(rate);
+  }
+  EXPECT_THAT(ReadBytes(out + "/training.svg"), HasSubstr(": learning rate</text>"));
+  return rates;
+}
+
+TEST(ResumeWithTrainingOptionsTest, OneCycleAdamWClippingAndSmoothing) {
+  // Stopped after 14 snapshots (one every 4 steps): in epoch 2.
+  const std::vector<double> rates = ExpectStoppedRunResumesAlike(
+      "one_cycle",
+      OptionsConfig("type: 'adamw' learning_rate: 0.01 clip_value: 0.05 clip_global_norm: 1 "
+                    "schedule { type: 'one_cycle' }",
+                    3),
+      3, 14);
+  ASSERT_EQ(rates.size(), 3u);
+  // Each epoch's last step past the peak (step 31.4 of 108), falling to
+  // lr / 2.5e5 at the last.
+  EXPECT_GT(rates[0], rates[1]);
+  EXPECT_GT(rates[1], rates[2]);
+  EXPECT_NEAR(rates[2], 0.01 / 2.5e5, 1e-12);
+}
+
+TEST(ResumeWithTrainingOptionsTest, Plateau) {
+  // No epoch after the first improves by min_delta: a cut after epoch 3;
+  // stopped in epoch 4 (after 32 snapshots, one every 4 steps: past step
+  // 108, epoch 3's end), resumed with the cut taken from the history.
+  const std::vector<double> rates = ExpectStoppedRunResumesAlike(
+      "plateau",
+      OptionsConfig("type: 'adamw' learning_rate: 0.01 clip_global_norm: 1 "
+                    "schedule { type: 'plateau' patience: 1 factor: 0.5 min_delta: 10 }",
+                    4),
+      4, 32);
+  ASSERT_EQ(rates.size(), 4u);
+  EXPECT_EQ(rates[0], rates[2]);
+  EXPECT_NEAR(rates[3], rates[0] * 0.5, 1e-15);
 }
 
 }  // namespace

@@ -4,10 +4,11 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
-#include "gtest/gtest.h"
 #include "core/config_loader.h"
 #include "core/model_builder.h"
+#include "gtest/gtest.h"
 #include "tools/command_line.h"
 #include "tools/model_summary.h"
 #include "tools/progress.h"
@@ -41,6 +42,7 @@ std::vector<EpochMetrics> History() {
     m.test_accuracy = 0.68 + 0.05 * e;
     m.train_seconds = 0.5;
     m.samples_per_second = 120000;
+    m.learning_rate = 0.1 / e;
     history.push_back(m);
   }
   return history;
@@ -66,13 +68,49 @@ TEST(RunOutputsTest, WritesCsvJsonAndPlot) {
 
   const std::string csv = ReadAll(dir + "/metrics.csv");
   EXPECT_EQ(Count(csv, "\n"), 4u);
-  EXPECT_NE(csv.find("2,0.500000,0.800000,0.550000,0.780000,0.5000,120000.0"),
+  EXPECT_EQ(csv.find("epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,"
+                     "samples_per_second,learning_rate\n"),
+            0u)
+      << csv;
+  EXPECT_NE(csv.find("2,0.500000,0.800000,0.550000,0.780000,0.5000,120000.0,0.05\n"),
             std::string::npos)
       << csv;
   const std::string json = ReadAll(dir + "/metrics.json");
   EXPECT_NE(json.find("\"config\": \"configs/x.pbtxt\""), std::string::npos);
   EXPECT_EQ(Count(json, "\"epoch\":"), 3u);
+  EXPECT_NE(json.find("\"learning_rate\": 0.03333333}"), std::string::npos) << json;
   EXPECT_EQ(Count(ReadAll(dir + "/training.svg"), "<polyline"), 4u);
+}
+
+TEST(RunOutputsTest, StepsCsvHasARowPerStepAndThePlotARatePanel) {
+  const std::string dir = std::string(getenv("TEST_TMPDIR")) + "/steps";
+  ASSERT_TRUE(PrepareOutputDirectory(dir).ok());
+  // 3 epochs of 2 steps; a rate far below 1e-6 keeps its digits.
+  const std::vector<double> rates = {0.1, 0.2, 0.3, 0.05, 0.01, 4e-8};
+  ASSERT_TRUE(WriteSteps(dir, rates, 2).ok());
+  EXPECT_EQ(ReadAll(dir + "/steps.csv"),
+            "step,epoch,learning_rate\n1,1,0.1\n2,1,0.2\n3,2,0.3\n4,2,0.05\n5,3,0.01\n"
+            "6,3,4e-08\n");
+
+  ASSERT_TRUE(WriteTrainingPlot(dir + "/training.svg", "x", History(), false, rates).ok());
+  const std::string svg = ReadAll(dir + "/training.svg");
+  EXPECT_NE(svg.find(">x: learning rate</text>"), std::string::npos);
+  EXPECT_EQ(Count(svg, "<polyline"), 5u);
+  // Markers on the epochs' points only (4 series of 3), none per step.
+  EXPECT_EQ(Count(svg, "<circle"), 12u);
+
+  // Many steps: a few thousand points at most, the last step among them.
+  std::vector<double> many(30001);
+  for (size_t i = 0; i < many.size(); ++i) many[i] = 1.0 / (1 + i);
+  std::vector<EpochMetrics> one = History();
+  one.resize(1);
+  ASSERT_TRUE(WriteTrainingPlot(dir + "/many.svg", "x", one, false, many).ok());
+  const std::string dense = ReadAll(dir + "/many.svg");
+  const size_t start = dense.rfind("<polyline points=\"");
+  ASSERT_NE(start, std::string::npos);
+  const std::string points = dense.substr(start, dense.find('"', start + 18) - start);
+  EXPECT_LE(Count(points, ","), 2001u);
+  EXPECT_GE(Count(points, ","), 1000u);
 }
 
 TEST(RunOutputsTest, UnusableOutputDirectoryIsReportedBeforeTraining) {

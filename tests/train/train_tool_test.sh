@@ -9,7 +9,7 @@ out="$TEST_TMPDIR/run"
 
 "$train" --epochs=3 --train_limit=12000 --test_limit=1000 --out="$out" > "$TEST_TMPDIR/train.log"
 cat "$TEST_TMPDIR/train.log"
-for f in model.safetensors metrics.csv metrics.json training.svg; do
+for f in model.safetensors metrics.csv metrics.json steps.csv training.svg; do
   [[ -s "$out/$f" ]] || { echo "missing $out/$f"; exit 1; }
 done
 grep -q '^epoch  3/3 ' "$TEST_TMPDIR/train.log"

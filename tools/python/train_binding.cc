@@ -79,6 +79,7 @@ py::dict EpochDict(const EpochMetrics& m) {
   d["seconds"] = m.train_seconds;
   d["samples_per_second"] = m.samples_per_second;
   d["skipped_steps"] = m.skipped_steps;
+  d["learning_rate"] = m.learning_rate;
   // The model's own figures ("val_accuracy", "test_macro_f1", ...).
   for (const auto& [name, value] : m.figures) {
     if (!d.contains(name.c_str())) d[py::str(name)] = value;
@@ -163,8 +164,8 @@ Args:
     field's range. Applied after the keyword settings.
   progress: called after every epoch with a dict: epoch, train_loss,
     train_accuracy, test_loss, test_accuracy, seconds, samples_per_second,
-    skipped_steps and the model's figures (val_loss, val_accuracy,
-    test_macro_f1, ...). An exception it raises (or Ctrl-C) stops the run
+    skipped_steps, learning_rate (the epoch's last step's) and the model's
+    figures (val_loss, val_accuracy, test_macro_f1, ...). An exception it raises (or Ctrl-C) stops the run
     after the step under way, with a snapshot in `out` that resume=True
     continues from, and is raised by train.
   **settings: tools/train's flags: epochs, batch_size, learning_rate, seed,
@@ -176,9 +177,10 @@ Returns:
   A dict: history (one dict per epoch, as given to `progress`), final (the
   saved epoch's figures on the test set, else the validation set: accuracy,
   loss, macro_f1, ...; rmse, mae, r2 for a regression), model_path,
-  metrics_csv, metrics_json, plot (None without one), out, config,
-  kept_epoch, best_epoch (0 without early stopping), stopped_early,
-  skipped_steps, samples {train, validation, test, features}.
+  metrics_csv, metrics_json, steps_csv (the rate of every step), plot (None
+  without one), out, config, kept_epoch, best_epoch (0 without early
+  stopping), stopped_early, skipped_steps, samples {train, validation, test,
+  features}.
 
 Raises:
   ValueError for a bad setting or override (naming it), FileNotFoundError for
@@ -284,6 +286,7 @@ py::dict Train(const std::string& config, const py::object& out, const py::objec
   d["model_path"] = r.model_path;
   d["metrics_csv"] = r.metrics_csv;
   d["metrics_json"] = r.metrics_json;
+  d["steps_csv"] = r.steps_csv;
   d["plot"] = r.plot.empty() ? py::object(py::none()) : py::object(py::str(r.plot));
   d["out"] = r.out;
   d["config"] = r.config_path;
