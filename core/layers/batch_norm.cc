@@ -1,9 +1,12 @@
+// clang-format off
+#include "core/avx512_warning_workaround.h"  // first: see there
+// clang-format on
+
 #include "core/layers/batch_norm.h"
 
 #include <cassert>
 #include <cmath>
 
-#include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/layers/norm_config.h"
 #include "core/layers/norm_kernels.h"
 
