@@ -28,11 +28,12 @@ struct ForwardContext {
 // Adding a layer: Forward, Backward and parameters() are the whole of most
 // layers. Forward's output must be a pure function of (input, parameters,
 // buffers, context): a cache strategy may run it again on the same input
-// during the backward pass (checkpointing) and expects the same bits. A layer with state
-// that is part of the model but not trained (BatchNorm's running statistics)
-// lists it in buffers(), so that model files, snapshots and early stopping's
-// best copy keep it while no optimizer touches it, and changes it only in
-// CommitStep: never in Forward, which may run several times per step.
+// during the backward pass (checkpointing) and expects the same bits. A
+// layer with state that is part of the model but not trained (BatchNorm's
+// running statistics) lists it in buffers(), so that model files, snapshots
+// and early stopping's best copy keep it while no optimizer touches it, and
+// changes it only in CommitStep: never in Forward, which may run several
+// times per step.
 class Layer {
  public:
   Layer(int input_size, int output_size)
