@@ -1,8 +1,10 @@
 #include "core/backend.h"
 #include "core/layers/activations.h"
+#include "core/layers/batch_norm.h"
 #include "core/layers/dense.h"
 #include "core/layers/dropout.h"
 #include "core/layers/input_scaling.h"
+#include "core/layers/layer_norm.h"
 #include "core/network.h"
 #include "core/registry.h"
 
@@ -14,6 +16,8 @@ void RegisterBuiltins(PluginRegistrar& registrar) {
   registrar.AddLayer("Sigmoid", &Sigmoid::Create);
   registrar.AddLayer("Tanh", &Tanh::Create);
   registrar.AddLayer("Dropout", &Dropout::Create);
+  registrar.AddLayer("LayerNorm", &LayerNorm::Create);
+  registrar.AddLayer("BatchNorm", &BatchNorm::Create);
   registrar.AddLayer("Standardize", &InputScaling::CreateStandardize);
   registrar.AddLayer("MinMaxScale", &InputScaling::CreateMinMaxScale);
   registrar.AddCacheStrategy(

@@ -24,6 +24,16 @@ struct ForwardContext {
 //
 // Shapes are validated once when the network is built, so Forward and Backward
 // take well-formed tensors and cannot fail.
+//
+// Adding a layer: Forward, Backward and parameters() are the whole of most
+// layers. Forward's output must be a pure function of (input, parameters,
+// buffers, context): a cache strategy may run it again on the same input
+// during the backward pass (checkpointing) and expects the same bits. A
+// layer with state that is part of the model but not trained (BatchNorm's
+// running statistics) lists it in buffers(), so that model files, snapshots
+// and early stopping's best copy keep it while no optimizer touches it, and
+// changes it only in CommitStep: never in Forward, which may run several
+// times per step.
 class Layer {
  public:
   Layer(int input_size, int output_size)
@@ -54,11 +64,27 @@ class Layer {
   // Trainable tensors; empty for parameter-free layers.
   virtual std::vector<Parameter> parameters() { return {}; }
 
+  // Tensors that are part of the model without being trained (PyTorch calls
+  // them buffers: BatchNorm's "running_mean" and "running_var"), each with a
+  // null gradient and a name distinct from the parameters'. Saved and
+  // restored with the parameters (model files, snapshots, early stopping's
+  // best copy); no optimizer and no weight decay sees them.
+  virtual std::vector<Parameter> buffers() { return {}; }
+
+  // A training step was taken: the optimizer has applied the gradients of the
+  // last training-mode forward and backward passes. A layer with buffers
+  // folds what that forward pass kept into them now, once per step (a forward
+  // pass recomputed by a cache strategy must not count twice), and calls
+  // MarkParametersUpdated. Not called for a step that was skipped
+  // (trainer.nonfinite SKIP_STEP), so such a step changes nothing.
+  virtual void CommitStep() {}
+
   int input_size() const { return input_size_; }
   int output_size() const { return output_size_; }
 
-  // Changes every time the parameters change (optimizer step, load). Unique
-  // across the process, so (layer, version) identifies parameter values.
+  // Changes every time the parameters or buffers change (optimizer step,
+  // CommitStep, load). Unique across the process, so (layer, version)
+  // identifies their values.
   uint64_t parameter_version() const { return parameter_version_; }
   void MarkParametersUpdated() { parameter_version_ = NextVersion(); }
 
@@ -81,13 +107,13 @@ class Layer {
   std::string name_;
 };
 
-// A parameter as a model's optimizer and snapshots see it: by a name unique
-// in the model, with the layer that owns it, which is told when its values
-// change (Layer::MarkParametersUpdated).
+// A parameter (or a buffer) as a model's optimizer and snapshots see it: by a
+// name unique in the model, with the layer that owns it, which is told when
+// its values change (Layer::MarkParametersUpdated).
 struct ModelParameter {
   std::string name;  // "<layer name>.<parameter name>" ("0_dense.weight"); "memory.keys"
   Tensor* value;
-  Tensor* gradient;  // empty in a network built for inference
+  Tensor* gradient;  // empty in a network built for inference; null for a buffer
   Layer* layer;      // null for a tensor that belongs to no layer (a memory's own)
 };
 

@@ -289,7 +289,9 @@ class Builder {
       return -1;
     }
     if (!created.ok()) {
-      Error(path, absl::StrCat(type, ": ", created.status().message()));
+      const std::string field = LayerErrorField(created.status());
+      Error(field.empty() ? path : absl::StrCat(path, ".", field),
+            absl::StrCat(type, ": ", created.status().message()));
       return -1;
     }
     std::unique_ptr<Layer> layer = *std::move(created);

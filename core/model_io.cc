@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -23,17 +24,20 @@ std::string ShapeString(Eigen::Index rows, Eigen::Index cols) {
   return absl::StrCat("[", rows, ", ", cols, "]");
 }
 
-// Every parameter of every layer (frozen ones too: they are part of the model).
-std::map<std::string, Tensor*> NamedParameters(const std::vector<Network*>& networks) {
-  std::map<std::string, Tensor*> named;
+// Every parameter and buffer of every layer (frozen ones too: they are part
+// of the model), by their names in the file.
+std::vector<ModelParameter> ModelTensors(const std::vector<Network*>& networks) {
+  std::vector<ModelParameter> tensors;
   for (Network* network : networks) {
-    for (int i = 0; i < network->num_layers(); ++i) {
-      Layer& layer = network->layer(i);
-      for (const Parameter& p : layer.parameters()) {
-        named[absl::StrCat(layer.name(), ".", p.name)] = p.value;
-      }
-    }
+    for (ModelParameter& p : network->Parameters()) tensors.push_back(std::move(p));
+    for (ModelParameter& b : network->Buffers()) tensors.push_back(std::move(b));
   }
+  return tensors;
+}
+
+std::map<std::string, Tensor*> NamedTensors(const std::vector<Network*>& networks) {
+  std::map<std::string, Tensor*> named;
+  for (const ModelParameter& p : ModelTensors(networks)) named[p.name] = p.value;
   return named;
 }
 
@@ -49,7 +53,7 @@ absl::Status SaveModel(const std::string& path, const std::vector<Network*>& net
                        const std::map<std::string, Tensor>& extra_tensors,
                        const config::DataNames& names) {
   TensorFile file;
-  for (const auto& [name, value] : NamedParameters(networks)) {
+  for (const auto& [name, value] : NamedTensors(networks)) {
     file.tensors.emplace(name, *value);
   }
   for (const auto& [name, tensor] : extra_tensors) {
@@ -76,7 +80,7 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
   MNEMO_ASSIGN_OR_RETURN(SafetensorsReader file, SafetensorsReader::Open(path));
   const std::map<std::string, TensorInfo>& tensors = file.header().tensors;
 
-  std::map<std::string, Tensor*> named = NamedParameters(networks);
+  std::map<std::string, Tensor*> named = NamedTensors(networks);
   std::vector<std::string> problems;
   for (const auto& [name, target] : named) {
     auto it = tensors.find(name);
@@ -123,10 +127,7 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
                                                   "were read): discard it"));
   }
   // A NaN or an infinity would be served as answers that look like any other.
-  std::vector<ModelParameter> parameters;
-  for (Network* network : networks) {
-    for (ModelParameter& p : network->Parameters()) parameters.push_back(std::move(p));
-  }
+  std::vector<ModelParameter> parameters = ModelTensors(networks);
   for (auto& [name, tensor] : extras) parameters.push_back({name, &tensor, nullptr, nullptr});
   if (std::optional<NonFiniteValue> bad = FindNonFiniteValue(parameters)) {
     return absl::DataLossError(

@@ -20,14 +20,15 @@ inline constexpr char kModelConfigKey[] = "mnemo.config";  // the config's text
 // text); absent when the data named nothing (IDX, CIFAR-10).
 inline constexpr char kModelDataKey[] = "mnemo.data";
 
-// Saves every layer's parameters as safetensors, tensor "<layer name>.<param>"
-// (e.g. "0_dense.weight", fan_in x fan_out), with the experiment config's text
+// Saves every layer's parameters and buffers (Layer::buffers) as safetensors,
+// tensor "<layer name>.<param>" (e.g. "0_dense.weight", fan_in x fan_out;
+// "1_batchnorm.running_mean"), with the experiment config's text
 // in the metadata so the file describes its own model, and the data's names
 // (kModelDataKey) when there are any. Written atomically.
 absl::Status SaveModel(const std::string& path, Network& network, const std::string& config_text,
                        const config::DataNames& names = {});
 
-// Loads parameters saved by SaveModel into `network`, which must have been
+// Loads parameters and buffers saved by SaveModel into `network`, which must have been
 // built from the same model config. Reads the file's header first and
 // refuses (changing nothing) a file that is damaged, lacks a tensor the
 // network has, has one it does not, or has a shape that differs, naming the

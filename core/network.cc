@@ -15,11 +15,16 @@ std::string Describe(int index, const Layer& layer) {
   return absl::StrCat("layer ", index, " (\"", layer.name(), "\", ", layer.type(), ")");
 }
 
-void AppendParameters(Layer& layer, std::vector<ModelParameter>* out) {
-  for (Parameter& p : layer.parameters()) {
+void AppendNamed(Layer& layer, const std::vector<Parameter>& tensors,
+                 std::vector<ModelParameter>* out) {
+  for (const Parameter& p : tensors) {
     out->push_back(
         ModelParameter{absl::StrCat(layer.name(), ".", p.name), p.value, p.gradient, &layer});
   }
+}
+
+void AppendParameters(Layer& layer, std::vector<ModelParameter>* out) {
+  AppendNamed(layer, layer.parameters(), out);
 }
 
 }  // namespace
@@ -134,6 +139,16 @@ std::vector<ModelParameter> Network::TrainableParameters() {
     if (layer->trainable()) AppendParameters(*layer, &parameters);
   }
   return parameters;
+}
+
+std::vector<ModelParameter> Network::Buffers() {
+  std::vector<ModelParameter> buffers;
+  for (const auto& layer : layers_) AppendNamed(*layer, layer->buffers(), &buffers);
+  return buffers;
+}
+
+void Network::CommitStep() {
+  for (const auto& layer : layers_) layer->CommitStep();
 }
 
 int Network::input_size() const { return layers_.front()->input_size(); }

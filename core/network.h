@@ -52,6 +52,13 @@ class Network {
   std::vector<ModelParameter> Parameters();
   // Those of trainable layers only, as an optimizer should see them.
   std::vector<ModelParameter> TrainableParameters();
+  // Every layer's buffers (Layer::buffers: BatchNorm's running statistics),
+  // named "<layer name>.<buffer name>", with null gradients: saved and
+  // restored beside Parameters(), stepped by no optimizer.
+  std::vector<ModelParameter> Buffers();
+
+  // After an optimizer step: every layer's Layer::CommitStep, in order.
+  void CommitStep();
 
   int input_size() const;
   int output_size() const;

@@ -24,8 +24,14 @@ class NetworkModel : public TrainableModel {
   std::vector<ModelParameter> TrainableParameters() override {
     return network_->TrainableParameters();
   }
+  std::vector<ModelParameter> Buffers() override { return network_->Buffers(); }
   absl::StatusOr<StepResult> ComputeGradients(const Batch& batch,
                                               const ForwardContext& context) override;
+  // The layers' CommitStep (Network::CommitStep).
+  absl::Status CommitStep() override {
+    network_->CommitStep();
+    return absl::OkStatus();
+  }
   absl::StatusOr<Evaluation> Evaluate(const Dataset& data, int batch_size) override;
 
   Network& network() { return *network_; }

@@ -1,11 +1,17 @@
 #include "core/registry.h"
 
 #include <set>
+#include <string>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_join.h"
+#include "absl/types/optional.h"
 
 namespace mnemo {
 namespace {
+
+// The payload of a LayerFieldError: the field's name.
+constexpr char kLayerFieldPayload[] = "mnemo/layer_field";
 
 // Checks one interface's pending entries against the registry and each other.
 template <typename R>
@@ -75,6 +81,17 @@ Registries& Registries::Global() {
     return r;
   }();
   return *registries;
+}
+
+absl::Status LayerFieldError(const std::string& field, const std::string& message) {
+  absl::Status status = absl::InvalidArgumentError(message);
+  status.SetPayload(kLayerFieldPayload, absl::Cord(field));
+  return status;
+}
+
+std::string LayerErrorField(const absl::Status& status) {
+  absl::optional<absl::Cord> field = status.GetPayload(kLayerFieldPayload);
+  return field.has_value() ? std::string(*field) : std::string();
 }
 
 }  // namespace mnemo

@@ -42,6 +42,14 @@ struct LayerArgs {
   bool inference = false;
 };
 
+// An error of a layer factory about one field of the layer's config
+// ("epsilon"): BuildNetwork reports it at that field's line and column
+// ("model.layer[2].epsilon") rather than at the layer's. `message` is the
+// whole message, as for any other error.
+absl::Status LayerFieldError(const std::string& field, const std::string& message);
+// The field a LayerFieldError names; "" for any other status.
+std::string LayerErrorField(const absl::Status& status);
+
 struct Registries;
 
 struct CacheStrategyArgs {

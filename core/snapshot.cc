@@ -21,15 +21,15 @@
 #include "core/config_diff.h"
 #include "core/io/quote.h"
 #include "core/io/safetensors.h"
+#include "core/model_tensors.h"
 #include "core/status_macros.h"
 #include "google/protobuf/text_format.h"
 
 namespace mnemo {
 namespace {
 
-constexpr char kParamPrefix[] = "param/";
+// kParameterPrefix, kBufferPrefix and kStatePrefix: core/model_tensors.h.
 constexpr char kOptimizerPrefix[] = "optimizer/";
-constexpr char kStatePrefix[] = "extra/";
 constexpr char kBestPrefix[] = "best/";
 
 constexpr char kFormatKey[] = "mnemo.snapshot";
@@ -95,8 +95,8 @@ absl::StatusOr<std::map<std::string, Tensor*>> SnapshotTensors(TrainableModel& m
     }
     return absl::OkStatus();
   };
-  for (const ModelParameter& p : model.Parameters()) {
-    MNEMO_RETURN_IF_ERROR(add(absl::StrCat(kParamPrefix, p.name), p.value));
+  for (const SavedModelTensor& t : SavedModelTensors(model)) {
+    MNEMO_RETURN_IF_ERROR(add(t.name, t.value));
   }
   for (const auto& [key, tensor] : optimizer.State()) {
     MNEMO_RETURN_IF_ERROR(add(absl::StrCat(kOptimizerPrefix, key), tensor));
@@ -373,8 +373,8 @@ absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
   // Copied, not moved, into the parameters, whose buffers a backend may have
   // kept pointers to.
   for (const auto& [name, target] : *targets) *target = file.tensors.at(name);
-  for (const ModelParameter& p : model.Parameters()) {
-    if (p.layer != nullptr) p.layer->MarkParametersUpdated();
+  for (const SavedModelTensor& t : SavedModelTensors(model)) {
+    if (t.layer != nullptr) t.layer->MarkParametersUpdated();
   }
   return RestoredSnapshot{std::move(progress)};
 }
@@ -394,7 +394,7 @@ absl::StatusOr<SnapshotSummary> ReadSnapshotSummary(const std::string& path) {
 
 uint64_t SnapshotTensorBytes(TrainableModel& model, Optimizer& optimizer) {
   uint64_t bytes = 0;
-  for (const ModelParameter& p : model.Parameters()) bytes += TensorBytes(*p.value);
+  for (const SavedModelTensor& t : SavedModelTensors(model)) bytes += TensorBytes(*t.value);
   for (const auto& [key, tensor] : optimizer.State()) bytes += TensorBytes(*tensor);
   return bytes;
 }

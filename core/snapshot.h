@@ -8,10 +8,12 @@
 // Format, version 2. Tensors (F32):
 //   param/<parameter>             the model's parameters, frozen ones too
 //                                 (TrainableModel::Parameters: "<layer>.<parameter>")
+//   buffer/<buffer>               the model's buffers (TrainableModel::Buffers:
+//                                 "<layer>.running_mean"); none in most models
 //   optimizer/<parameter>.<slot>  the optimizer's state (Optimizer::State)
 //   extra/<name>                  the model's state beyond its parameters
 //                                 (TrainableModel::ExportState: a memory's contents)
-//   best/param/..., best/extra/...  early stopping's best epoch's model
+//   best/param/..., best/buffer/..., best/extra/...  early stopping's best epoch's model
 //                                 (TrainingProgress::best_model)
 // String metadata:
 //   mnemo.snapshot   "2", the format version

@@ -22,12 +22,13 @@ inline size_t TensorBytes(const Tensor& t) {
   return static_cast<size_t>(t.size()) * sizeof(float);
 }
 
-// A trainable tensor and the gradient accumulated for it.
+// A trainable tensor and the gradient accumulated for it; or a buffer
+// (Layer::buffers), which has no gradient.
 struct Parameter {
   std::string name;  // "weight", "bias", ...; unique within its owner
   Tensor* value;
   // Same shape as *value, or empty in a network built for inference
-  // (LayerArgs::inference), which never runs Backward.
+  // (LayerArgs::inference), which never runs Backward; null for a buffer.
   Tensor* gradient;
 };
 

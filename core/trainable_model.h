@@ -55,7 +55,7 @@ struct Evaluation {
 //
 // A step is ComputeGradients, then (unless the loop skips it for a
 // non-finite value) the optimizer's step over TrainableParameters(), then
-// CommitStep.
+// CommitStep (where a network's layers update their buffers).
 class TrainableModel {
  public:
   virtual ~TrainableModel() = default;
@@ -74,6 +74,11 @@ class TrainableModel {
   virtual std::vector<ModelParameter> Parameters() = 0;
   // The parameters an optimizer steps, with their gradients.
   virtual std::vector<ModelParameter> TrainableParameters() = 0;
+  // The model's buffers (Layer::buffers: BatchNorm's running statistics),
+  // gradients null, names distinct from the parameters': saved by a
+  // snapshot and by early stopping's best copy beside the parameters, stepped
+  // by no optimizer; they change in CommitStep.
+  virtual std::vector<ModelParameter> Buffers() { return {}; }
 
   // The forward pass and the loss of a training batch. When the loss is
   // finite, also the backward pass: the gradients of TrainableParameters()
@@ -85,7 +90,9 @@ class TrainableModel {
 
   // The optimizer has applied the step of the last ComputeGradients: a model
   // with state beyond its parameters takes the batch in now (a memory stores
-  // its features). Not called for a step that was skipped.
+  // its features; a network's layers fold the batch statistics of its
+  // forward pass into their buffers, Layer::CommitStep). Not called for a
+  // step that was skipped.
   virtual absl::Status CommitStep() { return absl::OkStatus(); }
 
   // Loss, accuracy and the model's figures on `data`, in inference mode, in

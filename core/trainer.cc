@@ -14,6 +14,7 @@
 #include "core/gradient_clipping.h"
 #include "core/init.h"
 #include "core/metrics.h"
+#include "core/model_tensors.h"
 #include "core/nonfinite.h"
 #include "core/splitmix64.h"
 #include "core/status_macros.h"
@@ -381,11 +382,11 @@ absl::Status Trainer::TrackBest(const EpochMetrics& metrics, TrainingProgress* p
     progress->best_epoch = metrics.epoch;
     progress->best_value = value;
     progress->best_model.clear();
-    for (const ModelParameter& p : model_->Parameters()) {
-      progress->best_model.emplace(absl::StrCat("param/", p.name), *p.value);
+    for (const SavedModelTensor& t : SavedModelTensors(*model_)) {
+      progress->best_model.emplace(t.name, *t.value);
     }
     for (auto& [name, tensor] : model_->ExportState()) {
-      progress->best_model.emplace(absl::StrCat("extra/", name), std::move(tensor));
+      progress->best_model.emplace(absl::StrCat(kStatePrefix, name), std::move(tensor));
     }
   } else if (metrics.epoch - progress->best_epoch >= config.patience()) {
     progress->stopped_early = true;
@@ -400,21 +401,23 @@ absl::Status Trainer::RestoreBest(const TrainingProgress& progress) {
   }
   std::map<std::string, Tensor> state;
   for (const auto& [name, tensor] : progress.best_model) {
-    if (absl::StartsWith(name, "extra/")) state.emplace(name.substr(6), tensor);
+    if (absl::StartsWith(name, kStatePrefix)) {
+      state.emplace(name.substr(sizeof(kStatePrefix) - 1), tensor);
+    }
   }
-  std::vector<ModelParameter> parameters = model_->Parameters();
-  for (const ModelParameter& p : parameters) {
-    auto it = progress.best_model.find(absl::StrCat("param/", p.name));
-    if (it == progress.best_model.end() || it->second.rows() != p.value->rows() ||
-        it->second.cols() != p.value->cols()) {
+  const std::vector<SavedModelTensor> tensors = SavedModelTensors(*model_);
+  for (const SavedModelTensor& t : tensors) {
+    auto it = progress.best_model.find(t.name);
+    if (it == progress.best_model.end() || it->second.rows() != t.value->rows() ||
+        it->second.cols() != t.value->cols()) {
       return absl::InternalError(
-          absl::StrCat("the best epoch's copy of ", p.name, " is missing or of another shape"));
+          absl::StrCat("the best epoch's copy of ", t.name, " is missing or of another shape"));
     }
   }
   MNEMO_RETURN_IF_ERROR(model_->ImportState(state));
-  for (const ModelParameter& p : parameters) {
-    *p.value = progress.best_model.at(absl::StrCat("param/", p.name));
-    if (p.layer != nullptr) p.layer->MarkParametersUpdated();
+  for (const SavedModelTensor& t : tensors) {
+    *t.value = progress.best_model.at(t.name);
+    if (t.layer != nullptr) t.layer->MarkParametersUpdated();
   }
   return absl::OkStatus();
 }

@@ -64,7 +64,8 @@ struct TrainingProgress {
 
   // Early stopping (trainer.early_stopping): the best epoch so far (0 =
   // none yet), its validation figure, and the model as it was then: its
-  // parameters ("param/<name>") and state ("extra/<name>"). `stopped_early`
+  // parameters ("param/<name>"), buffers ("buffer/<name>"; both as
+  // SavedModelTensors names them) and state ("extra/<name>"). `stopped_early`
   // once patience ran out; the run then ends with the best epoch's model.
   int best_epoch = 0;
   double best_value = 0;

@@ -23,6 +23,7 @@
 #include "core/loss.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
+#include "core/model_tensors.h"
 #include "core/optimizer.h"
 #include "core/snapshot.h"
 #include "core/snapshot_writer.h"
@@ -99,7 +100,7 @@ absl::Status CheckRoomForOutputs(const std::string& dir, Network& network, Optim
   NetworkModel model(&network);
   const uint64_t snapshot_bytes = SnapshotTensorBytes(model, optimizer) + kSmallFiles;
   uint64_t model_bytes = kSmallFiles;
-  for (const ModelParameter& p : network.Parameters()) model_bytes += TensorBytes(*p.value);
+  for (const SavedModelTensor& t : SavedModelTensors(model)) model_bytes += TensorBytes(*t.value);
   return CheckAvailableBytes(dir, snapshot_bytes + model_bytes,
                              absl::StrCat("a snapshot (", FormatBytes(snapshot_bytes),
                                           ") and the model (", FormatBytes(model_bytes), ")"));

@@ -3,20 +3,35 @@
 #include <cstdint>
 #include <cstring>
 #include <typeinfo>
+#include <vector>
 
 #include "caching/memo/hash.h"
 #include "core/layers/activations.h"
+#include "core/layers/batch_norm.h"
 #include "core/layers/dense.h"
+#include "core/layers/layer_norm.h"
 
 namespace mnemo::caching::memo {
 namespace {
 
 // Classes whose Forward maps each input row to its output row with nothing
-// else involved. Compared by exact class: a subclass may override Forward.
+// else involved, bit for bit in any batch. Compared by exact class: a
+// subclass may override Forward. LayerNorm is such a layer always;
+// BatchNorm only when frozen (then it normalises with its running
+// statistics, in training too), and only frozen layers are asked about.
 bool IsPureCoreLayer(const Layer& layer) {
   const std::type_info& type = typeid(layer);
   return type == typeid(Dense) || type == typeid(ReLU) || type == typeid(Sigmoid) ||
-         type == typeid(Tanh);
+         type == typeid(Tanh) || type == typeid(LayerNorm) ||
+         (type == typeid(BatchNorm) && !layer.trainable());
+}
+
+// What a core layer computes with beyond its parameters and buffers: the
+// normalisations' epsilon (BatchNorm's momentum changes no output).
+float CoreLayerEpsilon(const Layer& layer) {
+  if (const auto* norm = dynamic_cast<const LayerNorm*>(&layer)) return norm->epsilon();
+  if (const auto* norm = dynamic_cast<const BatchNorm*>(&layer)) return norm->epsilon();
+  return 0;
 }
 
 // Two XXH64 chains with different seeds, every piece fed to both: 128 bits,
@@ -66,12 +81,19 @@ Signature PrefixSignature(const std::vector<Layer*>& layers, int count) {
     if (!core) {
       // State outside the parameters is invisible here: identify the instance.
       builder.AddInt(layer.parameter_version());
+    } else {
+      const float epsilon = CoreLayerEpsilon(layer);
+      builder.Add(&epsilon, sizeof(epsilon));
     }
-    for (const Parameter& parameter : layer.parameters()) {
-      builder.AddString(parameter.name);
-      builder.AddInt(static_cast<uint64_t>(parameter.value->rows()));
-      builder.AddInt(static_cast<uint64_t>(parameter.value->cols()));
-      builder.Add(parameter.value->data(), TensorBytes(*parameter.value));
+    // Buffers (a frozen BatchNorm's running statistics) shape the output as
+    // parameters do.
+    for (const std::vector<Parameter>& tensors : {layer.parameters(), layer.buffers()}) {
+      for (const Parameter& parameter : tensors) {
+        builder.AddString(parameter.name);
+        builder.AddInt(static_cast<uint64_t>(parameter.value->rows()));
+        builder.AddInt(static_cast<uint64_t>(parameter.value->cols()));
+        builder.Add(parameter.value->data(), TensorBytes(*parameter.value));
+      }
     }
   }
   return builder.Finish();

@@ -13,9 +13,11 @@ namespace mnemo::caching::memo {
 // The part of a network the memo covers: its leading frozen layers, as long
 // as each is known to compute every output row from its input row alone,
 // deterministically (so a stored row is exactly what recomputation gives, in
-// any batch, in training or evaluation). Known: core's Dense, ReLU, Sigmoid
-// and Tanh (by class, not by name, so a plugin's look-alike is not taken for
-// them), and the plugin types in `declared_pure`.
+// any batch, in training or evaluation). Known: core's Dense, ReLU, Sigmoid,
+// Tanh, LayerNorm and a frozen BatchNorm (which normalises with its running
+// statistics; a trainable one uses the batch's and is never covered), by
+// class, not by name, so a plugin's look-alike is not taken for them; and
+// the plugin types in `declared_pure`.
 //
 // Returns n such that layers [0, n) are covered: n stops at the first layer
 // that is trainable (it changes every step, and the network's backward pass
@@ -24,7 +26,8 @@ int MemoizablePrefix(const std::vector<Layer*>& layers,
                      const std::set<std::string>& declared_pure);
 
 // Identifies the function layers [0, count) compute: each layer's class,
-// type, sizes and every parameter's name, shape and values. Two networks whose
+// type, sizes, epsilon (LayerNorm, BatchNorm) and every parameter's and
+// buffer's name, shape and values. Two networks whose
 // frozen prefixes are equal (a sweep's runs) get equal signatures and share
 // entries; any change of a value gives another signature. A declared plugin
 // plugin type may hold state that is not a parameter (a Scale factor), so

@@ -157,6 +157,9 @@ int64_t Predictor::weight_bytes() const {
     for (const Parameter& p : network_->layer(i).parameters()) {
       bytes += static_cast<int64_t>(TensorBytes(*p.value));
     }
+    for (const Parameter& b : network_->layer(i).buffers()) {
+      bytes += static_cast<int64_t>(TensorBytes(*b.value));
+    }
   }
   return bytes;
 }

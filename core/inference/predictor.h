@@ -121,8 +121,9 @@ class Predictor {
   // FailedPrecondition before a successful one.
   absl::StatusOr<const Tensor*> Probabilities();
 
-  // The bytes of the model's weights (every layer's parameters): what the
-  // predictor holds beyond its buffers.
+  // The bytes of the model's weights (every layer's parameters, and the
+  // layers' buffers such as BatchNorm's running statistics): what the
+  // predictor holds beyond its working tensors.
   int64_t weight_bytes() const;
 
   int input_size() const { return network_->input_size(); }

@@ -132,6 +132,12 @@ std::vector<ModelParameter> DualPathClassifier::Parameters() {
   return parameters;
 }
 
+std::vector<ModelParameter> DualPathClassifier::Buffers() {
+  std::vector<ModelParameter> buffers = backbone_->Buffers();
+  for (ModelParameter& b : head_->Buffers()) buffers.push_back(std::move(b));
+  return buffers;
+}
+
 std::vector<ModelParameter> DualPathClassifier::TrainableParameters() {
   std::vector<ModelParameter> parameters = backbone_->TrainableParameters();
   for (ModelParameter& p : head_->TrainableParameters()) parameters.push_back(std::move(p));
@@ -218,6 +224,8 @@ absl::StatusOr<StepResult> DualPathClassifier::ComputeGradients(const Batch& bat
 }
 
 absl::Status DualPathClassifier::CommitStep() {
+  backbone_->CommitStep();
+  head_->CommitStep();
   return WithPrefix(memory_->Store(features_, labels_), absl::StrCat(memory_name_, ": Store"));
 }
 
@@ -339,12 +347,10 @@ absl::Status DualPathClassifier::Load(const std::string& path) {
   // back then.
   std::vector<Network*> networks = {backbone_.get(), head_.get()};
   std::vector<std::pair<Tensor*, Tensor>> saved;
-  for (Network* network : networks) {
-    for (int i = 0; i < network->num_layers(); ++i) {
-      for (const Parameter& p : network->layer(i).parameters())
-        saved.emplace_back(p.value, *p.value);
-    }
+  for (const ModelParameter& p : Parameters()) {
+    if (p.layer != nullptr) saved.emplace_back(p.value, *p.value);  // not the memory's own
   }
+  for (const ModelParameter& b : Buffers()) saved.emplace_back(b.value, *b.value);
   absl::StatusOr<std::map<std::string, Tensor>> extra = LoadModel(path, networks, kMemoryPrefix);
   MNEMO_RETURN_IF_ERROR(extra.status());
   if (absl::Status s = ImportState(*extra); !s.ok()) {

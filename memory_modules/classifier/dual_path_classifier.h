@@ -97,12 +97,16 @@ class DualPathClassifier : public TrainableModel {
   }
   std::vector<ModelParameter> Parameters() override;
   std::vector<ModelParameter> TrainableParameters() override;
+  // The backbone's and the head's layers' buffers ("<layer>.<buffer>").
+  std::vector<ModelParameter> Buffers() override;
   // Stores nothing and updates nothing, so it may be called repeatedly (a
   // finite-difference check does).
   absl::StatusOr<StepResult> ComputeGradients(const Batch& batch,
                                               const ForwardContext& context) override;
-  // Stores the last ComputeGradients batch's features (as its forward pass
-  // computed them, before the step) and labels in the memory.
+  // The backbone's and the head's layers take the step in (their buffers:
+  // Network::CommitStep); then the last ComputeGradients batch's features
+  // (as its forward pass computed them, before the step) and labels are
+  // stored in the memory.
   absl::Status CommitStep() override;
   absl::StatusOr<Evaluation> Evaluate(const Dataset& data, int batch_size) override;
   void AddEpochFigures(Figures* figures) override;
@@ -125,7 +129,7 @@ class DualPathClassifier : public TrainableModel {
   // the gradients it adds to the memory's parameters are cleared again.
   absl::StatusOr<float> MemoryLoss(const Tensor& features, absl::Span<const int32_t> labels);
 
-  // Backbone and head parameters and the memory's contents (ExportState,
+  // Backbone and head parameters and buffers and the memory's contents (ExportState,
   // each tensor prefixed "memory.") in one safetensors file, with the config
   // text in its metadata, so a reloaded classifier answers identically.
   absl::Status Save(const std::string& path, const std::string& config_text);

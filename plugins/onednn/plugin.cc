@@ -8,6 +8,7 @@
 #include "plugins/onednn/activation.h"
 #include "plugins/onednn/backend.h"
 #include "plugins/onednn/dense.h"
+#include "plugins/onednn/norm_layers.h"
 
 namespace mnemo::onednn {
 namespace {
@@ -18,6 +19,8 @@ void Register(PluginRegistrar& registrar) {
   registrar.AddLayer("onednn/ReLU", &Activation::CreateReLU);
   registrar.AddLayer("onednn/Sigmoid", &Activation::CreateSigmoid);
   registrar.AddLayer("onednn/Tanh", &Activation::CreateTanh);
+  registrar.AddLayer(kLayerNormType, &LayerNorm::Create);
+  registrar.AddLayer(kBatchNormType, &BatchNorm::Create);
 }
 
 }  // namespace

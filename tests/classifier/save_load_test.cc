@@ -110,6 +110,54 @@ TEST_F(SaveLoadTest, AReloadedClassifierAnswersIdentically) {
   EXPECT_FLOAT_EQ((*served)->settings().confidence_threshold, 0.7f);
 }
 
+// A BatchNorm in the backbone: its running statistics move at every
+// CommitStep, are saved beside the parameters ("bn.running_mean") and come
+// back, so the reloaded classifier evaluates as the trained one.
+TEST_F(SaveLoadTest, TheRunningStatisticsOfABatchNormAreSavedAndLoaded) {
+  std::string text = ClassifierConfig();
+  const std::string dense =
+      "  layer { type: \"Dense\" units: 8 activation: \"ReLU\" name: \"features\" }\n";
+  ASSERT_NE(text.find(dense), std::string::npos);
+  text.replace(text.find(dense), dense.size(),
+               "  layer { type: \"Dense\" units: 8 }\n"
+               "  layer { type: \"BatchNorm\" activation: \"ReLU\" name: \"features\" }\n");
+  std::unique_ptr<DualPathClassifier> trained = Create(text);
+  ASSERT_NE(trained, nullptr);
+  config::Optimizer sgd_config;
+  sgd_config.set_type("sgd");
+  sgd_config.set_learning_rate(0.1f);
+  std::unique_ptr<Optimizer> sgd = *CreateOptimizer(sgd_config);
+  TestRng rng(5);
+  for (int step = 0; step < 3; ++step) {
+    ASSERT_TRUE(TrainStep(*trained, rng.Random(4, 6), std::vector<int32_t>{0, 1, 2, step % 3},
+                          ForwardContext{true, 3, static_cast<uint64_t>(step)}, *sgd)
+                    .ok());
+  }
+  const std::vector<ModelParameter> buffers = trained->Buffers();
+  ASSERT_EQ(buffers.size(), 2u);
+  EXPECT_NE(*buffers[1].value, Tensor::Ones(1, 8));  // three commits moved running_var
+  const std::string path = TestDir() + "/batch_norm.safetensors";
+  ASSERT_TRUE(trained->Save(path, text).ok());
+  absl::StatusOr<TensorFile> file = ReadSafetensors(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->tensors.count("features.running_mean"), 1u);
+  EXPECT_EQ(file->tensors.count("features.running_var"), 1u);
+
+  std::unique_ptr<DualPathClassifier> loaded = Create(text);
+  ASSERT_NE(loaded, nullptr);
+  ASSERT_TRUE(loaded->Load(path).ok());
+  for (size_t b = 0; b < buffers.size(); ++b) {
+    EXPECT_TRUE(testing::SameBits(*loaded->Buffers()[b].value, *buffers[b].value))
+        << buffers[b].name;
+  }
+  const Tensor queries = rng.Random(20, 6);
+  absl::StatusOr<DualPathPrediction> a = trained->Predict(queries);
+  absl::StatusOr<DualPathPrediction> b = loaded->Predict(queries);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->network_label, b->network_label);
+  EXPECT_EQ(a->confidence, b->confidence);  // bit for bit
+}
+
 TEST_F(SaveLoadTest, AnEmptyMemoryRoundTrips) {
   std::unique_ptr<DualPathClassifier> fresh = Create(ClassifierConfig());
   ASSERT_NE(fresh, nullptr);

@@ -197,8 +197,8 @@ TEST_F(ConfigLoaderTest, UnknownLayerTypeListsTheKnownTypes) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(),
             At(text, "type: \"Dens\"") +
-                "unknown layer type \"Dens\" (known types: Dense, Dropout, Fixed16, MinMaxScale, "
-                "ReLU, Sigmoid, Standardize, Tanh, fake/Dense)");
+                "unknown layer type \"Dens\" (known types: BatchNorm, Dense, Dropout, Fixed16, "
+                "LayerNorm, MinMaxScale, ReLU, Sigmoid, Standardize, Tanh, fake/Dense)");
 }
 
 TEST_F(ConfigLoaderTest, ALayerThatFailsDoesNotHideTheMistakesAfterIt) {
@@ -213,6 +213,60 @@ TEST_F(ConfigLoaderTest, ALayerThatFailsDoesNotHideTheMistakesAfterIt) {
   const std::string message(config.status().message());
   EXPECT_THAT(message, HasSubstr(At(text, "type: \"Dens\"") + "unknown layer type"));
   EXPECT_THAT(message, HasSubstr("needs units > 0 (got 0)")) << message;
+}
+
+// LayerNorm and BatchNorm read epsilon (finite, > 0; unset = 1e-5) and
+// BatchNorm momentum (in (0, 1]; unset = 0.1); each refuses what it does not
+// read and a width of its own. Every error points at its field.
+TEST_F(ConfigLoaderTest, NormalizationFieldsAreCheckedAtTheirPlace) {
+  const std::string good = std::string(
+                               "model {\n  input_size: 4\n"
+                               "  layer { type: \"BatchNorm\" epsilon: 0.001 momentum: 1 }\n"
+                               "  layer { type: \"LayerNorm\" units: 4 }\n"
+                               "  layer { type: \"Dense\" units: 3 }\n}\n") +
+                           kTrainer;
+  auto config = Load(good);
+  ASSERT_TRUE(config.ok()) << config.status();
+
+  // One mistake a config: a layer that fails leaves the width after it
+  // unknown, and the layers after it unchecked.
+  // The layer's fields, the one the error must point at, the message.
+  struct Case {
+    std::string layer, field, message;
+  };
+  const Case cases[] = {
+      {"type: \"LayerNorm\" epsilon: -1", "epsilon",
+       "LayerNorm: LayerNorm layer needs epsilon finite and > 0 (added to the variance before "
+       "its square root; unset = 1e-5); got -1"},
+      {"type: \"BatchNorm\" name: \"bn\" epsilon: nan", "epsilon",
+       "BatchNorm: BatchNorm layer \"bn\" needs epsilon finite and > 0 (added to the variance "
+       "before its square root; unset = 1e-5); got nan"},
+      {"type: \"BatchNorm\" momentum: 1.5", "momentum",
+       "BatchNorm: BatchNorm layer needs momentum in (0, 1] (the weight of a step's batch "
+       "statistics in the running ones; unset = 0.1); got 1.5"},
+      {"type: \"BatchNorm\" momentum: -0.1", "momentum",
+       "BatchNorm: BatchNorm layer needs momentum in (0, 1] (the weight of a step's batch "
+       "statistics in the running ones; unset = 0.1); got -0.1"},
+      {"type: \"LayerNorm\" momentum: 0.1", "momentum",
+       "LayerNorm: LayerNorm layer does not read momentum (BatchNorm's rate for its running "
+       "statistics): leave it out"},
+      {"type: \"BatchNorm\" rate: 0.5", "rate",
+       "BatchNorm: BatchNorm layer does not read rate (Dropout's): leave it out"},
+      {"type: \"LayerNorm\" init { std: 0.1 }", "init",
+       "LayerNorm: LayerNorm layer does not read init: its scale (gamma) starts at 1 and its "
+       "shift (beta) at 0"},
+      {"type: \"BatchNorm\" units: 8", "units",
+       "BatchNorm: BatchNorm layer keeps the width of its input (4); units must be unset or "
+       "equal to it (got 8)"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.layer);
+    const std::string text = "model {\n  input_size: 4\n  layer { " + c.layer +
+                             " }\n  layer { type: \"Dense\" units: 3 }\n}\n" + kTrainer;
+    config = Load(text);
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().message(), At(text, c.field) + c.message);
+  }
 }
 
 TEST_F(ConfigLoaderTest, EveryProblemIsReportedTogetherOnItsOwnLine) {
@@ -235,9 +289,10 @@ TEST_F(ConfigLoaderTest, EveryProblemIsReportedTogetherOnItsOwnLine) {
   EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(
       Lines(config.status()),
-      ElementsAre(At(text, "activation") + "unknown layer type \"Relu\" (known types: Dense, "
-                                           "Dropout, Fixed16, MinMaxScale, ReLU, Sigmoid, "
-                                           "Standardize, Tanh, fake/Dense)",
+      ElementsAre(At(text, "activation") + "unknown layer type \"Relu\" (known types: "
+                                           "BatchNorm, Dense, Dropout, Fixed16, LayerNorm, "
+                                           "MinMaxScale, ReLU, Sigmoid, Standardize, Tanh, "
+                                           "fake/Dense)",
                   At(text, "units: -2") + "model.layer[1].units must be >= 0, not -2",
                   At(text, "type: \"keep_some\"") +
                       "unknown cache strategy type \"keep_some\" (known types: keep_all)",

@@ -44,6 +44,38 @@ awk '/^test accuracy/ {exit !($3 > 0.5)}' "$tmp/digits/eval.log" ||
 export_and_check "$tmp/cancer" --csv=configs/data/breast_cancer_test.csv --target=diagnosis
 grep -q '^# classes: 0 = benign, 1 = malignant$' "$tmp/cancer/module.py"
 
+# Digits with the normalisations: BatchNorm (running statistics trained,
+# momentum 0.2) and LayerNorm (epsilon 1e-3) as nn.BatchNorm1d and
+# nn.LayerNorm; PyTorch in eval() normalises with the running statistics.
+cat > "$tmp/norms.pbtxt" <<CONFIG
+model {
+  input_size: 64
+  init { scheme: HE_UNIFORM }
+  layer { type: "Dense" units: 32 }
+  layer { type: "BatchNorm" momentum: 0.2 activation: "ReLU" }
+  layer { type: "Dense" units: 24 }
+  layer { type: "LayerNorm" epsilon: 0.001 }
+  layer { type: "Dense" units: 10 }
+}
+data {
+  format: "npy"
+  train_file: "$PWD/configs/data/digits_train_x.npy"
+  train_targets_file: "$PWD/configs/data/digits_train_y.npy"
+  test_file: "$PWD/configs/data/digits_test_x.npy"
+  test_targets_file: "$PWD/configs/data/digits_test_y.npy"
+}
+trainer { optimizer { type: "adam" learning_rate: 0.01 } batch_size: 32 epochs: 3 seed: 1 }
+CONFIG
+"$train" --config="$tmp/norms.pbtxt" --out="$tmp/norms" > "$tmp/norms.log" 2>&1
+export_and_check "$tmp/norms" --npy_features=configs/data/digits_test_x.npy \
+  --npy_labels=configs/data/digits_test_y.npy
+grep -qx 'nn.Sequential(nn.Linear(64, 32), nn.BatchNorm1d(32, eps=9.99999975e-06, momentum=0.200000003), nn.ReLU(), nn.Linear(32, 24), nn.LayerNorm(24, eps=0.00100000005), nn.Linear(24, 10))' \
+  "$tmp/norms/module.py"
+grep -q '^# 1: BatchNorm ("1_batchnorm") as nn.BatchNorm1d with its running statistics' \
+  "$tmp/norms/module.py"
+awk '/^test accuracy/ {exit !($3 > 0.5)}' "$tmp/norms/eval.log" ||
+  { echo "the normalised digits model trained too little to tell labels apart"; exit 1; }
+
 # An existing --out is not replaced without --overwrite.
 cp "$tmp/digits/model.pt" "$tmp/digits.pt.before"
 if "$export_tool" --model="$tmp/cancer/model.safetensors" --out="$tmp/digits/model.pt" \

@@ -79,5 +79,46 @@ TEST(PyTorchStateDictTest, EveryKnownLayerAsItsModule) {
   EXPECT_EQ(exported->notes[2], "output: the 1 predicted value");
 }
 
+// LayerNorm as nn.LayerNorm (gamma and beta as weight and bias), BatchNorm
+// as nn.BatchNorm1d with its running statistics; a frozen BatchNorm says to
+// keep it in eval().
+TEST(PyTorchStateDictTest, NormalisationsAsTheirModulesWithTheirBuffers) {
+  std::unique_ptr<LoadedConfig> config = Load(R"(
+    model {
+      input_size: 2
+      layer { type: "LayerNorm" epsilon: 0.25 }
+      layer { type: "BatchNorm" momentum: 0.5 trainable: false }
+    })");
+  ASSERT_NE(config, nullptr);
+  absl::StatusOr<std::unique_ptr<Network>> network = BuildNetwork(*config, Registries::Global());
+  ASSERT_TRUE(network.ok()) << network.status();
+  *(*network)->layer(0).parameters()[0].value << 1, 2;  // gamma
+  *(*network)->layer(0).parameters()[1].value << 3, 4;  // beta
+  *(*network)->layer(1).parameters()[0].value << 5, 6;
+  *(*network)->layer(1).parameters()[1].value << 7, 8;
+  *(*network)->layer(1).buffers()[0].value << 9, 10;   // running_mean
+  *(*network)->layer(1).buffers()[1].value << 11, 12;  // running_var
+
+  absl::StatusOr<PyTorchSequential> exported = ExportToPyTorch(**network, *config);
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  EXPECT_EQ(exported->Expression(),
+            "nn.Sequential(nn.LayerNorm(2, eps=0.25), nn.BatchNorm1d(2, eps=9.99999975e-06, "
+            "momentum=0.5))");
+  std::vector<std::string> names;
+  std::vector<std::vector<float>> values;
+  for (const TorchTensor& t : exported->state_dict) {
+    names.push_back(t.name);
+    values.push_back(t.values);
+    EXPECT_THAT(t.shape, ElementsAre(2)) << t.name;
+  }
+  EXPECT_THAT(names, ElementsAre("0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                                 "1.running_var"));
+  EXPECT_THAT(values, ElementsAre(ElementsAre(1, 2), ElementsAre(3, 4), ElementsAre(5, 6),
+                                  ElementsAre(7, 8), ElementsAre(9, 10), ElementsAre(11, 12)));
+  ASSERT_EQ(exported->notes.size(), 2u);
+  EXPECT_THAT(exported->notes[0], HasSubstr("1: BatchNorm (\"1_batchnorm\") as nn.BatchNorm1d"));
+  EXPECT_THAT(exported->notes[0], HasSubstr("keep it in eval()"));
+}
+
 }  // namespace
 }  // namespace mnemo

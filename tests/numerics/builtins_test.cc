@@ -10,8 +10,8 @@ namespace {
 
 TEST(BuiltinsTest, RegistersCoreLayersKeepAllAndTheEigenBackend) {
   Registries& registries = Registries::Global();
-  for (const char* type :
-       {"Dense", "Dropout", "MinMaxScale", "ReLU", "Sigmoid", "Standardize", "Tanh"}) {
+  for (const char* type : {"BatchNorm", "Dense", "Dropout", "LayerNorm", "MinMaxScale", "ReLU",
+                           "Sigmoid", "Standardize", "Tanh"}) {
     absl::StatusOr<LayerRegistry::Entry> entry = registries.layers.Find(type);
     ASSERT_TRUE(entry.ok()) << type << ": " << entry.status();
     EXPECT_EQ(entry->options_type, "") << type;
@@ -31,11 +31,11 @@ TEST(BuiltinsTest, RegistersTheSameTypesIntoAFreshRegistry) {
   Registries fresh;
   PluginRegistrar registrar("test");
   RegisterBuiltins(registrar);
-  EXPECT_EQ(registrar.size(), 9u);  // 7 layers, keep_all, eigen
+  EXPECT_EQ(registrar.size(), 11u);  // 9 layers, keep_all, eigen
   ASSERT_TRUE(registrar.CommitTo(fresh).ok());
   EXPECT_EQ(fresh.layers.Names(),
-            (std::vector<std::string>{"Dense", "Dropout", "MinMaxScale", "ReLU", "Sigmoid",
-                                      "Standardize", "Tanh"}));
+            (std::vector<std::string>{"BatchNorm", "Dense", "Dropout", "LayerNorm", "MinMaxScale",
+                                      "ReLU", "Sigmoid", "Standardize", "Tanh"}));
   EXPECT_EQ(fresh.cache_strategies.Names(), (std::vector<std::string>{"keep_all"}));
   EXPECT_EQ(fresh.backends.Names(), (std::vector<std::string>{"eigen"}));
   // The data formats are the tools' (tools/data), not core's.

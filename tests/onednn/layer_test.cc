@@ -170,6 +170,138 @@ INSTANTIATE_TEST_SUITE_P(OddShapes, ActivationShapeTest,
                                             ::testing::Values(1, 3, 257),
                                             ::testing::Values(1, 1000, 256)));
 
+// The normalisations in their three modes: training (BatchNorm on the
+// batch's statistics), evaluation (on the running ones) and frozen
+// (BatchNorm on the running ones in training too).
+enum class NormMode { kTraining, kEvaluation, kFrozen };
+
+std::string ModeName(NormMode mode) {
+  switch (mode) {
+    case NormMode::kTraining:
+      return "training";
+    case NormMode::kEvaluation:
+      return "evaluation";
+    case NormMode::kFrozen:
+      return "frozen";
+  }
+  return "";
+}
+
+// (type, rows, features, mode).
+class NormShapeTest
+    : public OneDnnLayerTest,
+      public ::testing::WithParamInterface<std::tuple<std::string, int, int, NormMode>> {};
+
+// Forward, input gradient and parameter gradients (added to random ones,
+// then again without an input gradient) against core's layer, gamma and beta
+// random, the running statistics random and equal; then a step's CommitStep,
+// which must move the running statistics alike (with the batch's: training)
+// or leave them (the other modes).
+TEST_P(NormShapeTest, ForwardBackwardAndTheStepMatchEigen) {
+  const auto [type, rows, cols, mode] = GetParam();
+  std::unique_ptr<Layer> ours = Make("onednn/" + type, cols, 0);
+  std::unique_ptr<Layer> reference = Make(type, cols, 0);
+  ASSERT_NE(ours, nullptr);
+  ASSERT_NE(reference, nullptr);
+  EXPECT_EQ(ours->type(), "onednn/" + type);
+  TestRng rng(static_cast<uint32_t>(rows * 131 + cols + static_cast<int>(mode)));
+  SetSameParameters(*ours, *reference, rng);
+  const std::vector<Parameter> b = ours->buffers(), b_ref = reference->buffers();
+  ASSERT_EQ(b.size(), b_ref.size());
+  for (size_t i = 0; i < b.size(); ++i) {
+    *b[i].value = b[i].name == "running_var" ? rng.Random(1, cols, 0.5f, 2.0f)
+                                             : rng.Random(1, cols, -1.0f, 1.0f);
+    *b_ref[i].value = *b[i].value;
+  }
+  if (mode == NormMode::kFrozen) {
+    ours->set_trainable(false);
+    reference->set_trainable(false);
+  }
+  const ForwardContext context{mode != NormMode::kEvaluation, /*seed=*/1, /*step=*/0};
+  // Features off 0 and of a spread unlike 1: the statistics matter.
+  const Tensor input = rng.Random(rows, cols, -3.0f, 5.0f);
+  Tensor y, y_ref;
+  ours->Forward(input, context, &y);
+  reference->Forward(input, context, &y_ref);
+  EXPECT_LE(RelativeError(y, y_ref), kTolerance);
+
+  const Tensor grad_output = rng.Random(rows, cols);
+  Tensor grad_input, grad_input_ref;
+  ours->Backward(input, y, grad_output, context, &grad_input);
+  reference->Backward(input, y_ref, grad_output, context, &grad_input_ref);
+  EXPECT_LE(RelativeError(grad_input, grad_input_ref), kTolerance);
+  const std::vector<Parameter> p = ours->parameters(), p_ref = reference->parameters();
+  ASSERT_EQ(p.size(), 2u);
+  for (size_t i = 0; i < p.size(); ++i) {
+    EXPECT_LE(RelativeError(*p[i].gradient, *p_ref[i].gradient), kTolerance) << p[i].name;
+  }
+  ours->Backward(input, y, grad_output, context, nullptr);
+  reference->Backward(input, y_ref, grad_output, context, nullptr);
+  for (size_t i = 0; i < p.size(); ++i) {
+    EXPECT_LE(RelativeError(*p[i].gradient, *p_ref[i].gradient), kTolerance) << p[i].name;
+  }
+
+  std::vector<Tensor> before;
+  for (const Parameter& buffer : b) before.push_back(*buffer.value);
+  const uint64_t version = ours->parameter_version();
+  ours->CommitStep();
+  reference->CommitStep();
+  const bool moves = type == "BatchNorm" && mode == NormMode::kTraining && rows > 1;
+  EXPECT_EQ(ours->parameter_version() != version, moves);
+  for (size_t i = 0; i < b.size(); ++i) {
+    EXPECT_LE(RelativeError(*b[i].value, *b_ref[i].value), kTolerance) << b[i].name;
+    EXPECT_EQ(*b[i].value != before[i], moves) << b[i].name;
+  }
+}
+
+std::vector<std::tuple<std::string, int, int, NormMode>> NormShapes() {
+  std::vector<std::tuple<std::string, int, int, NormMode>> shapes;
+  for (const char* type : {"LayerNorm", "BatchNorm"}) {
+    for (NormMode mode : {NormMode::kTraining, NormMode::kEvaluation, NormMode::kFrozen}) {
+      if (std::string(type) == "LayerNorm" && mode == NormMode::kFrozen) continue;  // no modes
+      for (int rows : {1, 3, 257}) {
+        for (int cols : {1, 37, 1000}) shapes.emplace_back(type, rows, cols, mode);
+      }
+      shapes.emplace_back(type, 256, 1024, mode);  // the Fashion-MNIST recipe's width
+    }
+  }
+  return shapes;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, NormShapeTest, ::testing::ValuesIn(NormShapes()),
+                         [](const ::testing::TestParamInfo<NormShapeTest::ParamType>& info) {
+                           return std::get<0>(info.param) + "_" +
+                                  std::to_string(std::get<1>(info.param)) + "x" +
+                                  std::to_string(std::get<2>(info.param)) + "_" +
+                                  ModeName(std::get<3>(info.param));
+                         });
+
+// A step of each shape makes its primitives once: repeated, nothing new.
+TEST_F(OneDnnLayerTest, NormPrimitivesAreMadeOncePerShapeAndMode) {
+  std::unique_ptr<Layer> layer_norm = Make("onednn/LayerNorm", 30, 0);
+  std::unique_ptr<Layer> batch_norm = Make("onednn/BatchNorm", 30, 0);
+  ASSERT_NE(layer_norm, nullptr);
+  ASSERT_NE(batch_norm, nullptr);
+  TestRng rng(10);
+  const Tensor x = rng.Random(64, 30);
+  Tensor h, y, grad_h, grad_x;
+  auto step = [&] {
+    for (bool training : {true, false}) {
+      const ForwardContext context{training, 1, 0};
+      layer_norm->Forward(x, context, &h);
+      batch_norm->Forward(h, context, &y);
+      batch_norm->Backward(h, y, y, context, &grad_h);
+      layer_norm->Backward(x, h, grad_h, context, &grad_x);
+    }
+    batch_norm->CommitStep();
+  };
+  step();
+  const double created = Counter(*backend_, "primitives_created");
+  step();
+  step();
+  EXPECT_EQ(Counter(*backend_, "primitives_created"), created);
+}
+
 TEST_F(OneDnnLayerTest, SigmoidKeepsTinyOutputsPrecise) {
   std::unique_ptr<Layer> ours = Make("onednn/Sigmoid", 4, 0);
   ASSERT_NE(ours, nullptr);

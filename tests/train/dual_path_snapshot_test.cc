@@ -34,14 +34,29 @@ using ::testing::HasSubstr;
 // 6 -> Dense 8 ReLU ("features") + Dropout -> Dense 3, Adam (state of every
 // kind), 3 epochs of 7 batches over 50 samples into a memory of 20 (full
 // after the first epoch: replacement runs from then on).
-std::string DualPathConfig(const std::string& memory_type, int capacity = 20) {
+constexpr char kLayers[] = R"pb(
+  layer { type: "Dense" units: 8 activation: "ReLU" name: "features" }
+  layer { type: "Dropout" rate: 0.25 }
+  layer { type: "Dense" units: 3 }
+)pb";
+
+// The same with a BatchNorm in the backbone (the features are normalised
+// with the batch's statistics in training, the running ones in evaluation)
+// and a LayerNorm in the head.
+constexpr char kNormLayers[] = R"pb(
+  layer { type: "Dense" units: 8 }
+  layer { type: "BatchNorm" momentum: 0.3 activation: "ReLU" name: "features" }
+  layer { type: "LayerNorm" }
+  layer { type: "Dropout" rate: 0.25 }
+  layer { type: "Dense" units: 3 }
+)pb";
+
+std::string DualPathConfig(const std::string& memory_type, int capacity = 20,
+                           const std::string& layers = kLayers) {
   return absl::StrCat(R"pb(
-                        model {
-                          input_size: 6
-                          init { scheme: HE_UNIFORM }
-                          layer { type: "Dense" units: 8 activation: "ReLU" name: "features" }
-                          layer { type: "Dropout" rate: 0.25 }
-                          layer { type: "Dense" units: 3 }
+                        model { input_size: 6
+                                init { scheme: HE_UNIFORM })pb",
+                      layers, R"pb(
                         }
                         memory_module { type: ")pb",
                       memory_type, R"pb("
@@ -90,12 +105,15 @@ DualPathRun MakeRun(const std::string& text) {
   return run;
 }
 
-// Every parameter (the memory's own too), the optimizer's state and the
-// memory's contents, by name.
+// Every parameter (the memory's own too) and buffer, the optimizer's state
+// and the memory's contents, by name.
 std::map<std::string, Tensor> Everything(DualPathRun& run) {
   std::map<std::string, Tensor> all;
   for (const ModelParameter& p : run.classifier->Parameters()) {
     all.emplace(absl::StrCat("param ", p.name), *p.value);
+  }
+  for (const ModelParameter& b : run.classifier->Buffers()) {
+    all.emplace(absl::StrCat("buffer ", b.name), *b.value);
   }
   for (const auto& [key, tensor] : run.optimizer->State()) {
     all.emplace(absl::StrCat("optimizer ", key), *tensor);
@@ -133,12 +151,35 @@ class DualPathSnapshotTest : public ::testing::TestWithParam<const char*> {
     return ::testing::TempDir() + unique;
   }
 
+  // Runs `layers` whole, and stopped, snapshotted and resumed at several
+  // points: every tensor and figure must end alike.
+  void ExpectResumesExact(const std::string& layers);
+
   const Dataset train_ = SmallData(50, 1);
   const Dataset test_ = SmallData(30, 2);
 };
 
 TEST_P(DualPathSnapshotTest, ResumedRunsEndBitForBitAsAnUninterruptedOne) {
-  DualPathRun whole = MakeRun(DualPathConfig(GetParam()));
+  ExpectResumesExact(kLayers);
+}
+
+// BatchNorm's running statistics move every step (the classifier's
+// CommitStep) and come back with the snapshot.
+TEST_P(DualPathSnapshotTest, ResumedRunsWithNormalisationsEndBitForBit) {
+  ExpectResumesExact(kNormLayers);
+  DualPathRun run = MakeRun(DualPathConfig(GetParam(), 20, kNormLayers));
+  ASSERT_NE(run.trainer, nullptr);
+  TrainingProgress progress;
+  StopAt hook(3);
+  ASSERT_TRUE(run.trainer->Run(train_, test_, &progress, nullptr, &hook).ok());
+  const std::vector<ModelParameter> buffers = run.classifier->Buffers();
+  ASSERT_EQ(buffers.size(), 2u);
+  EXPECT_EQ(buffers[0].name, "features.running_mean");
+  EXPECT_NE(*buffers[0].value, Tensor::Zero(1, 8));
+}
+
+void DualPathSnapshotTest::ExpectResumesExact(const std::string& layers) {
+  DualPathRun whole = MakeRun(DualPathConfig(GetParam(), 20, layers));
   ASSERT_NE(whole.trainer, nullptr);
   TrainingProgress done;
   ASSERT_TRUE(whole.trainer->Run(train_, test_, &done).ok());
@@ -157,7 +198,7 @@ TEST_P(DualPathSnapshotTest, ResumedRunsEndBitForBitAsAnUninterruptedOne) {
     const std::string path = PathFor("snapshot.safetensors");
     TrainingProgress progress;
     for (uint64_t stop : stops) {
-      DualPathRun part = MakeRun(DualPathConfig(GetParam()));
+      DualPathRun part = MakeRun(DualPathConfig(GetParam(), 20, layers));
       ASSERT_NE(part.trainer, nullptr);
       if (progress.step > 0) {
         absl::StatusOr<RestoredSnapshot> restored =
@@ -172,7 +213,7 @@ TEST_P(DualPathSnapshotTest, ResumedRunsEndBitForBitAsAnUninterruptedOne) {
           WriteSnapshot(path, *part.classifier, *part.optimizer, progress, part.training_text)
               .ok());
     }
-    DualPathRun last = MakeRun(DualPathConfig(GetParam()));
+    DualPathRun last = MakeRun(DualPathConfig(GetParam(), 20, layers));
     ASSERT_NE(last.trainer, nullptr);
     absl::StatusOr<RestoredSnapshot> restored =
         RestoreSnapshot(path, last.training_text, *last.classifier, *last.optimizer);

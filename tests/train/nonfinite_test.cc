@@ -145,6 +145,8 @@ class WeightWatcher : public TrainingHook {
     std::vector<Tensor> weights;
     for (int i = 0; i < network_->num_layers(); ++i) {
       for (const Parameter& p : network_->layer(i).parameters()) weights.push_back(*p.value);
+      // A skipped step must not move BatchNorm's running statistics either.
+      for (const Parameter& b : network_->layer(i).buffers()) weights.push_back(*b.value);
     }
     return weights;
   }
@@ -160,8 +162,13 @@ class SkipCounter : public TrainingObserver {
   std::vector<std::string> reasons;
 };
 
-TEST(NonFiniteGuardTest, SkipStepLeavesTheWeightsAndCountsTheStep) {
-  std::string config = SmallConfigText(testing::kMomentum);
+class SkipStepTest : public ::testing::TestWithParam<const char*> {};
+
+// With BatchNorm (kNormLayers) the NaN reaches the batch's statistics, which
+// the skipped step's forward pass kept: CommitStep is not called, so the
+// running statistics stay as they were (and finite).
+TEST_P(SkipStepTest, SkipStepLeavesTheWeightsAndCountsTheStep) {
+  std::string config = SmallConfigText(testing::kMomentum, 3, GetParam());
   config.insert(config.rfind('}'), " nonfinite: SKIP_STEP ");
   SmallRun run = MakeSmallRun(config);
   ASSERT_NE(run.trainer, nullptr);
@@ -182,7 +189,14 @@ TEST(NonFiniteGuardTest, SkipStepLeavesTheWeightsAndCountsTheStep) {
   ASSERT_EQ(counter.reasons.size(), 3u);
   EXPECT_THAT(counter.reasons[1], HasSubstr(StepOfSample17(run, 2)));
   EXPECT_FALSE(FindNonFiniteValue(run.network->Parameters()).has_value());
+  EXPECT_FALSE(FindNonFiniteValue(run.network->Buffers()).has_value());
 }
+
+INSTANTIATE_TEST_SUITE_P(Models, SkipStepTest,
+                         ::testing::Values(testing::kSmallLayers, testing::kNormLayers),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return info.index == 0 ? std::string("Mlp") : std::string("Norms");
+                         });
 
 // Batch counts near the int32 limit: a batch of 2^31 - 1 once made
 // (n + batch - 1) / batch wrap to 0 batches, and a run of no steps printed a

@@ -2,8 +2,8 @@
 #define MNEMO_TESTS_TRAIN_SMALL_RUN_H_
 
 // A small training run assembled in the test (a 6-8-3 MLP with dropout on
-// 50 synthetic samples), and hooks and comparisons for tests of snapshots
-// and numerical guards.
+// 50 synthetic samples; or with BatchNorm and LayerNorm too), and hooks and
+// comparisons for tests of snapshots and numerical guards.
 
 #include <cmath>
 #include <cstdint>
@@ -23,15 +23,32 @@
 
 namespace mnemo::testing {
 
-// `optimizer` is the text of a trainer.optimizer message.
-inline std::string SmallConfigText(const std::string& optimizer, int epochs = 3) {
+// The small MLP's layers.
+inline constexpr char kSmallLayers[] = R"pb(
+  layer { type: "Dense" units: 8 activation: "ReLU" }
+  layer { type: "Dropout" rate: 0.25 }
+  layer { type: "Dense" units: 3 }
+)pb";
+
+// The same with a BatchNorm (momentum 0.3: its running statistics move
+// visibly in a few steps) and a LayerNorm: layers with parameters and
+// buffers ("1_batchnorm.running_mean", "1_batchnorm.running_var").
+inline constexpr char kNormLayers[] = R"pb(
+  layer { type: "Dense" units: 8 }
+  layer { type: "BatchNorm" momentum: 0.3 activation: "ReLU" }
+  layer { type: "LayerNorm" }
+  layer { type: "Dropout" rate: 0.25 }
+  layer { type: "Dense" units: 3 }
+)pb";
+
+// `optimizer` is the text of a trainer.optimizer message; `layers` the
+// model's layer messages.
+inline std::string SmallConfigText(const std::string& optimizer, int epochs = 3,
+                                   const std::string& layers = kSmallLayers) {
   return absl::StrCat(R"pb(
-                        model {
-                          input_size: 6
-                          init { scheme: HE_UNIFORM }
-                          layer { type: "Dense" units: 8 activation: "ReLU" }
-                          layer { type: "Dropout" rate: 0.25 }
-                          layer { type: "Dense" units: 3 }
+                        model { input_size: 6
+                                init { scheme: HE_UNIFORM })pb",
+                      layers, R"pb(
                         }
                         trainer { optimizer {)pb",
                       optimizer, R"pb(}
@@ -113,15 +130,18 @@ class StopAt : public TrainingHook {
   int epoch_;
 };
 
-// Every parameter of `a` and `b` bit for bit; failures name the tensor.
+// Every parameter and buffer of `a` and `b` bit for bit; failures name the
+// tensor.
 inline void ExpectSameParameters(Network& a, Network& b) {
   ASSERT_EQ(a.num_layers(), b.num_layers());
   for (int i = 0; i < a.num_layers(); ++i) {
-    const std::vector<Parameter> pa = a.layer(i).parameters();
-    const std::vector<Parameter> pb = b.layer(i).parameters();
-    ASSERT_EQ(pa.size(), pb.size());
-    for (size_t j = 0; j < pa.size(); ++j) {
-      EXPECT_TRUE(SameBits(*pa[j].value, *pb[j].value)) << a.layer(i).name() << "." << pa[j].name;
+    for (const bool buffers : {false, true}) {
+      const std::vector<Parameter> pa = buffers ? a.layer(i).buffers() : a.layer(i).parameters();
+      const std::vector<Parameter> pb = buffers ? b.layer(i).buffers() : b.layer(i).parameters();
+      ASSERT_EQ(pa.size(), pb.size());
+      for (size_t j = 0; j < pa.size(); ++j) {
+        EXPECT_TRUE(SameBits(*pa[j].value, *pb[j].value)) << a.layer(i).name() << "." << pa[j].name;
+      }
     }
   }
 }

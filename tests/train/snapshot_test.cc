@@ -58,12 +58,12 @@ std::map<std::string, Tensor> OptimizerState(Optimizer& optimizer) {
 // Trains `optimizer_text` to step `stop_step` (0: to the end of epoch
 // `stop_epoch`), snapshots, restores into a fresh run and finishes both; the
 // two must end bit for bit alike, and the restored state must be the saved.
-void ExpectResumeIsExact(const std::string& optimizer_text, uint64_t stop_step,
-                         int stop_epoch = 0) {
+void ExpectResumeIsExact(const std::string& optimizer_text, uint64_t stop_step, int stop_epoch = 0,
+                         const std::string& layers = testing::kSmallLayers) {
   SCOPED_TRACE(absl::StrCat(optimizer_text, ", stop at step ", stop_step, " epoch ", stop_epoch));
   const Dataset train = SmallData(50, 1);
   const Dataset test = SmallData(20, 2);
-  const std::string config = SmallConfigText(optimizer_text);
+  const std::string config = SmallConfigText(optimizer_text, /*epochs=*/3, layers);
   const std::string path = absl::StrCat(TestDir(), "/snapshot.safetensors");
 
   SmallRun whole = MakeSmallRun(config);
@@ -129,6 +129,34 @@ TEST(SnapshotTest, SgdMomentumRunResumesBitExactFromAnyPoint) {
 TEST(SnapshotTest, AdamRunResumesBitExactFromAnyPoint) {
   for (uint64_t step : {1, 8, 13}) ExpectResumeIsExact(testing::kAdam, step);
   ExpectResumeIsExact(testing::kAdam, 0, /*stop_epoch=*/2);
+}
+
+// BatchNorm's running statistics are buffers: the snapshot keeps them
+// ("buffer/1_batchnorm.running_mean"), no optimizer state is made for them,
+// and a resumed run ends with the same statistics and weights. Each run's
+// last batch has 2 rows.
+TEST(SnapshotTest, RunsWithBatchNormAndLayerNormResumeBitExact) {
+  for (uint64_t step : {1, 6, 9})
+    ExpectResumeIsExact(testing::kMomentum, step, 0, testing::kNormLayers);
+  ExpectResumeIsExact(testing::kAdam, 0, /*stop_epoch=*/1, testing::kNormLayers);
+
+  SmallRun run = MakeSmallRun(SmallConfigText(testing::kAdam, 3, testing::kNormLayers));
+  ASSERT_NE(run.trainer, nullptr);
+  TrainingProgress progress;
+  StopAt stop(5);
+  ASSERT_TRUE(run.trainer->Run(SmallData(50, 1), SmallData(20, 2), &progress, nullptr, &stop).ok());
+  const std::string path = absl::StrCat(TestDir(), "/norm_snapshot.safetensors");
+  ASSERT_TRUE(WriteSnapshot(path, *run.network, *run.optimizer, progress, TrainingText(run)).ok());
+  absl::StatusOr<TensorFile> file = ReadSafetensors(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  const Tensor& running_var = file->tensors.at("buffer/1_batchnorm.running_var");
+  EXPECT_TRUE(SameBits(running_var, *run.network->Buffers()[1].value));
+  // Five steps at momentum 0.3 moved it from its start.
+  EXPECT_FALSE(SameBits(running_var, Tensor::Ones(1, 8)));
+  EXPECT_EQ(file->tensors.count("buffer/1_batchnorm.running_mean"), 1u);
+  for (const auto& [name, tensor] : file->tensors) {
+    EXPECT_THAT(name, Not(HasSubstr("optimizer/1_batchnorm.running"))) << name;
+  }
 }
 
 TEST(SnapshotTest, BeforeTheFirstStepTheOptimizerStateHasItsShape) {

@@ -121,18 +121,22 @@ TrainTestData Classification() {
   return data;
 }
 
-std::string EarlyStopConfig() {
-  return Config(
-      "layer { type: 'Dense' units: 8 activation: 'ReLU' } layer { type: 'Dense' units: 3 }",
-      kEarlyStop, 10);
+std::string EarlyStopConfig(
+    const std::string& layers =
+        "layer { type: 'Dense' units: 8 activation: 'ReLU' } layer { type: 'Dense' units: 3 }") {
+  return Config(layers, kEarlyStop, 10);
 }
 
-TEST(EarlyStoppingTest, StopsAfterPatienceAndKeepsTheBestEpochsModel) {
+// Also with BatchNorm: the best epoch's running statistics come back with
+// its weights (ExpectSameParameters compares the buffers too).
+class EarlyStoppingModelTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(EarlyStoppingModelTest, StopsAfterPatienceAndKeepsTheBestEpochsModel) {
   const TrainTestData data = Classification();
-  SmallRun run = MakeSmallRun(EarlyStopConfig());
+  SmallRun run = MakeSmallRun(EarlyStopConfig(GetParam()));
   ASSERT_NE(run.trainer, nullptr);
   // The model after epoch 1, to compare with what the run keeps.
-  SmallRun one = MakeSmallRun(EarlyStopConfig());
+  SmallRun one = MakeSmallRun(EarlyStopConfig(GetParam()));
   TrainingProgress first;
   StopAt after_one(0, 1);
   ASSERT_TRUE(one.trainer->Run(data, &first, nullptr, &after_one).ok());
@@ -148,7 +152,16 @@ TEST(EarlyStoppingTest, StopsAfterPatienceAndKeepsTheBestEpochsModel) {
   absl::StatusOr<Evaluation> kept = Evaluate(*run.network, data.validation, 8);
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->accuracy, progress.history[0].figures.at("val_accuracy"));
+  EXPECT_EQ(kept->loss, progress.history[0].figures.at("val_loss"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Models, EarlyStoppingModelTest,
+                         ::testing::Values("layer { type: 'Dense' units: 8 activation: 'ReLU' } "
+                                           "layer { type: 'Dense' units: 3 }",
+                                           testing::kNormLayers),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return info.index == 0 ? std::string("Mlp") : std::string("Norms");
+                         });
 
 TEST(EarlyStoppingTest, WithoutAValidationSetItIsRefused) {
   SmallRun run = MakeSmallRun(EarlyStopConfig());

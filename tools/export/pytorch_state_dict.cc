@@ -9,9 +9,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/layers/activations.h"
+#include "core/layers/batch_norm.h"
 #include "core/layers/dense.h"
 #include "core/layers/dropout.h"
 #include "core/layers/input_scaling.h"
+#include "core/layers/layer_norm.h"
 #include "core/loss.h"
 #include "core/status_macros.h"
 
@@ -86,8 +88,9 @@ std::string PyTorchSequential::Expression() const {
 }
 
 const std::vector<std::string>& PyTorchExportableLayerTypes() {
-  static const auto* types = new std::vector<std::string>{
-      "Dense", "ReLU", "Sigmoid", "Tanh", "Dropout", "Standardize", "MinMaxScale"};
+  static const auto* types =
+      new std::vector<std::string>{"Dense",       "ReLU",        "Sigmoid",   "Tanh",     "Dropout",
+                                   "Standardize", "MinMaxScale", "LayerNorm", "BatchNorm"};
   return *types;
 }
 
@@ -145,6 +148,29 @@ absl::StatusOr<PyTorchSequential> ExportToPyTorch(Network& network, const Loaded
       out.modules.push_back("nn.Tanh()");
     } else if (const auto* dropout = dynamic_cast<const Dropout*>(&layer)) {
       out.modules.push_back(absl::StrFormat("nn.Dropout(p=%.9g)", dropout->rate()));
+    } else if (const auto* norm = dynamic_cast<const LayerNorm*>(&layer)) {
+      out.modules.push_back(
+          absl::StrFormat("nn.LayerNorm(%d, eps=%.9g)", layer.input_size(), norm->epsilon()));
+      out.state_dict.push_back(Flat(key + ".weight", norm->gamma()));
+      out.state_dict.push_back(Flat(key + ".bias", norm->beta()));
+    } else if (const auto* norm = dynamic_cast<const BatchNorm*>(&layer)) {
+      out.modules.push_back(absl::StrFormat("nn.BatchNorm1d(%d, eps=%.9g, momentum=%.9g)",
+                                            layer.input_size(), norm->epsilon(), norm->momentum()));
+      out.state_dict.push_back(Flat(key + ".weight", norm->gamma()));
+      out.state_dict.push_back(Flat(key + ".bias", norm->beta()));
+      out.state_dict.push_back(Flat(key + ".running_mean", norm->running_mean()));
+      out.state_dict.push_back(Flat(key + ".running_var", norm->running_var()));
+      std::string note = absl::StrCat(
+          i, ": BatchNorm (\"", layer.name(),
+          "\") as nn.BatchNorm1d with its running statistics; num_batches_tracked is not "
+          "exported (load_state_dict sets it to 0; mnemo does not count batches)");
+      if (!layer.trainable()) {
+        absl::StrAppend(&note,
+                        "; frozen in mnemo, where it normalises with the running statistics in "
+                        "training too: keep it in eval() (and requires_grad_(False)) to do the "
+                        "same");
+      }
+      out.notes.push_back(std::move(note));
     } else if (dynamic_cast<const InputScaling*>(&layer) != nullptr) {
       const Tensor* shift = FindParameter(layer, "shift");
       const Tensor* scale = FindParameter(layer, "scale");

@@ -21,6 +21,10 @@ namespace mnemo {
 //   Standardize,       nn.Linear(n, n) holding the fitted affine map
 //   MinMaxScale        (x - shift) * scale: weight diag(scale), bias
 //                      -shift * scale (the same up to float rounding)
+//   LayerNorm          nn.LayerNorm(n, eps): "<i>.weight" gamma, "<i>.bias" beta
+//   BatchNorm          nn.BatchNorm1d(n, eps, momentum): "<i>.weight" gamma,
+//                      "<i>.bias" beta, "<i>.running_mean", "<i>.running_var"
+//                      (not num_batches_tracked: load_state_dict fills it in)
 // so that nn.Sequential(<modules>).load_state_dict(state_dict) takes the
 // tensors as they are (strict).
 struct PyTorchSequential {

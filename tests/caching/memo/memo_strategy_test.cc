@@ -1,7 +1,8 @@
 // MemoStrategy on hand-built networks: bit-identical to keep_all in training
-// and evaluation (shuffled batches, partial hits, eviction), invalidation
-// when a frozen layer changes, reuse across evaluations and networks, which
-// layers it covers, and how it drives its inner strategy.
+// and evaluation (shuffled batches, partial hits, eviction; LayerNorm and a
+// frozen BatchNorm in the covered part), invalidation when a frozen layer
+// changes, reuse across evaluations and networks, which layers it covers,
+// and how it drives its inner strategy.
 #include "caching/memo/memo_strategy.h"
 
 #include <algorithm>
@@ -15,11 +16,14 @@
 #include <vector>
 
 #include "caching/memo/lru_memo.h"
+#include "caching/memo/prefix.h"
 #include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/config.pb.h"
 #include "core/dataset.h"
 #include "core/layers/activations.h"
+#include "core/layers/batch_norm.h"
 #include "core/layers/dense.h"
+#include "core/layers/layer_norm.h"
 #include "core/loss.h"
 #include "core/network.h"
 #include "core/optimizer.h"
@@ -193,6 +197,7 @@ class SideBySide {
       absl::Status status = networks[k]->Backward(grad, context);
       ASSERT_TRUE(status.ok()) << status;
       optimizers[k]->Step(*networks[k]);
+      networks[k]->CommitStep();  // as the trainer does: BatchNorm's running statistics
     }
     ASSERT_TRUE(SameBits(logits[0], logits[1])) << "step " << step_;
     ++step_;
@@ -220,6 +225,12 @@ class SideBySide {
         EXPECT_TRUE(SameBits(*a[p].value, *b[p].value)) << "layer " << i << " " << a[p].name;
         EXPECT_TRUE(SameBits(*a[p].gradient, *b[p].gradient))
             << "layer " << i << " gradient of " << a[p].name;
+      }
+      std::vector<Parameter> c = memo_->layer(i).buffers();
+      std::vector<Parameter> d = reference_->layer(i).buffers();
+      ASSERT_EQ(c.size(), d.size());
+      for (size_t p = 0; p < c.size(); ++p) {
+        EXPECT_TRUE(SameBits(*c[p].value, *d[p].value)) << "layer " << i << " " << c[p].name;
       }
     }
   }
@@ -503,6 +514,100 @@ TEST(MemoStrategyTest, DeclaredPureTypesAreCoveredButNotSharedAcrossNetworks) {
   std::unique_ptr<Network> undeclared =
       MakeNetwork(Backbone(26, std::make_unique<Shift>(32, 1.0f)), Memo(memo));
   EXPECT_EQ(Counter(*undeclared, "memoized_layers"), 2);
+}
+
+// A frozen backbone of odd widths with normalisations: Dense 24->37,
+// LayerNorm, ReLU, Dense 37->29, BatchNorm (frozen: its running statistics,
+// random), Tanh; then a trainable head with a trainable BatchNorm: Dense
+// 29->16, BatchNorm, ReLU, Dense 16->10. 37 and 29 floats a row: rows start
+// at every alignment, which a row kernel must not depend on.
+std::vector<std::unique_ptr<Layer>> NormBackbone(uint32_t seed, float epsilon = 1e-5f) {
+  std::mt19937 rng(seed);
+  std::vector<std::unique_ptr<Layer>> layers;
+  layers.push_back(RandomDense(rng, kFeatures, 37, false));
+  auto layer_norm = std::make_unique<LayerNorm>(37, epsilon);
+  for (const Parameter& p : layer_norm->parameters()) *p.value = RandomTensor(rng, 1, 37, -2, 2);
+  layers.push_back(Frozen(std::move(layer_norm)));
+  layers.push_back(Frozen(std::make_unique<ReLU>(37)));
+  layers.push_back(RandomDense(rng, 37, 29, false));
+  auto batch_norm = std::make_unique<BatchNorm>(29, epsilon, 0.1f);
+  for (const Parameter& p : batch_norm->parameters()) *p.value = RandomTensor(rng, 1, 29, -2, 2);
+  for (const Parameter& b : batch_norm->buffers()) {
+    *b.value = b.name == "running_var" ? RandomTensor(rng, 1, 29, 0.5f, 2.0f)
+                                       : RandomTensor(rng, 1, 29, -1.0f, 1.0f);
+  }
+  layers.push_back(Frozen(std::move(batch_norm)));
+  layers.push_back(Frozen(std::make_unique<Tanh>(29)));
+  layers.push_back(RandomDense(rng, 29, 16, true));
+  layers.push_back(std::make_unique<BatchNorm>(16, epsilon, 0.1f));
+  layers.push_back(std::make_unique<ReLU>(16));
+  layers.push_back(RandomDense(rng, 16, kClasses, true));
+  return layers;
+}
+
+// LayerNorm and a frozen BatchNorm are covered (their rows are independent
+// and computed the same way in any batch); training the head, whose
+// BatchNorm uses the batch's statistics, gives the logits, weights and
+// running statistics of keep_all bit for bit.
+TEST(MemoStrategyTest, CoversLayerNormAndAFrozenBatchNormBitForBit) {
+  auto memo = std::make_shared<LruMemo>(1 << 24);
+  SideBySide nets(MakeNetwork(NormBackbone(30), Memo(memo)),
+                  MakeNetwork(NormBackbone(30), nullptr));
+  const Data data = RandomData(31, 96);
+  nets.Epoch(data, 40, 8, 1);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  for (uint32_t epoch = 2; epoch <= 3; ++epoch) {
+    nets.Epoch(data, 96, 16, epoch);
+    ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  }
+  nets.ExpectSameParameters();
+  EXPECT_EQ(Counter(nets.memo(), "memoized_layers"), 6);
+  EXPECT_EQ(Counter(nets.memo(), "rows_computed"), 96);
+  EXPECT_EQ(Counter(nets.memo(), "rows_reused"), 2 * 96 - (96 - 40));
+  // The head's BatchNorm trained its statistics; the frozen one kept its.
+  auto& head = static_cast<BatchNorm&>(nets.memo().layer(7));
+  EXPECT_NE(head.running_mean(), Tensor::Zero(1, 16));
+  const std::vector<std::unique_ptr<Layer>> start = NormBackbone(30);
+  const auto& frozen = static_cast<const BatchNorm&>(nets.memo().layer(4));
+  const auto& frozen_start = static_cast<const BatchNorm&>(*start[4]);
+  EXPECT_TRUE(SameBits(frozen.running_mean(), frozen_start.running_mean()));
+  EXPECT_TRUE(SameBits(frozen.running_var(), frozen_start.running_var()));
+
+  // Evaluation: every row served from the memo, the logits keep_all's.
+  const ForwardContext eval{false, 0, 0};
+  absl::StatusOr<const Tensor*> a = nets.memo().Forward(data.features, eval);
+  absl::StatusOr<const Tensor*> b = nets.reference().Forward(data.features, eval);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(SameBits(**a, **b));
+}
+
+// A BatchNorm that trains uses each batch's statistics: never covered, even
+// below nothing but frozen layers. Frozen, it is.
+TEST(MemoStrategyTest, ATrainableBatchNormIsNeverCovered) {
+  std::vector<std::unique_ptr<Layer>> layers = NormBackbone(32);
+  std::vector<Layer*> raw;
+  for (const auto& layer : layers) raw.push_back(layer.get());
+  EXPECT_EQ(MemoizablePrefix(raw, {}), 6);
+  layers[4]->set_trainable(true);
+  EXPECT_EQ(MemoizablePrefix(raw, {}), 4);
+  // Declaring the type pure changes nothing for a trainable layer.
+  EXPECT_EQ(MemoizablePrefix(raw, {"BatchNorm"}), 4);
+}
+
+// The signature covers what the normalisations compute with: the running
+// statistics (buffers) and epsilon, beside the parameters.
+TEST(MemoStrategyTest, TheSignatureSeesRunningStatisticsAndEpsilon) {
+  std::vector<std::unique_ptr<Layer>> a = NormBackbone(33), b = NormBackbone(33);
+  std::vector<std::unique_ptr<Layer>> other_epsilon = NormBackbone(33, 1e-3f);
+  auto raw = [](const std::vector<std::unique_ptr<Layer>>& layers) {
+    std::vector<Layer*> out;
+    for (const auto& layer : layers) out.push_back(layer.get());
+    return out;
+  };
+  EXPECT_EQ(PrefixSignature(raw(a), 6), PrefixSignature(raw(b), 6));
+  EXPECT_NE(PrefixSignature(raw(a), 6), PrefixSignature(raw(other_epsilon), 6));
+  (*b[4]->buffers()[0].value)(0, 7) += 0.25f;
+  EXPECT_NE(PrefixSignature(raw(a), 6), PrefixSignature(raw(b), 6));
 }
 
 // Delegates to keep_all and records how the memo drives it.
