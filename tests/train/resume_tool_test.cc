@@ -650,5 +650,48 @@ TEST(ResumeWithTrainingOptionsTest, Plateau) {
   EXPECT_NEAR(rates[3], rates[0] * 0.5, 1e-15);
 }
 
+TEST(ResumeWithTrainingOptionsTest, EverythingTheRecipeUsesOnAtOnce) {
+  // configs/fashion_mlp_best.pbtxt's parts together, and LayerNorm and both
+  // clippings beside them: BatchNorm's running statistics, the one-cycle
+  // rate, AdamW's state, the augmentation's draws and early stopping's best
+  // copy all come back from the snapshot. Stopped in epoch 2.
+  const std::string config = R"pb(
+    model {
+      input_size: 784
+      init { scheme: HE_UNIFORM }
+      layer { type: "Dense" units: 64 }
+      layer { type: "BatchNorm" activation: "ReLU" }
+      layer { type: "Dropout" rate: 0.3 }
+      layer { type: "Dense" units: 32 }
+      layer { type: "LayerNorm" activation: "ReLU" }
+      layer { type: "Dense" units: 10 }
+      label_smoothing: 0.1
+    }
+    data {
+      train_limit: 2000
+      test_limit: 500
+      validation_fraction: 0.1
+      augmentation { horizontal_flip: true max_shift: 1 }
+    }
+    trainer {
+      optimizer {
+        type: "adamw"
+        learning_rate: 0.004
+        weight_decay: 0.05
+        clip_value: 0.5
+        clip_global_norm: 1
+        schedule { type: "one_cycle" }
+      }
+      batch_size: 50
+      epochs: 3
+      seed: 5
+      early_stopping { metric: "loss" patience: 1000 }
+    }
+  )pb";
+  const std::vector<double> rates = ExpectStoppedRunResumesAlike("recipe", config, 3, 14);
+  ASSERT_EQ(rates.size(), 3u);
+  EXPECT_NEAR(rates[2], 0.004 / 2.5e5, 1e-12);
+}
+
 }  // namespace
 }  // namespace mnemo

@@ -1,7 +1,7 @@
 """A training recipe trained by mnemo and by PyTorch side by side, in one run.
 
 Called by recipe_vs_pytorch.sh:
-  recipe_vs_pytorch.py TRAIN CONFIG [--seeds=1,2,3]
+  recipe_vs_pytorch.py TRAIN --config=CONFIG [--seeds=1,2,3]
   recipe_vs_pytorch.py --torch CONFIG SEED THREADS   (one PyTorch run; internal)
 
 For every seed, one after the other (interleaved, so both see the same
@@ -327,9 +327,11 @@ def torch_threads_probe():
 # --- the side-by-side run -----------------------------------------------------
 
 def run(args):
-    result = subprocess.run(args, capture_output=True, text=True)
+    """A run's standard output; its progress (standard error) shows as it goes."""
+    result = subprocess.run(args, stdout=subprocess.PIPE, text=True)
     if result.returncode != 0:
-        sys.exit(f"recipe_vs_pytorch: {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        sys.exit(f"recipe_vs_pytorch: {' '.join(args)} failed (exit status "
+                 f"{result.returncode}; its messages are above)")
     return result.stdout
 
 
@@ -351,13 +353,22 @@ def main():
     if sys.argv[1] == "--torch":
         torch_run(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
         return
-    train, config = sys.argv[1:3]
+    train = sys.argv[1]
+    config = None
     seeds = [1, 2, 3]
-    for arg in sys.argv[3:]:
-        if arg.startswith("--seeds="):
-            seeds = [int(s) for s in arg[len("--seeds="):].split(",")]
+    for arg in sys.argv[2:]:
+        if arg.startswith("--config="):
+            config = arg[len("--config="):]
+        elif arg.startswith("--seeds="):
+            try:
+                seeds = [int(s) for s in arg[len("--seeds="):].split(",")]
+            except ValueError:
+                sys.exit(f"recipe_vs_pytorch: --seeds takes integers separated by commas; "
+                         f"got {arg}")
         else:
             sys.exit(f"recipe_vs_pytorch: unknown argument {arg}")
+    if config is None or not os.path.isfile(config):
+        sys.exit(f"recipe_vs_pytorch: --config names no file ({config})")
     threads = torch_threads_probe()
     print(f"{config}: seeds {seeds}; PyTorch with {threads} intra-op thread(s), mnemo with "
           f"one per core ({os.cpu_count()})", flush=True)
