@@ -338,8 +338,11 @@ def run(args):
 def mnemo_run(train, config, seed, out):
     stdout = run([train, f"--config={config}", f"--seed={seed}", f"--out={out}",
                   "--snapshot_every_seconds=0"])
-    accuracy = next(float(line.split()[2]) for line in reversed(stdout.splitlines())
-                    if line.startswith("test accuracy"))
+    # tools/train's closing line: "test accuracy 0.9110, macro-F1 ... after N epochs; ..."
+    found = re.findall(r"^test accuracy ([0-9.]+)", stdout, re.MULTILINE)
+    if not found:
+        sys.exit(f"recipe_vs_pytorch: tools/train printed no test accuracy:\n{stdout[-2000:]}")
+    accuracy = float(found[-1])
     with open(f"{out}/metrics.csv") as f:
         seconds = sum(float(row["train_seconds"]) for row in csv.DictReader(f))
     return accuracy, seconds
@@ -376,6 +379,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             ours = mnemo_run(train, config, seed, f"{tmp}/seed{seed}")
+            print(f"seed {seed}: mnemo test accuracy {ours[0]:.4f} in {ours[1]:.1f} s; "
+                  f"PyTorch next", flush=True)
             out = run(["/usr/bin/python3", __file__, "--torch", config, str(seed), str(threads)])
             fields = out.split()
             theirs = (float(fields[1]), float(fields[5]))
