@@ -3,6 +3,7 @@
 Called by recipe_vs_pytorch.sh:
   recipe_vs_pytorch.py TRAIN --config=CONFIG [--seeds=1,2,3]
   recipe_vs_pytorch.py --torch CONFIG SEED THREADS   (one PyTorch run; internal)
+  recipe_vs_pytorch.py --check CONFIG   (reads CONFIG as the PyTorch side would, no training)
 
 For every seed, one after the other (interleaved, so both see the same
 machine): tools/train trains CONFIG with --seed, then PyTorch trains the same
@@ -202,67 +203,86 @@ def build_model(model, torch):
     return nn.Sequential(*layers)
 
 
+class Recipe:
+    """What the PyTorch side reads from a config; refuses what it cannot mirror."""
+
+    def __init__(self, config_path, torch):
+        root = Fields(parse_pbtxt(open(config_path).read()), "config")
+        root.repeated("plugin")
+        model_fields = root.sub("model")
+        self.smoothing = model_fields.get("label_smoothing", 0.0)
+        self.model = build_model(model_fields, torch)
+
+        data = root.sub("data")
+        self.fraction = data.get("validation_fraction", 0.0)
+        augmentation = data.sub("augmentation")
+        self.augment = Augment(augmentation) if augmentation.message else None
+        data.done(ignored=("format", "dir"))
+
+        trainer = root.sub("trainer")
+        self.batch = trainer.get("batch_size", kind=int)
+        self.epochs = trainer.get("epochs", kind=int)
+        trainer.get("seed")
+        stopping = trainer.sub("early_stopping")
+        self.metric = stopping.get("metric", "loss", None)
+        if self.metric not in ("loss", "accuracy"):
+            sys.exit(f"recipe_vs_pytorch: {stopping.path}.metric {self.metric} is not mirrored "
+                     f"(loss, accuracy)")
+        stopping.get("patience")
+        stopping.done()
+        opt = trainer.sub("optimizer")
+        self.kind = opt.get("type", kind=None)
+        if self.kind not in ("adamw", "adam"):
+            sys.exit(f"recipe_vs_pytorch: {opt.path}.type {self.kind} is not mirrored "
+                     f"(adam, adamw)")
+        self.lr = opt.get("learning_rate")
+        self.decay = opt.get("weight_decay", 0.01 if self.kind == "adamw" else 0.0)
+        self.betas = (opt.get("beta1", 0.9), opt.get("beta2", 0.999))
+        self.eps = opt.get("epsilon", 1e-8)
+        self.clip_value = opt.get("clip_value", 0.0)
+        self.clip_norm = opt.get("clip_global_norm", 0.0)
+        schedule = opt.sub("schedule")
+        self.schedule = schedule.get("type", "constant", None)
+        if self.schedule not in ("constant", "one_cycle"):
+            sys.exit(f"recipe_vs_pytorch: {schedule.path}.type {self.schedule} is not mirrored "
+                     f"(constant, one_cycle)")
+        self.pct_start = schedule.get("pct_start", 0.3)
+        self.div_factor = schedule.get("div_factor", 25.0)
+        self.final_div_factor = schedule.get("final_div_factor", 1e4)
+        schedule.done()
+        opt.done()
+        trainer.done()
+        root.done(ignored=("output",))
+
+
 def torch_run(config_path, seed, threads):
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    root = Fields(parse_pbtxt(open(config_path).read()), "config")
-    root.repeated("plugin")
-    model_fields = root.sub("model")
-    smoothing = model_fields.get("label_smoothing", 0.0)
-    model = build_model(model_fields, torch)
-
-    data = root.sub("data")
-    fraction = data.get("validation_fraction", 0.0)
-    augmentation = data.sub("augmentation")
-    augment = Augment(augmentation) if augmentation.message else None
-    data.done(ignored=("format", "dir"))
-
-    trainer = root.sub("trainer")
-    batch = trainer.get("batch_size", kind=int)
-    epochs = trainer.get("epochs", kind=int)
-    trainer.get("seed")
-    stopping = trainer.sub("early_stopping")
-    metric = stopping.get("metric", "loss", None)
-    stopping.get("patience")
-    stopping.done()
-    opt = trainer.sub("optimizer")
-    kind = opt.get("type", kind=None)
-    lr = opt.get("learning_rate")
-    decay = opt.get("weight_decay", 0.01 if kind == "adamw" else 0.0)
-    betas = (opt.get("beta1", 0.9), opt.get("beta2", 0.999))
-    eps = opt.get("epsilon", 1e-8)
-    clip_value = opt.get("clip_value", 0.0)
-    clip_norm = opt.get("clip_global_norm", 0.0)
-    schedule = opt.sub("schedule")
-    opt.done()
-    trainer.done()
-    root.done(ignored=("output",))
+    recipe = Recipe(config_path, torch)
+    model, augment, batch, epochs = recipe.model, recipe.augment, recipe.batch, recipe.epochs
 
     x_all, y_all = load("train")
     x_test, y_test = load("t10k")
-    train_idx, val_idx = stratified_split(y_all, fraction, generator)
+    train_idx, val_idx = stratified_split(y_all, recipe.fraction, generator)
     x_train, y_train = x_all[train_idx], y_all[train_idx]
     x_val, y_val = x_all[val_idx], y_all[val_idx]
     n = x_train.shape[0]
     steps_per_epoch = math.ceil(n / batch)
 
     optimizers = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
-    optimizer = optimizers[kind](model.parameters(), lr=lr, betas=betas, eps=eps,
-                                 weight_decay=decay)
-    stype = schedule.get("type", "constant", None)
+    optimizer = optimizers[recipe.kind](model.parameters(), lr=recipe.lr, betas=recipe.betas,
+                                        eps=recipe.eps, weight_decay=recipe.decay)
     scheduler = None
-    if stype == "one_cycle":
+    if recipe.schedule == "one_cycle":
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch,
-            pct_start=schedule.get("pct_start", 0.3),
-            div_factor=schedule.get("div_factor", 25.0),
-            final_div_factor=schedule.get("final_div_factor", 1e4),
-            anneal_strategy="cos", cycle_momentum=False)
-    elif stype != "constant":
-        sys.exit(f"recipe_vs_pytorch: schedule {stype} is not mirrored")
-    schedule.done()
+            optimizer, max_lr=recipe.lr, total_steps=epochs * steps_per_epoch,
+            pct_start=recipe.pct_start, div_factor=recipe.div_factor,
+            final_div_factor=recipe.final_div_factor, anneal_strategy="cos",
+            cycle_momentum=False)
+    smoothing, metric = recipe.smoothing, recipe.metric
+    clip_value, clip_norm = recipe.clip_value, recipe.clip_norm
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=smoothing)
 
     def evaluate(x, y):
@@ -355,6 +375,12 @@ def spread(values, fmt):
 def main():
     if sys.argv[1] == "--torch":
         torch_run(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
+    if sys.argv[1] == "--check":
+        import torch
+        recipe = Recipe(sys.argv[2], torch)
+        print(f"{sys.argv[2]}: every field mirrored ({len(recipe.model)} PyTorch modules, "
+              f"{recipe.kind}, {recipe.schedule}, {recipe.epochs} epochs)")
         return
     train = sys.argv[1]
     config = None
