@@ -224,6 +224,9 @@ class Recipe:
         self.epochs = trainer.get("epochs", kind=int)
         trainer.get("seed")
         stopping = trainer.sub("early_stopping")
+        # Without early stopping (or a validation set to drive it) tools/train
+        # keeps the last epoch.
+        self.choose_best = bool(stopping.message) and self.fraction > 0
         self.metric = stopping.get("metric", "loss", None)
         if self.metric not in ("loss", "accuracy"):
             sys.exit(f"recipe_vs_pytorch: {stopping.path}.metric {self.metric} is not mirrored "
@@ -314,9 +317,12 @@ def torch_run(config_path, seed, threads):
             if scheduler is not None:
                 scheduler.step()
         seconds += time.perf_counter() - start
-        val_loss, val_acc = evaluate(x_val, y_val)
         _, test_acc = evaluate(x_test, y_test)
-        value = {"loss": -val_loss, "accuracy": val_acc}[metric]
+        if recipe.choose_best:
+            val_loss, val_acc = evaluate(x_val, y_val)
+            value = {"loss": -val_loss, "accuracy": val_acc}[metric]
+        else:
+            val_acc, value = float("nan"), epoch  # the last epoch is kept
         if best is None or value > best[0]:
             best = (value, epoch + 1, test_acc)
         print(f"torch epoch {epoch + 1} val_acc {val_acc:.4f} test_acc {test_acc:.4f} "
