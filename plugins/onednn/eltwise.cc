@@ -88,15 +88,9 @@ absl::Status Eltwise::Forward(int rows, int cols, const float* src, float* dst) 
     Entry& e = *found;
     MNEMO_RETURN_IF_ERROR(Bind(e.src, src));
     MNEMO_RETURN_IF_ERROR(Bind(e.dst, dst));
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, e.src.get()}, {DNNL_ARG_DST, e.dst.get()}};
-    int count = 2;
-    if (e.forward_scratchpad_bytes > 0) {
-      MNEMO_ASSIGN_OR_RETURN(void* scratch, ThreadScratchpad(e.forward_scratchpad_bytes));
-      MNEMO_RETURN_IF_ERROR(Bind(e.forward_scratchpad, scratch));
-      args[count++] = {DNNL_ARG_SCRATCHPAD, e.forward_scratchpad.get()};
-    }
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, e.src.get()}, {DNNL_ARG_DST, e.dst.get()}};
     UseThreads(e.threads);
-    return Execute(e.forward, absl::MakeConstSpan(args, count));
+    return ExecuteWithScratchpad(e.forward, args, e.forward_scratchpad, e.forward_scratchpad_bytes);
   });
 }
 
@@ -111,17 +105,12 @@ absl::Status Eltwise::Backward(int rows, int cols, const float* dst, const float
     MNEMO_RETURN_IF_ERROR(Bind(e.dst, dst));
     MNEMO_RETURN_IF_ERROR(Bind(e.diff_dst, diff_dst));
     MNEMO_RETURN_IF_ERROR(Bind(e.diff_src, diff_src));
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_DST, e.dst.get()},
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_DST, e.dst.get()},
                                {DNNL_ARG_DIFF_DST, e.diff_dst.get()},
                                {DNNL_ARG_DIFF_SRC, e.diff_src.get()}};
-    int count = 3;
-    if (e.backward_scratchpad_bytes > 0) {
-      MNEMO_ASSIGN_OR_RETURN(void* scratch, ThreadScratchpad(e.backward_scratchpad_bytes));
-      MNEMO_RETURN_IF_ERROR(Bind(e.backward_scratchpad, scratch));
-      args[count++] = {DNNL_ARG_SCRATCHPAD, e.backward_scratchpad.get()};
-    }
     UseThreads(e.threads);
-    return Execute(*e.backward, absl::MakeConstSpan(args, count));
+    return ExecuteWithScratchpad(*e.backward, args, e.backward_scratchpad,
+                                 e.backward_scratchpad_bytes);
   });
 }
 

@@ -118,7 +118,7 @@ absl::Status MatMul::Run(int m, int k, int n, const float* src, const float* wei
       used_weights = &e.packed_weights;
     }
 
-    dnnl_exec_arg_t args[5];
+    dnnl_exec_arg_t args[4];
     int count = 0;
     MNEMO_RETURN_IF_ERROR(Bind(e.src, src));
     args[count++] = {DNNL_ARG_SRC, e.src.get()};
@@ -129,13 +129,9 @@ absl::Status MatMul::Run(int m, int k, int n, const float* src, const float* wei
     }
     MNEMO_RETURN_IF_ERROR(Bind(e.dst, dst));
     args[count++] = {DNNL_ARG_DST, e.dst.get()};
-    if (e.scratchpad_bytes > 0) {
-      MNEMO_ASSIGN_OR_RETURN(void* scratch, ThreadScratchpad(e.scratchpad_bytes));
-      MNEMO_RETURN_IF_ERROR(Bind(e.scratchpad, scratch));
-      args[count++] = {DNNL_ARG_SCRATCHPAD, e.scratchpad.get()};
-    }
     UseThreads(e.threads);
-    return Execute(e.primitive, absl::MakeConstSpan(args, count));
+    return ExecuteWithScratchpad(e.primitive, absl::MakeConstSpan(args, count), e.scratchpad,
+                                 e.scratchpad_bytes);
   });
 }
 

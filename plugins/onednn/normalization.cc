@@ -149,18 +149,12 @@ absl::Status Normalization::Forward(int rows, int features, const float* src, co
     MNEMO_RETURN_IF_ERROR(Bind(e.shift, shift));
     MNEMO_RETURN_IF_ERROR(Bind(e.mean, mean));
     MNEMO_RETURN_IF_ERROR(Bind(e.variance, variance));
-    dnnl_exec_arg_t args[7] = {
+    dnnl_exec_arg_t args[6] = {
         {DNNL_ARG_SRC, e.src.get()},     {DNNL_ARG_DST, e.dst.get()},
         {DNNL_ARG_SCALE, e.scale.get()}, {DNNL_ARG_SHIFT, e.shift.get()},
         {DNNL_ARG_MEAN, e.mean.get()},   {DNNL_ARG_VARIANCE, e.variance.get()}};
-    int count = 6;
-    if (e.forward_scratchpad_bytes > 0) {
-      MNEMO_ASSIGN_OR_RETURN(void* scratch, ThreadScratchpad(e.forward_scratchpad_bytes));
-      MNEMO_RETURN_IF_ERROR(Bind(e.forward_scratchpad, scratch));
-      args[count++] = {DNNL_ARG_SCRATCHPAD, e.forward_scratchpad.get()};
-    }
     UseThreads(e.threads);
-    return Execute(e.forward, absl::MakeConstSpan(args, count));
+    return ExecuteWithScratchpad(e.forward, args, e.forward_scratchpad, e.forward_scratchpad_bytes);
   });
 }
 
@@ -184,23 +178,18 @@ absl::Status Normalization::Backward(int rows, int features, const float* src, c
     MNEMO_RETURN_IF_ERROR(Bind(e.diff_src, diff_src));
     MNEMO_RETURN_IF_ERROR(Bind(e.diff_scale, diff_scale));
     MNEMO_RETURN_IF_ERROR(Bind(e.diff_shift, diff_shift));
-    dnnl_exec_arg_t args[10] = {{DNNL_ARG_SRC, e.src.get()},
-                                {DNNL_ARG_MEAN, e.mean.get()},
-                                {DNNL_ARG_VARIANCE, e.variance.get()},
-                                {DNNL_ARG_DIFF_DST, e.diff_dst.get()},
-                                {DNNL_ARG_SCALE, e.scale.get()},
-                                {DNNL_ARG_SHIFT, e.shift.get()},
-                                {DNNL_ARG_DIFF_SRC, e.diff_src.get()},
-                                {DNNL_ARG_DIFF_SCALE, e.diff_scale.get()},
-                                {DNNL_ARG_DIFF_SHIFT, e.diff_shift.get()}};
-    int count = 9;
-    if (e.backward_scratchpad_bytes > 0) {
-      MNEMO_ASSIGN_OR_RETURN(void* scratch, ThreadScratchpad(e.backward_scratchpad_bytes));
-      MNEMO_RETURN_IF_ERROR(Bind(e.backward_scratchpad, scratch));
-      args[count++] = {DNNL_ARG_SCRATCHPAD, e.backward_scratchpad.get()};
-    }
+    dnnl_exec_arg_t args[9] = {{DNNL_ARG_SRC, e.src.get()},
+                               {DNNL_ARG_MEAN, e.mean.get()},
+                               {DNNL_ARG_VARIANCE, e.variance.get()},
+                               {DNNL_ARG_DIFF_DST, e.diff_dst.get()},
+                               {DNNL_ARG_SCALE, e.scale.get()},
+                               {DNNL_ARG_SHIFT, e.shift.get()},
+                               {DNNL_ARG_DIFF_SRC, e.diff_src.get()},
+                               {DNNL_ARG_DIFF_SCALE, e.diff_scale.get()},
+                               {DNNL_ARG_DIFF_SHIFT, e.diff_shift.get()}};
     UseThreads(e.threads);
-    return Execute(*e.backward, absl::MakeConstSpan(args, count));
+    return ExecuteWithScratchpad(*e.backward, args, e.backward_scratchpad,
+                                 e.backward_scratchpad_bytes);
   });
 }
 

@@ -134,6 +134,23 @@ absl::Status Execute(const dnnl::primitive& primitive, absl::Span<const dnnl_exe
       "executing a oneDNN primitive");
 }
 
+absl::Status ExecuteWithScratchpad(const dnnl::primitive& primitive,
+                                   absl::Span<const dnnl_exec_arg_t> args,
+                                   const dnnl::memory& scratchpad, size_t scratchpad_bytes) {
+  if (scratchpad_bytes == 0) return Execute(primitive, args);
+  constexpr size_t kMaxArgs = 16;
+  if (args.size() >= kMaxArgs) {
+    return absl::InternalError(
+        absl::StrCat("a oneDNN primitive with ", args.size(), " arguments and a scratchpad"));
+  }
+  dnnl_exec_arg_t all[kMaxArgs];
+  std::copy(args.begin(), args.end(), all);
+  MNEMO_ASSIGN_OR_RETURN(void* scratch, ThreadScratchpad(scratchpad_bytes));
+  MNEMO_RETURN_IF_ERROR(Bind(scratchpad, scratch));
+  all[args.size()] = {DNNL_ARG_SCRATCHPAD, scratchpad.get()};
+  return Execute(primitive, absl::MakeConstSpan(all, args.size() + 1));
+}
+
 Counters& GetCounters() {
   static Counters* const counters = new Counters;
   return *counters;

@@ -61,6 +61,13 @@ absl::Status Bind(const dnnl::memory& memory, const void* data);
 // would be built on the heap at every call.
 absl::Status Execute(const dnnl::primitive& primitive, absl::Span<const dnnl_exec_arg_t> args);
 
+// Execute, with this thread's scratchpad (ThreadScratchpad) bound to
+// `scratchpad` and passed as DNNL_ARG_SCRATCHPAD after `args` when the
+// primitive wants one (`scratchpad_bytes` > 0). At most 15 `args`.
+absl::Status ExecuteWithScratchpad(const dnnl::primitive& primitive,
+                                   absl::Span<const dnnl_exec_arg_t> args,
+                                   const dnnl::memory& scratchpad, size_t scratchpad_bytes);
+
 // What the plugin did since the process started, for Backend::counters().
 struct Counters {
   std::atomic<uint64_t> primitives_created{0};  // ours, each once per shape

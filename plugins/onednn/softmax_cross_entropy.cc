@@ -85,14 +85,9 @@ absl::Status RunSoftmax(const dnnl::primitive& primitive, const memory& in_memor
                         size_t scratchpad_bytes) {
   MNEMO_RETURN_IF_ERROR(Bind(in_memory, in));
   MNEMO_RETURN_IF_ERROR(Bind(out_memory, out));
-  dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, in_memory.get()}, {DNNL_ARG_DST, out_memory.get()}};
-  int count = 2;
-  if (scratchpad_bytes > 0) {
-    MNEMO_ASSIGN_OR_RETURN(void* scratch, ThreadScratchpad(scratchpad_bytes));
-    MNEMO_RETURN_IF_ERROR(Bind(scratchpad, scratch));
-    args[count++] = {DNNL_ARG_SCRATCHPAD, scratchpad.get()};
-  }
-  return Execute(primitive, absl::MakeConstSpan(args, count));
+  const dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, in_memory.get()},
+                                   {DNNL_ARG_DST, out_memory.get()}};
+  return ExecuteWithScratchpad(primitive, args, scratchpad, scratchpad_bytes);
 }
 
 }  // namespace
