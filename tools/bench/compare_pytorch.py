@@ -21,6 +21,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train_output  # noqa: E402
+
 # Floating-point operations of one unit of each training workload, counted as
 # GEMMs: forward, weight gradient, and input gradient except for the first
 # layer (no one needs dLoss/dInput there).
@@ -67,14 +70,6 @@ def theirs(script, threads, args):
 
 def stats(values):
     return min(values), statistics.median(values), max(values)
-
-
-def test_accuracy(train_output):
-    """From tools/train's closing line `test accuracy A after N epochs`."""
-    for line in reversed(train_output.splitlines()):
-        if line.startswith("test accuracy"):
-            return float(line.split()[2])
-    sys.exit(f"compare_pytorch: no 'test accuracy' line in:\n{train_output[-2000:]}")
 
 
 def main():
@@ -131,8 +126,9 @@ def main():
     print()
     print("seed MLP, 10 epochs, test accuracy:")
     with tempfile.TemporaryDirectory() as out:  # not the user's out/
-        eigen, onednn = (test_accuracy(run([train, f"--config={config}", "--epochs=10",
-                                            f"--out={out}/{name}"]))
+        eigen, onednn = (train_output.test_accuracy(
+            run([train, f"--config={config}", "--epochs=10", f"--out={out}/{name}"]),
+            "compare_pytorch")
                          for name, config in (("eigen", config_eigen), ("onednn", config_onednn)))
     torch_out = run(["/usr/bin/python3", script, "seed_epoch",
                      str(threads["seed MLP epoch"]), "10"])

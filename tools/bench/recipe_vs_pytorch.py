@@ -364,11 +364,9 @@ def run(args):
 def mnemo_run(train, config, seed, out):
     stdout = run([train, f"--config={config}", f"--seed={seed}", f"--out={out}",
                   "--snapshot_every_seconds=0"])
-    # tools/train's closing line: "test accuracy 0.9110, macro-F1 ... after N epochs; ..."
-    found = re.findall(r"^test accuracy ([0-9.]+)", stdout, re.MULTILINE)
-    if not found:
-        sys.exit(f"recipe_vs_pytorch: tools/train printed no test accuracy:\n{stdout[-2000:]}")
-    accuracy = float(found[-1])
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import train_output
+    accuracy = train_output.test_accuracy(stdout, "recipe_vs_pytorch")
     with open(f"{out}/metrics.csv") as f:
         seconds = sum(float(row["train_seconds"]) for row in csv.DictReader(f))
     return accuracy, seconds
