@@ -28,6 +28,7 @@ MemorySettings Resolved(const config::MemoryModule& config) {
   settings.temperature = OrDefault(config.temperature(), defaults.temperature);
   settings.memory_loss_weight = OrDefault(config.memory_loss_weight(), defaults.memory_loss_weight);
   settings.top_k = OrDefault(config.top_k(), defaults.top_k);
+  if (config.vote() == "margin") settings.vote = VoteRule::kMargin;
   return settings;
 }
 
@@ -60,6 +61,10 @@ std::vector<FieldProblem> CheckMemorySettings(const config::MemoryModule& config
     problem("memory_loss_weight",
             absl::StrCat("must be >= 0 and finite (unset = ", defaults.memory_loss_weight,
                          "), not ", config.memory_loss_weight()));
+  }
+  if (!config.vote().empty() && config.vote() != "similarity" && config.vote() != "margin") {
+    problem("vote", absl::StrCat("must be \"similarity\" (the default) or \"margin\", not \"",
+                                 config.vote(), "\""));
   }
   // Its range is the schema's; the capacity bounds it too.
   if (s.capacity > 0 && s.top_k > s.capacity) {

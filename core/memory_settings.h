@@ -14,6 +14,13 @@ namespace mnemo::memory {
 // zero field is unset). These initializers are the one statement of the
 // defaults: config.proto's comments, the loader's messages, the classifier and
 // the memory modules all read them from here.
+// How a memory's top_k neighbours answer (memory_module.vote; the formulas
+// are memory::Vote's, memory_modules/common/vote.h).
+enum class VoteRule {
+  kSimilarity,  // "similarity": the similarity-weighted vote of the k
+  kMargin,      // "margin": the nearest item's class, by its lead over another class's
+};
+
 struct MemorySettings {
   int capacity = 0;
   float confidence_threshold = 0.85f;
@@ -21,6 +28,7 @@ struct MemorySettings {
   float temperature = 0.1f;
   float memory_loss_weight = 0.4f;
   int top_k = 1;
+  VoteRule vote = VoteRule::kSimilarity;
 };
 
 // Every problem at once, each named by its field ("memory_module.temperature"): capacity must be >

@@ -64,6 +64,10 @@ ABSL_FLAG(std::string, pairs, "0-1,2-3,4-5,6-7,8-9", "the class pairs of the pro
 ABSL_FLAG(std::string, examples, "1,5,10,50",
           "rare_classes: training samples kept per class of the pair; new_classes: examples "
           "shown per class");
+ABSL_FLAG(bool, reuse_models, false,
+          "rare_classes and new_classes: evaluate the models a run before left in the output "
+          "directory instead of training them again (a run without one trains); the memory's "
+          "readout (top_k, vote, confidence_threshold) is --configs' (with --overwrite)");
 ABSL_FLAG(int, epochs, 0, "epochs; 0 = as each config says");
 ABSL_FLAG(int, train_limit, -1, "use the first N training samples; -1 = as the config says");
 ABSL_FLAG(int, test_limit, -1, "use the first N test samples; -1 = as the config says");
@@ -328,6 +332,7 @@ absl::Status RunProtocol(const std::string& protocol, const std::vector<std::str
   MNEMO_RETURN_IF_ERROR(PrepareOutputDirectory(out));
   const std::string csv_path = absl::StrCat(out, "/results.csv");
   MNEMO_RETURN_IF_ERROR(CheckNoFinishedRunToReplace(csv_path, "", absl::GetFlag(FLAGS_overwrite)));
+  const bool reuse = absl::GetFlag(FLAGS_reuse_models);
   std::vector<RareClassResult> rare;
   std::vector<NewClassResult> added;
   for (const std::string& config_arg : configs) {
@@ -343,17 +348,20 @@ absl::Status RunProtocol(const std::string& protocol, const std::vector<std::str
         for (int count : counts) {
           MNEMO_ASSIGN_OR_RETURN(
               RareClassResult result,
-              RunRareClasses(load, pair, count,
-                             absl::StrFormat("%s/%s_pair_%d_%d_kept_%d.safetensors", out,
-                                             Stem(config_path), pair.first, pair.second, count)));
+              RunRareClasses(
+                  load, pair, count,
+                  ModelFile{absl::StrFormat("%s/%s_pair_%d_%d_kept_%d.safetensors", out,
+                                            Stem(config_path), pair.first, pair.second, count),
+                            reuse}));
           rare.push_back(result);
         }
       } else {
         MNEMO_ASSIGN_OR_RETURN(
             std::vector<NewClassResult> results,
             RunNewClasses(load, pair, counts,
-                          absl::StrFormat("%s/%s_pair_%d_%d.safetensors", out, Stem(config_path),
-                                          pair.first, pair.second)));
+                          ModelFile{absl::StrFormat("%s/%s_pair_%d_%d.safetensors", out,
+                                                    Stem(config_path), pair.first, pair.second),
+                                    reuse}));
         added.insert(added.end(), results.begin(), results.end());
       }
     }

@@ -19,6 +19,7 @@
 #include "memory_modules/classifier/dual_path_evaluation.h"
 #include "tools/data/class_selection.h"
 #include "tools/data/readers.h"
+#include "tools/run_snapshots.h"
 #include "tools/svg_plot.h"
 
 namespace mnemo {
@@ -40,13 +41,26 @@ class EpochLines : public TrainingObserver {
   int epochs_;
 };
 
-// Trains the classifier `config` describes on `data`.
-absl::StatusOr<std::unique_ptr<DualPathClassifier>> Train(const LoadedConfig& config,
-                                                          const TrainTestData& data,
-                                                          const std::string& label) {
+std::string ConfigText(const config::Experiment& experiment) {
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(experiment, &text);
+  return text;
+}
+
+// The classifier `config` describes, trained on `data` and saved, or loaded
+// from the model file (ModelFile).
+absl::StatusOr<std::unique_ptr<DualPathClassifier>> TrainOrLoad(const LoadedConfig& config,
+                                                                const TrainTestData& data,
+                                                                const std::string& label,
+                                                                const ModelFile& model) {
   const config::Experiment& experiment = config.experiment();
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DualPathClassifier> classifier,
                          DualPathClassifier::Create(config));
+  if (model.reuse && FileExists(model.path)) {
+    absl::FPrintF(stderr, "%s: the model of %s\n", label, model.path);
+    MNEMO_RETURN_IF_ERROR(classifier->Load(model.path));
+    return classifier;
+  }
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
                          CreateOptimizer(experiment.trainer().optimizer()));
   MNEMO_ASSIGN_OR_RETURN(Trainer trainer,
@@ -54,13 +68,8 @@ absl::StatusOr<std::unique_ptr<DualPathClassifier>> Train(const LoadedConfig& co
   TrainingProgress progress;
   EpochLines observer(label, experiment.trainer().epochs());
   MNEMO_RETURN_IF_ERROR(trainer.Run(data, &progress, &observer));
+  MNEMO_RETURN_IF_ERROR(classifier->Save(model.path, ConfigText(experiment)));
   return classifier;
-}
-
-std::string ConfigText(const config::Experiment& experiment) {
-  std::string text;
-  google::protobuf::TextFormat::PrintToString(experiment, &text);
-  return text;
 }
 
 std::string RunLabel(const std::string& protocol, const config::Experiment& experiment,
@@ -182,7 +191,7 @@ absl::StatusOr<std::vector<ClassPair>> ParsePairs(const std::string& text,
 }
 
 absl::StatusOr<RareClassResult> RunRareClasses(ConfigSource config, ClassPair pair, int examples,
-                                               const std::string& model_path) {
+                                               const ModelFile& model) {
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded, config());
   config::Experiment& experiment = loaded->mutable_experiment();
   config::ClassSubsample& rare = *experiment.mutable_data()->mutable_rare_classes();
@@ -194,8 +203,7 @@ absl::StatusOr<RareClassResult> RunRareClasses(ConfigSource config, ClassPair pa
   const std::string label =
       absl::StrCat(RunLabel("rare", experiment, pair), " kept ", examples, " each");
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DualPathClassifier> classifier,
-                         Train(*loaded, data, label));
-  MNEMO_RETURN_IF_ERROR(classifier->Save(model_path, ConfigText(experiment)));
+                         TrainOrLoad(*loaded, data, label, model));
   MNEMO_ASSIGN_OR_RETURN(DualPathEvaluation e, EvaluateDualPath(*classifier, data.test,
                                                                 experiment.trainer().batch_size()));
   const std::vector<int> classes = pair.classes();
@@ -218,7 +226,7 @@ absl::StatusOr<RareClassResult> RunRareClasses(ConfigSource config, ClassPair pa
 
 absl::StatusOr<std::vector<NewClassResult>> RunNewClasses(ConfigSource config, ClassPair pair,
                                                           const std::vector<int>& examples,
-                                                          const std::string& model_path) {
+                                                          const ModelFile& model) {
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded, config());
   config::Experiment& experiment = loaded->mutable_experiment();
   // The examples come from the whole training set; the classifier trains
@@ -232,8 +240,7 @@ absl::StatusOr<std::vector<NewClassResult>> RunNewClasses(ConfigSource config, C
   MNEMO_RETURN_IF_ERROR(SelectClasses(data_config, experiment.trainer().seed(), &data));
   const std::string label = RunLabel("new classes", experiment, pair);
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DualPathClassifier> classifier,
-                         Train(*loaded, data, label));
-  MNEMO_RETURN_IF_ERROR(classifier->Save(model_path, ConfigText(experiment)));
+                         TrainOrLoad(*loaded, data, label, model));
   const int batch_size = experiment.trainer().batch_size();
   const std::vector<int> classes = pair.classes();
   MNEMO_ASSIGN_OR_RETURN(DualPathEvaluation before,

@@ -47,9 +47,19 @@ struct RareClassResult {
   double dual_others = 0;
 };
 
-// The trained model goes to `model_path` (DualPathClassifier::Save).
+// How a protocol's run gets its trained classifier: trained, and saved to
+// `path` (DualPathClassifier::Save); or, with `reuse` and a model at `path`
+// (a run before left it), loaded from there into the classifier the config
+// builds, without training: the memory's readout (top_k, vote,
+// confidence_threshold), which training does not read, may then differ
+// from the run's that trained it.
+struct ModelFile {
+  std::string path;
+  bool reuse = false;
+};
+
 absl::StatusOr<RareClassResult> RunRareClasses(ConfigSource config, ClassPair pair, int examples,
-                                               const std::string& model_path);
+                                               const ModelFile& model);
 
 // New classes: the classifier trains without the pair (data.held_out_classes);
 // then, for each count in `examples` (starting from the trained memory each
@@ -70,10 +80,10 @@ struct NewClassResult {
   double dual_others = 0;
 };
 
-// The trained model, before any example was shown, goes to `model_path`.
+// The model file holds the classifier before any example was shown.
 absl::StatusOr<std::vector<NewClassResult>> RunNewClasses(ConfigSource config, ClassPair pair,
                                                           const std::vector<int>& examples,
-                                                          const std::string& model_path);
+                                                          const ModelFile& model);
 
 // Results as CSV (a header, a row per result) and the tool's summary: per
 // module and count, the median over the pairs and the worst pair of each

@@ -39,6 +39,7 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> CachedMemory::Create(const MemoryM
   settings.similarity_threshold = resolved.similarity_threshold;
   settings.temperature = resolved.temperature;
   settings.top_k = resolved.top_k;
+  settings.vote = resolved.vote;
   return std::make_unique<CachedMemory>(settings, args.backend);
 }
 
@@ -104,7 +105,7 @@ absl::StatusOr<Retrieval> CachedMemory::Retrieve(const Tensor& features) {
   }
   memory::TopK top;
   memory::SelectTopK(cosines_, settings_.top_k, &top);
-  return memory::Vote(top, labels_, {});
+  return memory::Vote(top, labels_, {}, settings_.vote);
 }
 
 absl::StatusOr<float> CachedMemory::Loss(const Tensor& features, absl::Span<const int> labels,

@@ -52,6 +52,7 @@ class CachedMemory : public MemoryModule {
     float similarity_threshold = memory::MemorySettings().similarity_threshold;
     float temperature = memory::MemorySettings().temperature;
     int top_k = memory::MemorySettings().top_k;
+    memory::VoteRule vote = memory::MemorySettings().vote;
   };
 
   // From a config (defaults resolved by memory::ResolveMemorySettings).

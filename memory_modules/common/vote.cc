@@ -5,7 +5,7 @@
 namespace mnemo::memory {
 
 Retrieval Vote(const TopK& top, absl::Span<const int> slot_labels,
-               absl::Span<const float> certainty) {
+               absl::Span<const float> certainty, VoteRule rule) {
   Retrieval answer;
   answer.label.assign(top.rows, -1);
   answer.confidence.assign(top.rows, 0.0f);
@@ -18,6 +18,24 @@ Retrieval Vote(const TopK& top, absl::Span<const int> slot_labels,
   for (int r = 0; r < top.rows; ++r) {
     const int* index = top.index.data() + static_cast<size_t>(r) * top.k;
     const float* score = top.score.data() + static_cast<size_t>(r) * top.k;
+    if (rule == VoteRule::kMargin) {
+      int best = 0;
+      for (int j = 1; j < top.k; ++j) {
+        if (weight(index[j], score[j]) > weight(index[best], score[best])) best = j;
+      }
+      const int label = slot_labels[index[best]];
+      float other = -1.0f, lowest = 2.0f;
+      for (int j = 0; j < top.k; ++j) {
+        const float w = weight(index[j], score[j]);
+        lowest = std::min(lowest, w);
+        if (slot_labels[index[j]] != label) other = std::max(other, w);
+      }
+      const float runner_up = top.k == 1 ? 0.0f : (other >= 0.0f ? other : lowest);
+      answer.label[r] = label;
+      answer.slot[r] = index[best];
+      answer.confidence[r] = std::clamp(weight(index[best], score[best]) - runner_up, 0.0f, 1.0f);
+      continue;
+    }
     // k is small: summing each class over the k neighbours beats a map.
     // Neighbours come best first, so the first class to reach the largest
     // sum is the tie-break winner and its first neighbour its best one.

@@ -3,6 +3,7 @@
 
 #include "absl/types/span.h"
 #include "core/memory_module.h"
+#include "core/memory_settings.h"
 #include "memory_modules/common/top_k.h"
 
 namespace mnemo::memory {
@@ -19,8 +20,17 @@ namespace mnemo::memory {
 // confident). With k = 1 this is the best match's clipped cosine times its
 // certainty. A row with no neighbour (empty memory) answers label -1,
 // slot -1, confidence 0.
+//
+// VoteRule::kMargin instead: the neighbour of the largest weight answers
+// (its class and slot; the better-ranked on a tie), and
+//   confidence = w_best - (the largest weight of a neighbour of another class)
+// or, when all k are of its class, w_best - (the smallest weight among them),
+// which is at most the lead over the nearest item of another class beyond
+// the k. A class with few items answers when its nearest item is clearly
+// nearer than any other class's, however many items those classes hold.
+// With k = 1 it is the best match's weight, as the similarity vote's.
 Retrieval Vote(const TopK& top, absl::Span<const int> slot_labels,
-               absl::Span<const float> certainty);
+               absl::Span<const float> certainty, VoteRule rule = VoteRule::kSimilarity);
 
 }  // namespace mnemo::memory
 

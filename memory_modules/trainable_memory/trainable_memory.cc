@@ -54,6 +54,7 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> TrainableMemory::Create(const Memo
   settings.similarity_threshold = resolved.similarity_threshold;
   settings.temperature = resolved.temperature;
   settings.top_k = resolved.top_k;
+  settings.vote = resolved.vote;
   settings.value_scale = value_scale;
   return std::make_unique<TrainableMemory>(settings, args.backend);
 }
@@ -128,7 +129,7 @@ absl::StatusOr<Retrieval> TrainableMemory::Retrieve(const Tensor& features) {
   for (int slot = 0; slot < size_; ++slot) {
     certainty[slot] = Certainty(values_.row(slot), &slot_class[slot]);
   }
-  return memory::Vote(top, slot_class, certainty);
+  return memory::Vote(top, slot_class, certainty, settings_.vote);
 }
 
 absl::StatusOr<float> TrainableMemory::Loss(const Tensor& features, absl::Span<const int> labels,

@@ -71,6 +71,7 @@ class TrainableMemory : public MemoryModule {
     float similarity_threshold = memory::MemorySettings().similarity_threshold;
     float temperature = memory::MemorySettings().temperature;
     int top_k = memory::MemorySettings().top_k;
+    memory::VoteRule vote = memory::MemorySettings().vote;
     float value_scale = 5.0f;
   };
 

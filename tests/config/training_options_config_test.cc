@@ -135,6 +135,39 @@ TEST(TrainingOptionsConfigTest, LabelSmoothingIsRefusedWithAMemoryModule) {
                                   "classifier trains on the plain cross-entropy"));
 }
 
+TEST(TrainingOptionsConfigTest, ClassSelectionProblemsAtTheirPlace) {
+  const std::string text = absl::StrCat(
+      kModel,
+      "data { rare_classes { classes: [1, -2] }\n"
+      "  held_out_classes: 1 }\n"
+      "trainer { optimizer { type: 'sgd' learning_rate: 0.1 } batch_size: 8 epochs: 1 }\n");
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> config = Load(text);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(Lines(config.status()),
+              UnorderedElementsAre(
+                  At(text, "rare_classes {") +
+                      "data.rare_classes.keep is required: the training samples kept of "
+                      "each class (> 0; to leave a class out, name it in "
+                      "data.held_out_classes)",
+                  At(text, "classes: [") + "data.rare_classes.classes: class -2 is negative",
+                  At(text, "held_out_classes") + "data.held_out_classes: class 1 is named twice"));
+
+  const std::string regression =
+      "model { input_size: 4 layer { type: 'Dense' units: 1 } loss: MEAN_SQUARED_ERROR }\n"
+      "data { held_out_classes: 0 }\n"
+      "trainer { optimizer { type: 'sgd' learning_rate: 0.1 } batch_size: 8 epochs: 1 }\n";
+  config = Load(regression);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            At(regression, "held_out_classes") +
+                "class selection needs a classifier; model.loss is a regression loss");
+
+  const std::string fine = absl::StrCat(
+      kModel, "data { rare_classes { classes: [0, 1] keep: 10 } held_out_classes: 2 }\n",
+      "trainer { optimizer { type: 'sgd' learning_rate: 0.1 } batch_size: 8 epochs: 1 }\n");
+  EXPECT_TRUE(Load(fine).ok()) << Load(fine).status();
+}
+
 TEST(TrainingOptionsConfigTest, AllOfThemTogetherLoad) {
   const std::string text = absl::StrCat(
       "model { input_size: 4 layer { type: 'Dense' units: 3 } label_smoothing: 0.1 }\n"

@@ -18,6 +18,7 @@ TEST(MemorySettingsTest, UnsetFieldsTakeTheDocumentedDefaults) {
   EXPECT_FLOAT_EQ(settings->temperature, 0.1f);
   EXPECT_FLOAT_EQ(settings->memory_loss_weight, 0.4f);
   EXPECT_EQ(settings->top_k, 1);
+  EXPECT_EQ(settings->vote, VoteRule::kSimilarity);
 }
 
 TEST(MemorySettingsTest, SetFieldsAreKept) {
@@ -28,6 +29,7 @@ TEST(MemorySettingsTest, SetFieldsAreKept) {
   config.set_temperature(0.2f);
   config.set_memory_loss_weight(1.5f);
   config.set_top_k(3);
+  config.set_vote("margin");
   absl::StatusOr<MemorySettings> settings = ResolveMemorySettings(config);
   ASSERT_TRUE(settings.ok()) << settings.status();
   EXPECT_FLOAT_EQ(settings->confidence_threshold, 0.5f);
@@ -35,6 +37,7 @@ TEST(MemorySettingsTest, SetFieldsAreKept) {
   EXPECT_FLOAT_EQ(settings->temperature, 0.2f);
   EXPECT_FLOAT_EQ(settings->memory_loss_weight, 1.5f);
   EXPECT_EQ(settings->top_k, 3);
+  EXPECT_EQ(settings->vote, VoteRule::kMargin);
 }
 
 TEST(MemorySettingsTest, EveryProblemAtOnce) {
@@ -43,11 +46,14 @@ TEST(MemorySettingsTest, EveryProblemAtOnce) {
   config.set_top_k(-2);
   config.set_confidence_threshold(1.5f);
   config.set_memory_loss_weight(-0.1f);
+  config.set_vote("majority");
   absl::StatusOr<MemorySettings> settings = ResolveMemorySettings(config);
   ASSERT_FALSE(settings.ok());
   const std::string message(settings.status().message());
   for (const char* field :
-       {"capacity", "temperature", "top_k", "confidence_threshold", "memory_loss_weight"}) {
+       {"capacity", "temperature", "top_k", "confidence_threshold", "memory_loss_weight",
+        "memory_module.vote must be \"similarity\" (the default) or "
+        "\"margin\", not \"majority\""}) {
     EXPECT_NE(message.find(field), std::string::npos) << field << " in: " << message;
   }
 }

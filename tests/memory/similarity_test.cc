@@ -193,6 +193,38 @@ TEST(VoteTest, TieGoesToTheBetterRankedClassAndCertaintyWeighs) {
   EXPECT_NEAR(weighed.confidence[0], 0.6f / 2, 1e-6);
 }
 
+TEST(VoteTest, MarginAnswersTheNearestByItsLeadOverAnotherClass) {
+  // Row 0 (classes by slot: A A B B): the seed's vote gives B (.85 + .8
+  // against .9 + .3); the margin rule gives the nearest, A, confidence
+  // .9 - .85 (B's nearest).
+  // Row 1: all four nearest are A: the lead is bounded by the farthest of
+  // them, .95 - .2.
+  Tensor cosines(2, 4);
+  cosines << 0.9f, 0.3f, 0.85f, 0.8f, 0.95f, 0.6f, 0.4f, 0.2f;
+  TopK top;
+  SelectTopK(cosines, 4, &top);
+  EXPECT_EQ(Vote(top, {0, 0, 1, 1}, {}).label[0], 1);
+  const Retrieval margin = Vote(top, {0, 0, 1, 1}, {}, VoteRule::kMargin);
+  EXPECT_EQ(margin.label[0], 0);
+  EXPECT_EQ(margin.slot[0], 0);
+  EXPECT_NEAR(margin.confidence[0], 0.9f - 0.85f, 1e-6);
+  const Retrieval same = Vote(top, {0, 0, 0, 0}, {}, VoteRule::kMargin);
+  EXPECT_EQ(same.label[1], 0);
+  EXPECT_NEAR(same.confidence[1], 0.95f - 0.2f, 1e-6);
+
+  // A certainty reorders: slot 1 (.5 x 1) outweighs slot 0 (.9 x .5).
+  Tensor two(1, 2);
+  two << 0.9f, 0.5f;
+  SelectTopK(two, 2, &top);
+  const Retrieval weighed = Vote(top, {3, 4}, {0.5f, 1.0f}, VoteRule::kMargin);
+  EXPECT_EQ(weighed.label[0], 4);
+  EXPECT_EQ(weighed.slot[0], 1);
+  EXPECT_NEAR(weighed.confidence[0], 0.5f - 0.45f, 1e-6);
+  // k = 1: the best match's weight, as the similarity vote's.
+  SelectTopK(two, 1, &top);
+  EXPECT_NEAR(Vote(top, {3, 4}, {}, VoteRule::kMargin).confidence[0], 0.9f, 1e-6);
+}
+
 TEST(VoteTest, MatchesBruteForce) {
   TestRng rng(4);
   const MatrixD cosines = RandomD(rng, 30, 25);
