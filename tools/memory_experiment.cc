@@ -68,6 +68,12 @@ ABSL_FLAG(bool, reuse_models, false,
           "rare_classes and new_classes: evaluate the models a run before left in the output "
           "directory instead of training them again (a run without one trains); the memory's "
           "readout (top_k, vote, confidence_threshold) is --configs' (with --overwrite)");
+ABSL_FLAG(std::string, vote, "",
+          "the memory's vote (memory_module.vote); empty = as the config says");
+ABSL_FLAG(int, top_k, 0, "the memory's neighbours (memory_module.top_k); 0 = as the config says");
+ABSL_FLAG(
+    double, confidence_threshold, -1,
+    "the dual path's threshold (memory_module.confidence_threshold); -1 = as the config says");
 ABSL_FLAG(int, epochs, 0, "epochs; 0 = as each config says");
 ABSL_FLAG(int, train_limit, -1, "use the first N training samples; -1 = as the config says");
 ABSL_FLAG(int, test_limit, -1, "use the first N test samples; -1 = as the config says");
@@ -133,6 +139,26 @@ absl::Status ApplyFlags(config::Experiment& experiment) {
     MNEMO_RETURN_IF_ERROR(
         CheckFlagRange("--test_limit", *config::Data::descriptor(), "test_limit", v));
     data.set_test_limit(v);
+  }
+  // The memory's readout, which training does not read: with
+  // --reuse_models, a readout studied on trained models.
+  config::MemoryModule& memory = *experiment.mutable_memory_module();
+  if (std::string v = absl::GetFlag(FLAGS_vote); !v.empty()) memory.set_vote(v);
+  if (int v = absl::GetFlag(FLAGS_top_k); v != 0) {
+    MNEMO_RETURN_IF_ERROR(
+        CheckFlagRange("--top_k", *config::MemoryModule::descriptor(), "top_k", v));
+    memory.set_top_k(v);
+  }
+  if (double v = absl::GetFlag(FLAGS_confidence_threshold); v != -1) {
+    // 0 is the config's "unset" (the default, 0.85): not a threshold to ask for.
+    if (!(v > 0 && v <= 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--confidence_threshold must be in (0, 1], not ", v));
+    }
+    memory.set_confidence_threshold(static_cast<float>(v));
+  }
+  if (absl::Status s = memory::ResolveMemorySettings(memory).status(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--vote / --top_k: ", s.message()));
   }
   if (absl::GetFlag(FLAGS_timing_samples) <= 0) {
     return absl::InvalidArgumentError("--timing_samples must be > 0");

@@ -45,7 +45,8 @@ grep -q "^cached_memory,4,5,3," "$csv"
 grep -qE "^  cached_memory, 3 shown: pair dual [0-9.]+ " "$TEST_TMPDIR/new.log"
 
 # Bad flags: named, nothing run.
-for flag in --pairs=0-0 --pairs=1 --examples=0 --protocol=rare; do
+for flag in --pairs=0-0 --pairs=1 --examples=0 --protocol=rare --vote=majority \
+            --confidence_threshold=0; do
   status=0
   "$tool" "${common[@]}" --protocol=new_classes "$flag" --out="$TEST_TMPDIR/bad" \
     > /dev/null 2> "$TEST_TMPDIR/bad.err" || status=$?
