@@ -39,7 +39,7 @@ namespace mnemo::memory {
 // up at a shape. Not thread-safe, as the modules are not.
 class Int8Scan {
  public:
-  // The candidates scored again per query for a top-k: 4k, at least 32.
+  // The candidates scored again per query for a top-k: 4k, at least 16.
   // Measured on Fashion-MNIST features (tools/bench/memory_path_benchmark):
   // see that benchmark's recall figures.
   static int DefaultCandidates(int k);

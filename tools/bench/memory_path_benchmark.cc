@@ -22,6 +22,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -253,14 +254,16 @@ absl::Status PrintRecall(const Backend& backend, const Tensor& all_features, con
         rows_all += here == k;
       }
       const Retrieval answer = memory::Vote(approximate, labels, {});
-      int labels_differ = 0, confidence_differs = 0;
+      int labels_differ = 0;
+      double confidence_differs = 0;  // the largest difference
       for (int b = 0; b < exact.rows; ++b) {
         labels_differ += answer.label[b] != exact_answer.label[b];
-        confidence_differs += answer.confidence[b] != exact_answer.confidence[b];
+        confidence_differs = std::max<double>(
+            confidence_differs, std::abs(answer.confidence[b] - exact_answer.confidence[b]));
       }
       absl::PrintF(
           "  k %-2d candidates %-3d: recall@k %.5f, rows with all k %.4f; Vote labels differ on "
-          "%d of %d, confidences on %d\n",
+          "%d of %d, confidences by up to %.2g\n",
           k, factor * k, static_cast<double>(found) / (static_cast<double>(exact.rows) * k),
           static_cast<double>(rows_all) / exact.rows, labels_differ, exact.rows,
           confidence_differs);
