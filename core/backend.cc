@@ -47,6 +47,12 @@ class EigenBackend : public Backend {
 
 }  // namespace
 
+absl::Status Backend::MatMulTransposedInt8(const Eigen::Ref<const MatrixU8>&,
+                                           const Eigen::Ref<const MatrixS8>&, MatrixS32*) const {
+  return absl::UnimplementedError(
+      absl::StrCat("the ", name(), " backend has no int8 matrix product"));
+}
+
 std::unique_ptr<Backend> CreateReferenceBackend() { return std::make_unique<EigenBackend>(); }
 
 std::shared_ptr<const Backend> ReferenceBackend() {

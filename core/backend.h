@@ -14,6 +14,12 @@
 
 namespace mnemo {
 
+// Row-major integer matrices, for MatMulTransposedInt8 (a memory's int8
+// similarity scan): unsigned and signed bytes in, exact int32 sums out.
+using MatrixU8 = Eigen::Matrix<uint8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixS8 = Eigen::Matrix<int8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixS32 = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
 // What a compute backend offers besides its layers: the computations that are
 // not layers (the loss, the memory modules' similarity search) and the number
 // of threads it computes with. A model selects one with `model.backend`;
@@ -43,6 +49,19 @@ class Backend {
   // resized (its storage reused when the shape is unchanged).
   virtual absl::Status MatMulTransposed(const Eigen::Ref<const Tensor>& a,
                                         const Eigen::Ref<const Tensor>& b, Tensor* c) const = 0;
+
+  // c = a * b^T over bytes: c(i, j) = sum_l a(i, l) * b(j, l), a unsigned,
+  // b signed, summed exactly in int32 (the caller keeps the sums in range:
+  // 255 x 128 x cols < 2^31 for any cols below 65,000). This is the form
+  // the CPU's VNNI instructions take (u8 x s8 -> s32), so a signed a is
+  // passed shifted by +128 with the shift's share, 128 x sum_l b(j, l),
+  // subtracted by the caller (memory_modules/common/int8_scan.h). Only a
+  // backend with has_int8_matmul() implements it; the default says so
+  // (Unimplemented). Same contract on shapes and `c` as MatMulTransposed.
+  virtual bool has_int8_matmul() const { return false; }
+  virtual absl::Status MatMulTransposedInt8(const Eigen::Ref<const MatrixU8>& a,
+                                            const Eigen::Ref<const MatrixS8>& b,
+                                            MatrixS32* c) const;
 
   // Softmax cross-entropy as core/loss.h's SoftmaxCrossEntropy::Compute
   // defines it: the mean loss over the rows of `logits` (batch x classes);

@@ -299,10 +299,9 @@ class Validator {
               "(> 0; to leave a class out, name it in data.held_out_classes)");
     }
     std::set<int32_t> seen;
+    // (A negative class is the schema's range's to report.)
     auto check = [&](const std::string& field, int32_t label) {
-      if (label < 0) {
-        Problem(field, absl::StrCat(field, ": class ", label, " is negative"));
-      } else if (!seen.insert(label).second) {
+      if (label >= 0 && !seen.insert(label).second) {
         Problem(field, absl::StrCat(field, ": class ", label, " is named twice"));
       }
     };

@@ -17,6 +17,24 @@ namespace {
 float OrDefault(float value, float fallback) { return value == 0.0f ? fallback : value; }
 int OrDefault(int value, int fallback) { return value == 0 ? fallback : value; }
 
+constexpr ScanPrecision kScanPrecisions[] = {ScanPrecision::kFp32, ScanPrecision::kInt8};
+
+// The precision a config names; none for a name that is not one ("" is the
+// default).
+bool ParseScanPrecision(const std::string& name, ScanPrecision* precision) {
+  if (name.empty()) {
+    *precision = MemorySettings().scan_precision;
+    return true;
+  }
+  for (ScanPrecision p : kScanPrecisions) {
+    if (name == ScanPrecisionName(p)) {
+      *precision = p;
+      return true;
+    }
+  }
+  return false;
+}
+
 MemorySettings Resolved(const config::MemoryModule& config) {
   const MemorySettings defaults;
   MemorySettings settings;
@@ -29,10 +47,21 @@ MemorySettings Resolved(const config::MemoryModule& config) {
   settings.memory_loss_weight = OrDefault(config.memory_loss_weight(), defaults.memory_loss_weight);
   settings.top_k = OrDefault(config.top_k(), defaults.top_k);
   if (config.vote() == "margin") settings.vote = VoteRule::kMargin;
+  ParseScanPrecision(config.scan_precision(), &settings.scan_precision);  // checked apart
   return settings;
 }
 
 }  // namespace
+
+const char* ScanPrecisionName(ScanPrecision precision) {
+  switch (precision) {
+    case ScanPrecision::kFp32:
+      return "fp32";
+    case ScanPrecision::kInt8:
+      return "int8";
+  }
+  return "?";
+}
 
 std::vector<FieldProblem> CheckMemorySettings(const config::MemoryModule& config) {
   const MemorySettings defaults;
@@ -70,6 +99,15 @@ std::vector<FieldProblem> CheckMemorySettings(const config::MemoryModule& config
   if (s.capacity > 0 && s.top_k > s.capacity) {
     problem("top_k", absl::StrCat("must be at most the capacity (", config.capacity(),
                                   "; unset = ", defaults.top_k, "), not ", config.top_k()));
+  }
+  if (ScanPrecision parsed; !ParseScanPrecision(config.scan_precision(), &parsed)) {
+    std::vector<std::string> known;
+    for (ScanPrecision p : kScanPrecisions)
+      known.push_back(absl::StrCat("\"", ScanPrecisionName(p), "\""));
+    problem("scan_precision",
+            absl::StrCat("must be one of ", absl::StrJoin(known, ", "), " (unset = \"",
+                         ScanPrecisionName(defaults.scan_precision), "\"), not \"",
+                         config.scan_precision(), "\""));
   }
   // In the schema's order of the fields, the ranges' among the others'.
   const google::protobuf::Descriptor& fields = *config::MemoryModule::descriptor();

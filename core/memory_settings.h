@@ -10,6 +10,15 @@
 
 namespace mnemo::memory {
 
+// memory_module.scan_precision: the arithmetic of Retrieve's similarity scan.
+// kFp32 is exact search; kInt8 scans int8 copies of the keys and queries and
+// scores the best candidates again in fp32
+// (memory_modules/common/int8_scan.h).
+enum class ScanPrecision { kFp32, kInt8 };
+
+// The config's names of the precisions ("fp32", "int8").
+const char* ScanPrecisionName(ScanPrecision precision);
+
 // A config's memory_module settings with the defaults filled in (proto3: a
 // zero field is unset). These initializers are the one statement of the
 // defaults: config.proto's comments, the loader's messages, the classifier and
@@ -29,12 +38,13 @@ struct MemorySettings {
   float memory_loss_weight = 0.4f;
   int top_k = 1;
   VoteRule vote = VoteRule::kSimilarity;
+  ScanPrecision scan_precision = ScanPrecision::kFp32;
 };
 
 // Every problem at once, each named by its field ("memory_module.temperature"): capacity must be >
 // 0, temperature > 0, confidence_threshold in [0, 1], memory_loss_weight >= 0, top_k in [1,
-// capacity], all finite. similarity_threshold is free: above 1 every example is novel, at -1 or
-// below none is.
+// capacity], all finite, scan_precision "fp32", "int8" or unset. similarity_threshold is free:
+// above 1 every example is novel, at -1 or below none is.
 std::vector<FieldProblem> CheckMemorySettings(const config::MemoryModule& config);
 
 // The settings, defaults resolved, or every problem of CheckMemorySettings in

@@ -40,6 +40,8 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> CachedMemory::Create(const MemoryM
   settings.temperature = resolved.temperature;
   settings.top_k = resolved.top_k;
   settings.vote = resolved.vote;
+  settings.scan_precision = resolved.scan_precision;
+  MNEMO_RETURN_IF_ERROR(memory::CheckScanPrecision(settings.scan_precision, args.backend.get()));
   return std::make_unique<CachedMemory>(settings, args.backend);
 }
 
@@ -85,6 +87,7 @@ absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> l
   MNEMO_RETURN_IF_ERROR(
       memory::CheckBatch("Store", features, labels, settings_.feature_dim, settings_.num_classes));
   memory::NormalizeRows(features, &unit_, &norms_);
+  int8_scan_.KeysChanged();
   return memory::StoreRows(
       *backend_, unit_, norms_, keys_.topRows(size_), settings_.capacity,
       settings_.similarity_threshold, &size_,
@@ -98,14 +101,15 @@ absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> l
 absl::StatusOr<Retrieval> CachedMemory::Retrieve(const Tensor& features) {
   MNEMO_RETURN_IF_ERROR(memory::CheckFeatures("Retrieve", features, settings_.feature_dim));
   memory::NormalizeRows(features, &unit_, &norms_);
-  if (absl::Status s =
-          memory::CosineSimilarities(*backend_, unit_, keys_.topRows(size_), &cosines_);
-      !s.ok()) {
-    return s;
+  if (settings_.scan_precision == memory::ScanPrecision::kInt8) {
+    MNEMO_RETURN_IF_ERROR(
+        int8_scan_.Search(*backend_, unit_, keys_.topRows(size_), settings_.top_k, &top_));
+  } else {
+    MNEMO_RETURN_IF_ERROR(
+        memory::CosineSimilarities(*backend_, unit_, keys_.topRows(size_), &cosines_));
+    memory::SelectTopK(cosines_, settings_.top_k, &top_);
   }
-  memory::TopK top;
-  memory::SelectTopK(cosines_, settings_.top_k, &top);
-  return memory::Vote(top, labels_, {}, settings_.vote);
+  return memory::Vote(top_, labels_, {}, settings_.vote);
 }
 
 absl::StatusOr<float> CachedMemory::Loss(const Tensor& features, absl::Span<const int> labels,
@@ -134,6 +138,7 @@ absl::StatusOr<float> CachedMemory::Loss(const Tensor& features, absl::Span<cons
 
 void CachedMemory::Clear() {
   keys_.setZero();
+  int8_scan_.KeysChanged();
   std::fill(labels_.begin(), labels_.end(), -1);
   std::fill(class_counts_.begin(), class_counts_.end(), 0);
   classes_held_ = 0;

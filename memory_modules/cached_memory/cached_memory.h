@@ -14,7 +14,9 @@
 #include "core/memory_settings.h"
 #include "core/registry.h"
 #include "core/tensor.h"
+#include "memory_modules/common/int8_scan.h"
 #include "memory_modules/common/similarity.h"
+#include "memory_modules/common/top_k.h"
 
 namespace mnemo::memory_modules {
 
@@ -22,7 +24,9 @@ namespace mnemo::memory_modules {
 // unit-length) with their class labels.
 //
 //  - Retrieve: cosine of every query with every stored key (one GEMM, on the
-//    backend of the network it serves: core/backend.h), the top_k per query,
+//    backend of the network it serves: core/backend.h; with scan_precision
+//    int8 an int8 GEMM whose best candidates are scored again in fp32:
+//    memory_modules/common/int8_scan.h), the top_k per query,
 //    a similarity-weighted vote (memory::Vote); with top_k 1 the best
 //    match's label, confidence = its cosine clipped to [0, 1].
 //  - Store: while there are unused slots every example takes the next one.
@@ -53,12 +57,18 @@ class CachedMemory : public MemoryModule {
     float temperature = memory::MemorySettings().temperature;
     int top_k = memory::MemorySettings().top_k;
     memory::VoteRule vote = memory::MemorySettings().vote;
+    // kInt8: Retrieve scans int8 copies of the keys (memory::Int8Scan);
+    // needs a backend with has_int8_matmul().
+    memory::ScanPrecision scan_precision = memory::MemorySettings().scan_precision;
   };
 
   // From a config (defaults resolved by memory::ResolveMemorySettings).
   static absl::StatusOr<std::unique_ptr<MemoryModule>> Create(const MemoryModuleArgs& args);
 
   // `backend` runs the similarity GEMMs; null means the reference backend.
+  // With scan_precision int8 it must have an int8 GEMM (Create refuses one
+  // without, naming memory_module.scan_precision; a module constructed
+  // directly fails at Retrieve).
   explicit CachedMemory(const Settings& settings, std::shared_ptr<const Backend> backend = nullptr);
 
   absl::Status Store(const Tensor& features, absl::Span<const int> labels) override;
@@ -91,6 +101,7 @@ class CachedMemory : public MemoryModule {
 
   const Settings settings_;
   const std::shared_ptr<const Backend> backend_;  // never null
+  // Whoever changes keys_ calls int8_scan_.KeysChanged().
   Tensor keys_;              // capacity x feature_dim; rows [0, size_) unit
   std::vector<int> labels_;  // capacity; [0, size_) meaningful
   std::vector<int> class_counts_;  // items of each class
@@ -102,6 +113,8 @@ class CachedMemory : public MemoryModule {
   memory::ColumnVector<float> norms_;
   Tensor cosines_;
   Tensor grad_cosines_;
+  memory::TopK top_;
+  memory::Int8Scan int8_scan_;  // its int8 keys, with scan_precision int8
 };
 
 }  // namespace mnemo::memory_modules

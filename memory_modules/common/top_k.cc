@@ -1,43 +1,61 @@
 #include "memory_modules/common/top_k.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/avx512_warning_workaround.h"  // first: see there
 
 namespace mnemo::memory {
 namespace {
 
-// The first column holding the row's maximum: the vectorised maxCoeff finds
-// the value, a scan that usually stops early finds where it is.
-void SelectBest(const float* row, int columns, int* index, float* score) {
-  const float best = Eigen::Map<const Eigen::VectorXf>(row, columns).maxCoeff();
-  int at = 0;
-  while (row[at] != best) ++at;
-  *index = at;
-  *score = best;
-}
+// a ranks strictly above b: the larger number, and any number above NaN.
+// Equal scores (and two NaNs) do not: the column seen first stays ahead.
+inline bool Above(float a, float b) { return a > b || (std::isnan(b) && !std::isnan(a)); }
 
-// The k best of a row, kept sorted best first in index[0..k), score[0..k).
-// A column enters only when it beats the k-th best kept (strictly, so the
-// lower of two equal columns stays ahead); for all but the first few columns
-// of a row that is one well-predicted comparison.
-void SelectBestK(const float* row, int columns, int k, int* index, float* score) {
-  int kept = 0;
-  for (int c = 0; c < columns; ++c) {
-    const float value = row[c];
-    if (kept == k && !(value > score[k - 1])) continue;
-    int at = kept == k ? k - 1 : kept++;
-    while (at > 0 && value > score[at - 1]) {
-      score[at] = score[at - 1];
-      index[at] = index[at - 1];
-      --at;
-    }
-    score[at] = value;
-    index[at] = c;
+// Puts `value` of column `column` among the `*kept` best (sorted best first,
+// at most k), dropping the k-th when full. Only called for a value that
+// belongs there (room left, or Above the k-th).
+inline void Insert(float value, int column, int k, int* kept, int* index, float* score) {
+  int at = *kept == k ? k - 1 : (*kept)++;
+  while (at > 0 && Above(value, score[at - 1])) {
+    score[at] = score[at - 1];
+    index[at] = index[at - 1];
+    --at;
   }
+  score[at] = value;
+  index[at] = column;
 }
 
 }  // namespace
+
+void SelectRowTopK(const float* row, int columns, int k, int* index, float* score) {
+  int kept = 0;
+  int c = 0;
+  for (; c < columns && kept < k; ++c) Insert(row[c], c, k, &kept, index, score);
+#ifdef __AVX512F__
+  // Blocks of 16 against the k-th best: a value enters only when strictly
+  // above it (so of equal values the lower column stays), and a NaN never
+  // compares above (ordered compare), as Above says. While the k-th best is
+  // itself NaN (a row with NaNs among its first columns) the scalar loop
+  // below takes the row, since any number is above it.
+  while (c + 16 <= columns && !std::isnan(score[k - 1])) {
+    __m512 threshold = _mm512_set1_ps(score[k - 1]);
+    for (; c + 16 <= columns; c += 16) {
+      __mmask16 better = _mm512_cmp_ps_mask(_mm512_loadu_ps(row + c), threshold, _CMP_GT_OQ);
+      if (better == 0) continue;
+      // In column order, each against the k-th best as it is by then.
+      for (; better != 0; better &= better - 1) {
+        const int column = c + __builtin_ctz(better);
+        if (row[column] > score[k - 1]) Insert(row[column], column, k, &kept, index, score);
+      }
+      threshold = _mm512_set1_ps(score[k - 1]);
+    }
+  }
+#endif
+  for (; c < columns; ++c) {
+    if (Above(row[c], score[k - 1])) Insert(row[c], c, k, &kept, index, score);
+  }
+}
 
 void SelectTopK(const ConstMatrixRef<float>& scores, int k, TopK* top) {
   const int rows = static_cast<int>(scores.rows());
@@ -48,14 +66,9 @@ void SelectTopK(const ConstMatrixRef<float>& scores, int k, TopK* top) {
   top->score.resize(top->index.size());
   if (top->k == 0) return;
   for (int r = 0; r < rows; ++r) {
-    const float* row = scores.row(r).data();
-    int* index = top->index.data() + static_cast<size_t>(r) * top->k;
-    float* score = top->score.data() + static_cast<size_t>(r) * top->k;
-    if (top->k == 1) {
-      SelectBest(row, columns, index, score);
-    } else {
-      SelectBestK(row, columns, top->k, index, score);
-    }
+    SelectRowTopK(scores.row(r).data(), columns, top->k,
+                  top->index.data() + static_cast<size_t>(r) * top->k,
+                  top->score.data() + static_cast<size_t>(r) * top->k);
   }
 }
 

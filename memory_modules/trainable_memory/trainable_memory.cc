@@ -43,6 +43,14 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> TrainableMemory::Create(const Memo
         absl::StrCat("trainable_memory needs feature_dim > 0 and num_classes > 0 (got ",
                      args.feature_dim, " and ", args.num_classes, ")"));
   }
+  // Its keys are parameters the optimizer moves at every step, unseen by the
+  // module: an int8 copy would have to be made again at every Retrieve, at
+  // about the cost of the scan it saves.
+  if (resolved.scan_precision != memory::ScanPrecision::kFp32) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "memory_module.scan_precision \"", memory::ScanPrecisionName(resolved.scan_precision),
+        "\" is not available for trainable_memory (its keys are trained: only \"fp32\")"));
+  }
   if (!(value_scale > 0.0f) || !std::isfinite(value_scale)) {
     return absl::InvalidArgumentError(
         absl::StrCat("trainable_memory: options.value_scale must be > 0 (got ", value_scale, ")"));
@@ -121,15 +129,14 @@ absl::StatusOr<Retrieval> TrainableMemory::Retrieve(const Tensor& features) {
       !s.ok()) {
     return s;
   }
-  memory::TopK top;
-  memory::SelectTopK(cosines_, settings_.top_k, &top);
+  memory::SelectTopK(cosines_, settings_.top_k, &top_);
   // Each slot's class is what its values say now, not what it was stored as.
-  std::vector<int> slot_class(size_);
-  std::vector<float> certainty(size_);
+  slot_class_.resize(size_);
+  certainty_.resize(size_);
   for (int slot = 0; slot < size_; ++slot) {
-    certainty[slot] = Certainty(values_.row(slot), &slot_class[slot]);
+    certainty_[slot] = Certainty(values_.row(slot), &slot_class_[slot]);
   }
-  return memory::Vote(top, slot_class, certainty, settings_.vote);
+  return memory::Vote(top_, slot_class_, certainty_, settings_.vote);
 }
 
 absl::StatusOr<float> TrainableMemory::Loss(const Tensor& features, absl::Span<const int> labels,

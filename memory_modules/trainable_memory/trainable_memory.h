@@ -15,6 +15,7 @@
 #include "core/registry.h"
 #include "core/tensor.h"
 #include "memory_modules/common/similarity.h"
+#include "memory_modules/common/top_k.h"
 
 namespace mnemo::memory_modules {
 
@@ -129,6 +130,9 @@ class TrainableMemory : public MemoryModule {
   Tensor grad_cosines_;
   Tensor grad_keys_;
   Tensor grad_values_;
+  memory::TopK top_;
+  std::vector<int> slot_class_;  // Retrieve's per slot
+  std::vector<float> certainty_;
 };
 
 }  // namespace mnemo::memory_modules

@@ -21,8 +21,8 @@ namespace mnemo::onednn {
 
 inline constexpr char kBackendName[] = "onednn";
 
-// The "onednn" backend: oneDNN's sgemm for the memory modules' similarity
-// search, softmax primitives for the loss, and `threads` OpenMP threads
+// The "onednn" backend: oneDNN's sgemm (and u8 x s8 gemm) for the memory
+// modules' similarity search, softmax primitives for the loss, and `threads` OpenMP threads
 // (BackendArgs::threads, 0 = one per core) for everything of the plugin that
 // the model's layers and these run.
 class OneDnnBackend : public Backend {
@@ -40,6 +40,13 @@ class OneDnnBackend : public Backend {
   // sgemm needs no primitive (no kernel generated) per shape.
   absl::Status MatMulTransposed(const Eigen::Ref<const Tensor>& a,
                                 const Eigen::Ref<const Tensor>& b, Tensor* c) const override;
+
+  // oneDNN's gemm_u8s8s32 (VNNI where the CPU has it), for the same reason
+  // as sgemm above: no primitive per shape.
+  bool has_int8_matmul() const override { return true; }
+  absl::Status MatMulTransposedInt8(const Eigen::Ref<const MatrixU8>& a,
+                                    const Eigen::Ref<const MatrixS8>& b,
+                                    MatrixS32* c) const override;
 
   absl::StatusOr<float> SoftmaxCrossEntropy(const Tensor& logits, absl::Span<const int32_t> labels,
                                             Tensor* grad_logits, int* correct) const override;

@@ -19,6 +19,7 @@ TEST(MemorySettingsTest, UnsetFieldsTakeTheDocumentedDefaults) {
   EXPECT_FLOAT_EQ(settings->memory_loss_weight, 0.4f);
   EXPECT_EQ(settings->top_k, 1);
   EXPECT_EQ(settings->vote, VoteRule::kSimilarity);
+  EXPECT_EQ(settings->scan_precision, ScanPrecision::kFp32);
 }
 
 TEST(MemorySettingsTest, SetFieldsAreKept) {
@@ -56,6 +57,32 @@ TEST(MemorySettingsTest, EveryProblemAtOnce) {
         "\"margin\", not \"majority\""}) {
     EXPECT_NE(message.find(field), std::string::npos) << field << " in: " << message;
   }
+}
+
+TEST(MemorySettingsTest, ScanPrecisionByName) {
+  config::MemoryModule config;
+  config.set_capacity(5);
+  for (ScanPrecision precision : {ScanPrecision::kFp32, ScanPrecision::kInt8}) {
+    config.set_scan_precision(ScanPrecisionName(precision));
+    absl::StatusOr<MemorySettings> settings = ResolveMemorySettings(config);
+    ASSERT_TRUE(settings.ok()) << settings.status();
+    EXPECT_EQ(settings->scan_precision, precision);
+  }
+  EXPECT_STREQ(ScanPrecisionName(ScanPrecision::kInt8), "int8");
+}
+
+TEST(MemorySettingsTest, UnknownScanPrecisionNamesTheFieldAndTheKnownOnes) {
+  config::MemoryModule config;
+  config.set_capacity(5);
+  config.set_scan_precision("bf16");
+  const std::vector<FieldProblem> problems = CheckMemorySettings(config);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].field, "memory_module.scan_precision");
+  for (const char* part : {"memory_module.scan_precision", "\"fp32\"", "\"int8\"", "bf16"}) {
+    EXPECT_NE(problems[0].message.find(part), std::string::npos)
+        << part << " in " << problems[0].message;
+  }
+  EXPECT_FALSE(ResolveMemorySettings(config).ok());
 }
 
 }  // namespace

@@ -170,6 +170,52 @@ TEST_F(OneDnnBackendTest, MatMulOfEmptyOperandsAndMismatchedWidths) {
   EXPECT_THAT(mismatch.message(), HasSubstr("4 columns"));
 }
 
+// The int8 product (a memory's int8 scan) against its definition, summed in
+// int64: exact, whatever the blocking, odd shapes and a block of a store's
+// rows included, at the extremes of the byte ranges too.
+TEST_P(MatMulShapeTest, Int8MatchesItsDefinitionExactly) {
+  const auto [queries, keys, width] = GetParam();
+  TestRng rng(static_cast<uint32_t>(queries * 5 + keys + width * 11));
+  ASSERT_TRUE(backend_->has_int8_matmul());
+  MatrixU8 a(queries, width);
+  MatrixS8 store(keys + 5, width);
+  for (Eigen::Index i = 0; i < a.size(); ++i) {
+    a.data()[i] = static_cast<uint8_t>(rng.Uniform(0.0f, 255.99f));
+  }
+  for (Eigen::Index i = 0; i < store.size(); ++i) {
+    store.data()[i] = static_cast<int8_t>(rng.Uniform(-127.99f, 127.99f));
+  }
+  a.row(0).setConstant(255);  // the largest sums either way
+  store.row(0).setConstant(-128);
+  MatrixS32 c;
+  ASSERT_TRUE(backend_->MatMulTransposedInt8(a, store.topRows(keys), &c).ok());
+  ASSERT_EQ(c.rows(), queries);
+  ASSERT_EQ(c.cols(), keys);
+  for (int i = 0; i < queries; ++i) {
+    for (int j = 0; j < keys; ++j) {
+      int64_t sum = 0;
+      for (int l = 0; l < width; ++l) sum += int64_t{a(i, l)} * int64_t{store(j, l)};
+      ASSERT_EQ(c(i, j), sum) << i << "," << j;
+    }
+  }
+}
+
+TEST_F(OneDnnBackendTest, Int8MatMulOfEmptyOperandsAndMismatchedWidths) {
+  MatrixS32 c;
+  ASSERT_TRUE(backend_->MatMulTransposedInt8(MatrixU8(3, 4), MatrixS8(0, 4), &c).ok());
+  EXPECT_EQ(c.rows(), 3);
+  EXPECT_EQ(c.cols(), 0);
+  ASSERT_TRUE(backend_->MatMulTransposedInt8(MatrixU8(2, 0), MatrixS8(3, 0), &c).ok());
+  EXPECT_EQ(c, MatrixS32::Zero(2, 3));
+  absl::Status mismatch = backend_->MatMulTransposedInt8(MatrixU8(2, 4), MatrixS8(3, 5), &c);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_THAT(mismatch.message(), HasSubstr("4 columns"));
+  // The reference backend has none, and says so.
+  EXPECT_FALSE(reference_->has_int8_matmul());
+  EXPECT_EQ(reference_->MatMulTransposedInt8(MatrixU8(1, 1), MatrixS8(1, 1), &c).code(),
+            absl::StatusCode::kUnimplemented);
+}
+
 // The thread setting as OpenMP reports it: the backend measures the team a
 // parallel region gets after applying it, and the test checks that against
 // OpenMP here too.

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -314,6 +315,73 @@ TEST_F(OneDnnNetworkTest, MemoryModulesSearchOnTheModelsBackend) {
     EXPECT_NEAR(*loss, *loss_ref, kTolerance * *loss_ref) << type;
     EXPECT_LE(RelativeError(grad, grad_ref), kTolerance) << type;
     EXPECT_GT(Counter(*backend, "similarity_gemms"), gemms) << type;
+  }
+}
+
+// scan_precision "int8" on the onednn backend: with no more items than the
+// candidates (20 for top_k 5) the answers are exact search's, the
+// reference backend's fp32 ones; with more, nearly all are. The reference
+// backend and the trainable memory refuse it, naming the field.
+TEST_F(OneDnnNetworkTest, CachedMemoryInt8ScanMatchesExactSearch) {
+  std::shared_ptr<const Backend> backend = mnemo::testing::OneDnnBackend();
+  ASSERT_NE(backend, nullptr);
+  for (int capacity : {20, 2000}) {
+    SCOPED_TRACE(capacity);
+    config::MemoryModule config;
+    config.set_type("cached_memory");
+    config.set_capacity(capacity);
+    config.set_top_k(5);
+    config.set_scan_precision("int8");
+    auto ours = Registries::Global().memory_modules.Create(
+        "cached_memory", MemoryModuleArgs{config, 48, 7, backend});
+    ASSERT_TRUE(ours.ok()) << ours.status();
+    config.set_scan_precision("fp32");
+    auto reference = Registries::Global().memory_modules.Create(
+        "cached_memory", MemoryModuleArgs{config, 48, 7, nullptr});
+    ASSERT_TRUE(reference.ok()) << reference.status();
+    TestRng rng(12);
+    for (int stored = 0; stored < capacity; stored += 128) {
+      const int rows = std::min(128, capacity - stored);
+      // Clustered around 7 directions, one per class, as features are.
+      Tensor features = rng.Random(rows, 48, -0.5f, 0.5f);
+      std::vector<int> labels(rows);
+      for (int r = 0; r < rows; ++r) {
+        labels[r] = r % 7;
+        features(r, labels[r]) += 2.0f;
+      }
+      ASSERT_TRUE((*ours)->Store(features, labels).ok());
+      ASSERT_TRUE((*reference)->Store(features, labels).ok());
+    }
+    Tensor queries = rng.Random(300, 48, -0.5f, 0.5f);
+    for (int r = 0; r < 300; ++r) queries(r, r % 7) += 2.0f;
+    auto got = (*ours)->Retrieve(queries);
+    auto want = (*reference)->Retrieve(queries);
+    ASSERT_TRUE(got.ok() && want.ok());
+    int slots_differ = 0;
+    for (int r = 0; r < 300; ++r) {
+      slots_differ += got->slot[r] != want->slot[r];
+      if (capacity <= 20) {
+        EXPECT_EQ(got->label[r], want->label[r]) << r;
+        EXPECT_EQ(got->slot[r], want->slot[r]) << r;
+        EXPECT_NEAR(got->confidence[r], want->confidence[r], 1e-6) << r;
+      }
+    }
+    // 2000 items: the best match is among the 20 candidates for nearly
+    // every query.
+    EXPECT_LE(slots_differ, 3);
+  }
+  for (const char* type : {"cached_memory", "trainable_memory"}) {
+    config::MemoryModule config;
+    config.set_type(type);
+    config.set_capacity(10);
+    config.set_scan_precision("int8");
+    const std::shared_ptr<const Backend> on =
+        std::string(type) == "cached_memory" ? ReferenceBackend() : backend;
+    auto refused =
+        Registries::Global().memory_modules.Create(type, MemoryModuleArgs{config, 8, 3, on});
+    ASSERT_FALSE(refused.ok()) << type;
+    EXPECT_NE(refused.status().message().find("memory_module.scan_precision"), std::string::npos)
+        << refused.status().message();
   }
 }
 
