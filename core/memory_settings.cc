@@ -28,6 +28,7 @@ MemorySettings Resolved(const config::MemoryModule& config) {
   settings.temperature = OrDefault(config.temperature(), defaults.temperature);
   settings.memory_loss_weight = OrDefault(config.memory_loss_weight(), defaults.memory_loss_weight);
   settings.top_k = OrDefault(config.top_k(), defaults.top_k);
+  settings.num_classes = config.num_classes();
   return settings;
 }
 
@@ -86,6 +87,17 @@ absl::StatusOr<MemorySettings> ResolveMemorySettings(const config::MemoryModule&
         problems, "; ", [](std::string* out, const FieldProblem& p) { out->append(p.message); }));
   }
   return Resolved(config);
+}
+
+absl::StatusOr<int> MemoryClasses(const MemorySettings& settings, int head_classes) {
+  if (settings.num_classes == 0) return head_classes;
+  if (settings.num_classes < head_classes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "memory_module.num_classes must be 0 (the head's outputs) or at least the head's ",
+        head_classes, " outputs (the memory holds every class the head answers), not ",
+        settings.num_classes));
+  }
+  return settings.num_classes;
 }
 
 }  // namespace mnemo::memory

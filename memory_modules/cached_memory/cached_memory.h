@@ -32,6 +32,12 @@ namespace mnemo::memory_modules {
 //    own class least similar to it, or, when its class is absent, the item
 //    least similar to it overall. Other examples are not stored. Zero vectors
 //    are never stored: their cosine with anything is 0.
+//  - Write (examples a user shows): no novelty test; a free slot while
+//    there is one, else the item least similar to the example overall,
+//    whatever its class, among the slots this call has not written. Not
+//    Store's same-class rule: k examples of a class the memory lacks, shown
+//    one call at a time (tools/serve's add lines), would each replace the
+//    one before, and one would be kept. Zero vectors are refused.
 //  - Loss: the memory contrastive loss (memory_modules/common/contrastive_loss.h)
 //    against the stored keys, which are fixed: gradient to the features only.
 //  - State: "keys" [n x d] (unit rows), "labels" [1 x n] (floats holding
@@ -56,11 +62,13 @@ class CachedMemory : public MemoryModule {
   explicit CachedMemory(const Settings& settings, std::shared_ptr<const Backend> backend = nullptr);
 
   absl::Status Store(const Tensor& features, absl::Span<const int> labels) override;
+  absl::Status Write(const Tensor& features, absl::Span<const int> labels) override;
   absl::StatusOr<Retrieval> Retrieve(const Tensor& features) override;
   absl::StatusOr<float> Loss(const Tensor& features, absl::Span<const int> labels,
                              Tensor* grad_features) override;
 
   int feature_dim() const override { return settings_.feature_dim; }
+  int num_classes() const override { return settings_.num_classes; }
   int capacity() const override { return settings_.capacity; }
   int size() const override { return size_; }
   void Clear() override;
@@ -76,7 +84,7 @@ class CachedMemory : public MemoryModule {
 
  private:
   // The slot a novel example of class `label` replaces, from its cosines
-  // with every slot.
+  // with every slot; label -1 (no class): the least similar overall.
   int Victim(absl::Span<const float> cosines, int label) const;
 
   const Settings settings_;
