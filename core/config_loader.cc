@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -279,6 +280,36 @@ class Validator {
     }
   }
 
+  // data.rare_classes and data.held_out_classes: class ids of a classifier,
+  // each named once; rare_classes needs `keep`.
+  void CheckClassSelection(const config::Data& data) {
+    const bool rare = data.has_rare_classes();
+    if (!rare && data.held_out_classes().empty()) return;
+    if (IsRegression(experiment_.model().loss())) {
+      Problem(rare ? "data.rare_classes" : "data.held_out_classes",
+              "class selection needs a classifier; model.loss is a regression loss");
+      return;
+    }
+    if (rare && data.rare_classes().classes().empty()) {
+      Problem("data.rare_classes.classes", "data.rare_classes names no class");
+    }
+    if (rare && data.rare_classes().keep() == 0) {
+      Problem("data.rare_classes.keep",
+              "data.rare_classes.keep is required: the training samples kept of each class "
+              "(> 0; to leave a class out, name it in data.held_out_classes)");
+    }
+    std::set<int32_t> seen;
+    auto check = [&](const std::string& field, int32_t label) {
+      if (label < 0) {
+        Problem(field, absl::StrCat(field, ": class ", label, " is negative"));
+      } else if (!seen.insert(label).second) {
+        Problem(field, absl::StrCat(field, ": class ", label, " is named twice"));
+      }
+    };
+    for (int32_t label : data.rare_classes().classes()) check("data.rare_classes.classes", label);
+    for (int32_t label : data.held_out_classes()) check("data.held_out_classes", label);
+  }
+
   void CheckData() {
     const config::Data& data = experiment_.data();
     Problems(CheckRanges(data, "data"));
@@ -293,6 +324,7 @@ class Validator {
     if (data.has_augmentation()) {
       Problems(CheckAugmentation(data.augmentation(), experiment_.model().input_size()));
     }
+    CheckClassSelection(data);
     const bool validated = fraction > 0 || !data.validation_file().empty();
     if (experiment_.trainer().has_early_stopping() && !validated) {
       Problem("trainer.early_stopping",

@@ -23,6 +23,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -42,6 +43,7 @@
 #include "tools/command_line.h"
 #include "tools/data/data_config.h"
 #include "tools/data/readers.h"
+#include "tools/memory_protocols.h"
 #include "tools/memory_report.h"
 #include "tools/model_summary.h"
 #include "tools/paths.h"
@@ -53,6 +55,15 @@
 
 ABSL_FLAG(std::string, configs, "configs/memory_cached.pbtxt,configs/memory_trainable.pbtxt",
           "memory module configs to run, comma-separated");
+ABSL_FLAG(std::string, protocol, "seed",
+          "seed: the seed's experiment (each config trained once on all the data); "
+          "rare_classes: each pair of --pairs kept to each count of --examples training samples "
+          "per class; new_classes: trained without each pair, then shown each count of "
+          "--examples samples per class of it");
+ABSL_FLAG(std::string, pairs, "0-1,2-3,4-5,6-7,8-9", "the class pairs of the protocols");
+ABSL_FLAG(std::string, examples, "1,5,10,50",
+          "rare_classes: training samples kept per class of the pair; new_classes: examples "
+          "shown per class");
 ABSL_FLAG(int, epochs, 0, "epochs; 0 = as each config says");
 ABSL_FLAG(int, train_limit, -1, "use the first N training samples; -1 = as the config says");
 ABSL_FLAG(int, test_limit, -1, "use the first N test samples; -1 = as the config says");
@@ -292,12 +303,87 @@ absl::StatusOr<Outcome> RunOne(const std::string& config_arg, const std::string&
   return outcome;
 }
 
+absl::StatusOr<std::vector<int>> ParseCounts(const std::string& text, const std::string& flag) {
+  std::vector<int> counts;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    int count = 0;
+    if (!absl::SimpleAtoi(item, &count) || count <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": \"", item, "\" is not a count > 0"));
+    }
+    counts.push_back(count);
+  }
+  if (counts.empty()) return absl::InvalidArgumentError(absl::StrCat(flag, " names no count"));
+  return counts;
+}
+
+// --protocol rare_classes or new_classes: every config, pair and count; the
+// results (CSV), the summary and the plot go to <out>/<protocol>/.
+absl::Status RunProtocol(const std::string& protocol, const std::vector<std::string>& configs,
+                         const std::string& out_root) {
+  MNEMO_ASSIGN_OR_RETURN(std::vector<ClassPair> pairs,
+                         ParsePairs(absl::GetFlag(FLAGS_pairs), "--pairs"));
+  MNEMO_ASSIGN_OR_RETURN(std::vector<int> counts,
+                         ParseCounts(absl::GetFlag(FLAGS_examples), "--examples"));
+  const std::string out = absl::StrCat(out_root, "/", protocol);
+  MNEMO_RETURN_IF_ERROR(PrepareOutputDirectory(out));
+  const std::string csv_path = absl::StrCat(out, "/results.csv");
+  MNEMO_RETURN_IF_ERROR(CheckNoFinishedRunToReplace(csv_path, "", absl::GetFlag(FLAGS_overwrite)));
+  std::vector<RareClassResult> rare;
+  std::vector<NewClassResult> added;
+  for (const std::string& config_arg : configs) {
+    MNEMO_ASSIGN_OR_RETURN(std::string config_path, FindInputFile(config_arg));
+    auto load = [&]() -> absl::StatusOr<std::unique_ptr<LoadedConfig>> {
+      MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded,
+                             ConfigLoader().LoadFile(config_path));
+      MNEMO_RETURN_IF_ERROR(ApplyFlags(loaded->mutable_experiment()));
+      return loaded;
+    };
+    for (const ClassPair& pair : pairs) {
+      if (protocol == "rare_classes") {
+        for (int count : counts) {
+          MNEMO_ASSIGN_OR_RETURN(
+              RareClassResult result,
+              RunRareClasses(load, pair, count,
+                             absl::StrFormat("%s/%s_pair_%d_%d_kept_%d.safetensors", out,
+                                             Stem(config_path), pair.first, pair.second, count)));
+          rare.push_back(result);
+        }
+      } else {
+        MNEMO_ASSIGN_OR_RETURN(
+            std::vector<NewClassResult> results,
+            RunNewClasses(load, pair, counts,
+                          absl::StrFormat("%s/%s_pair_%d_%d.safetensors", out, Stem(config_path),
+                                          pair.first, pair.second)));
+        added.insert(added.end(), results.begin(), results.end());
+      }
+    }
+  }
+  const bool is_rare = protocol == "rare_classes";
+  const std::string svg_path = absl::StrCat(out, "/", protocol, ".svg");
+  MNEMO_RETURN_IF_ERROR(
+      WriteFileAtomically(csv_path, is_rare ? RareClassesCsv(rare) : NewClassesCsv(added)));
+  MNEMO_RETURN_IF_ERROR(
+      WriteFileAtomically(svg_path, is_rare ? RareClassesSvg(rare) : NewClassesSvg(added)));
+  absl::PrintF("\n%s\nResults: %s\nPlot:    %s\n",
+               is_rare ? SummarizeRareClasses(rare) : SummarizeNewClasses(added), csv_path,
+               svg_path);
+  return absl::OkStatus();
+}
+
 absl::Status Run() {
   InstallStopSignalHandlers();
   const std::vector<std::string> configs =
       absl::StrSplit(absl::GetFlag(FLAGS_configs), ',', absl::SkipWhitespace());
   if (configs.empty()) return absl::InvalidArgumentError("--configs names no config");
   const std::string out_root = UserPath(absl::GetFlag(FLAGS_out));
+  const std::string protocol = absl::GetFlag(FLAGS_protocol);
+  if (protocol == "rare_classes" || protocol == "new_classes") {
+    return RunProtocol(protocol, configs, out_root);
+  }
+  if (protocol != "seed") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--protocol: \"", protocol, "\" is not one of seed, rare_classes, new_classes"));
+  }
   std::map<std::string, TrainTestData> data_cache;
   std::vector<Outcome> outcomes;
   for (const std::string& config : configs) {

@@ -46,26 +46,38 @@ CachedMemory::CachedMemory(const Settings& settings, std::shared_ptr<const Backe
     : settings_(settings),
       backend_(backend != nullptr ? std::move(backend) : ReferenceBackend()),
       keys_(Tensor::Zero(settings.capacity, settings.feature_dim)),
-      labels_(settings.capacity, -1) {}
+      labels_(settings.capacity, -1),
+      class_counts_(settings.num_classes, 0) {}
+
+int CachedMemory::Donor(int label) const {
+  const int held = classes_held_ + (class_counts_[label] == 0 ? 1 : 0);
+  if (class_counts_[label] >= settings_.capacity / held) return label;
+  return static_cast<int>(std::max_element(class_counts_.begin(), class_counts_.end()) -
+                          class_counts_.begin());
+}
 
 int CachedMemory::Victim(absl::Span<const float> cosines, int label) const {
-  // Two minima in one branch-free pass (which slots hold the label is as
-  // unpredictable as the labels), then the first slot that holds the one
-  // chosen: ties go to the lower slot.
+  // The donor's least similar item in one branch-free pass (which slots hold
+  // it is as unpredictable as the labels), then the first slot that holds
+  // it: ties go to the lower slot. The donor holds an item: its own class
+  // holds at least its share (>= 1 item once full), the largest class holds
+  // the most.
   constexpr float kNone = std::numeric_limits<float>::infinity();
+  const int donor = Donor(label);
   const int filled = static_cast<int>(cosines.size());
-  float same_class = kNone;
   float lowest = kNone;
   for (int slot = 0; slot < filled; ++slot) {
-    const float cosine = cosines[slot];
-    same_class = std::min(same_class, labels_[slot] == label ? cosine : kNone);
-    lowest = std::min(lowest, cosine);
+    lowest = std::min(lowest, labels_[slot] == donor ? cosines[slot] : kNone);
   }
-  const bool of_class = same_class != kNone;
-  const float target = of_class ? same_class : lowest;
   int slot = 0;
-  while (cosines[slot] != target || (of_class && labels_[slot] != label)) ++slot;
+  while (cosines[slot] != lowest || labels_[slot] != donor) ++slot;
   return slot;
+}
+
+void CachedMemory::Place(int slot, int label) {
+  if (slot < size_ && labels_[slot] >= 0 && --class_counts_[labels_[slot]] == 0) --classes_held_;
+  if (class_counts_[label]++ == 0) ++classes_held_;
+  labels_[slot] = label;
 }
 
 absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> labels) {
@@ -78,7 +90,7 @@ absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> l
       [&](int row, absl::Span<const float> cosines) { return Victim(cosines, labels[row]); },
       [&](int slot, int row) {
         keys_.row(slot) = unit_.row(row);
-        labels_[slot] = labels[row];
+        Place(slot, labels[row]);
       });
 }
 
@@ -98,11 +110,11 @@ absl::Status CachedMemory::Write(const Tensor& features, absl::Span<const int> l
       [&](int, absl::Span<const float> cosines) {
         candidates.assign(cosines.begin(), cosines.end());
         for (int slot : written) candidates[slot] = std::numeric_limits<float>::max();
-        return Victim(candidates, /*label=*/-1);
+        return memory::FirstMinimum(candidates);
       },
       [&](int slot, int row) {
         keys_.row(slot) = unit_.row(row);
-        labels_[slot] = labels[row];
+        Place(slot, labels[row]);
         written.push_back(slot);
       });
 }
@@ -147,6 +159,8 @@ absl::StatusOr<float> CachedMemory::Loss(const Tensor& features, absl::Span<cons
 void CachedMemory::Clear() {
   keys_.setZero();
   std::fill(labels_.begin(), labels_.end(), -1);
+  std::fill(class_counts_.begin(), class_counts_.end(), 0);
+  classes_held_ = 0;
   size_ = 0;
 }
 
@@ -188,7 +202,7 @@ absl::Status CachedMemory::ImportState(const std::map<std::string, Tensor>& stat
   }
   Clear();
   keys_.topRows(n) = unit;
-  std::copy(labels.begin(), labels.end(), labels_.begin());
+  for (Eigen::Index i = 0; i < n; ++i) Place(static_cast<int>(i), labels[i]);
   size_ = static_cast<int>(n);
   return absl::OkStatus();
 }

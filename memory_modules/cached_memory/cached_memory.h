@@ -28,16 +28,21 @@ namespace mnemo::memory_modules {
 //  - Store: while there are unused slots every example takes the next one.
 //    Once full, an example is novel when its best cosine with what the memory
 //    holds now, examples placed earlier in the same batch included, is below
-//    similarity_threshold; a novel example replaces the stored item of its
-//    own class least similar to it, or, when its class is absent, the item
-//    least similar to it overall. Other examples are not stored. Zero vectors
-//    are never stored: their cosine with anything is 0.
+//    similarity_threshold; a novel example replaces the item least similar
+//    to it of a donor class: its own class while that holds at least an
+//    equal share of the memory (capacity / the classes held, its own
+//    counted), else the class holding the most items (the lowest such class
+//    id). So the memory keeps every example of a rare class it is shown (up
+//    to the share), where replacing within the class would freeze each
+//    class at the count it had when the memory filled. Other examples are
+//    not stored. Zero vectors are never stored: their cosine with anything
+//    is 0.
 //  - Write (examples a user shows): no novelty test; a free slot while
-//    there is one, else the item least similar to the example overall,
-//    whatever its class, among the slots this call has not written. Not
-//    Store's same-class rule: k examples of a class the memory lacks, shown
-//    one call at a time (tools/serve's add lines), would each replace the
-//    one before, and one would be kept. Zero vectors are refused.
+//    there is one, else the item least similar to the example, whatever its
+//    class, among the slots this call has not written: a shown example
+//    displaces the memory's least relevant item. (Store's donor can be the
+//    example's own class, whose items may all be examples just shown.) Zero
+//    vectors are refused.
 //  - Loss: the memory contrastive loss (memory_modules/common/contrastive_loss.h)
 //    against the stored keys, which are fixed: gradient to the features only.
 //  - State: "keys" [n x d] (unit rows), "labels" [1 x n] (floats holding
@@ -84,13 +89,19 @@ class CachedMemory : public MemoryModule {
 
  private:
   // The slot a novel example of class `label` replaces, from its cosines
-  // with every slot; label -1 (no class): the least similar overall.
+  // with every slot.
   int Victim(absl::Span<const float> cosines, int label) const;
+  // The class that gives up an item for a novel example of class `label`.
+  int Donor(int label) const;
+  // Slot `slot` (filled or the next free one) now holds class `label`.
+  void Place(int slot, int label);
 
   const Settings settings_;
   const std::shared_ptr<const Backend> backend_;  // never null
   Tensor keys_;              // capacity x feature_dim; rows [0, size_) unit
   std::vector<int> labels_;  // capacity; [0, size_) meaningful
+  std::vector<int> class_counts_;  // items of each class
+  int classes_held_ = 0;           // classes with an item
   int size_ = 0;
 
   // Scratch, kept so that a batch does not allocate megabytes each call.

@@ -76,6 +76,38 @@ std::vector<DualPathEpochMetrics> DualPathMetricsOf(const std::vector<EpochMetri
   return out;
 }
 
+namespace {
+
+using ClassCounts = DualPathEvaluation::ClassCounts;
+
+// Pooled recall over the classes `in` accepts.
+template <typename In>
+double PooledRecall(const ClassCounts& counts, const std::vector<int>& correct, In in) {
+  int64_t right = 0, samples = 0;
+  for (size_t c = 0; c < counts.samples.size(); ++c) {
+    if (!in(static_cast<int>(c))) continue;
+    right += correct[c];
+    samples += counts.samples[c];
+  }
+  return samples > 0 ? static_cast<double>(right) / samples : DualPathEvaluation::kNone;
+}
+
+}  // namespace
+
+double Recall(const ClassCounts& counts, const std::vector<int>& correct,
+              absl::Span<const int> classes) {
+  return PooledRecall(counts, correct, [&](int c) {
+    return std::find(classes.begin(), classes.end(), c) != classes.end();
+  });
+}
+
+double RecallOfOthers(const ClassCounts& counts, const std::vector<int>& correct,
+                      absl::Span<const int> classes) {
+  return PooledRecall(counts, correct, [&](int c) {
+    return std::find(classes.begin(), classes.end(), c) == classes.end();
+  });
+}
+
 absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifier,
                                                     const Dataset& data, int batch_size) {
   // Labels up to the memory's classes: those beyond the head's were shown to
@@ -98,6 +130,7 @@ absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifi
   int64_t correct = 0, network_correct = 0, memory_correct = 0;
   int64_t answered = 0, memory_path_correct = 0, network_path_correct = 0;
   int64_t corrected = 0, broke = 0;
+  DualPathEvaluation e;
   Tensor batch, logits;
   // An int64 cursor: begin + batch_size must not wrap for a set of ~2^31 rows.
   for (int64_t cursor = 0; cursor < n; cursor += batch_size) {
@@ -142,6 +175,17 @@ absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifi
     for (int i = 0; i < count; ++i) {
       const int32_t label = labels[i];
       const bool from_memory = prediction.from_memory[i] != 0;
+      ClassCounts& by_class = e.by_class;
+      if (static_cast<size_t>(label) >= by_class.samples.size()) {
+        for (std::vector<int>* column : {&by_class.samples, &by_class.correct,
+                                         &by_class.network_correct, &by_class.memory_correct}) {
+          column->resize(label + 1, 0);
+        }
+      }
+      ++by_class.samples[label];
+      by_class.correct[label] += prediction.label[i] == label;
+      by_class.network_correct[label] += prediction.network_label[i] == label;
+      by_class.memory_correct[label] += prediction.memory_label[i] == label;
       correct += prediction.label[i] == label;
       network_correct += prediction.network_label[i] == label;
       memory_correct += prediction.memory_label[i] == label;
@@ -158,7 +202,6 @@ absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifi
     }
   }
 
-  DualPathEvaluation e;
   e.samples = n;
   e.classification_loss = head_samples > 0 ? classification_sum / head_samples : 0;
   e.memory_loss = memory_sum / n;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "core/dataset.h"
 #include "core/trainable_model.h"
 #include "core/trainer.h"
@@ -35,7 +36,27 @@ struct DualPathEvaluation {
   int memory_broke = 0;
   double memory_path_accuracy = kNone;   // on the samples the memory answered
   double network_path_accuracy = kNone;  // on the samples the head answered
+
+  // By class id (up to the largest label seen): the samples of the class,
+  // and of them those each path answered right. Not among an epoch's
+  // figures (EpochMetrics keeps scalars); EvaluateDualPath fills them.
+  struct ClassCounts {
+    std::vector<int> samples;
+    std::vector<int> correct;  // the dual path's answers
+    std::vector<int> network_correct;
+    std::vector<int> memory_correct;
+  } by_class;
 };
+
+// The recall of a path over a set of classes: the samples of those classes
+// it answered right over their samples (pooled; kNone when they have none).
+// `correct` is one of by_class's columns. With a balanced test set, as
+// Fashion-MNIST's, it is also the mean of the classes' recalls.
+double Recall(const DualPathEvaluation::ClassCounts& counts, const std::vector<int>& correct,
+              absl::Span<const int> classes);
+// The same over every class not in `classes`.
+double RecallOfOthers(const DualPathEvaluation::ClassCounts& counts,
+                      const std::vector<int>& correct, absl::Span<const int> classes);
 
 // Evaluates in inference mode, in batches of `batch_size`; the memory is
 // read, never changed.

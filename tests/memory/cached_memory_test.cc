@@ -108,6 +108,31 @@ TEST(CachedMemoryStoreTest, AbsentClassReplacesTheLeastSimilarOverall) {
   EXPECT_EQ(memory.stored_labels()[0], 4);
 }
 
+TEST(CachedMemoryStoreTest, AClassBelowItsShareTakesFromTheLargestClass) {
+  // Capacity 6: class 0 at 0, 10, 20 and 30 deg, class 1 at 90, class 2 at
+  // 180. Three classes held: a share is 2 items.
+  CachedMemory memory(SmallSettings(6));
+  ASSERT_TRUE(memory.Store(AtAngles({0, 10, 20, 30, 90, 180}), {0, 0, 0, 0, 1, 2}).ok());
+  // 270 deg of class 1 (1 item, below its share of 2): class 0 (4 items)
+  // gives up its item least similar to 270 deg, 30 deg (cosine -0.5), though
+  // class 1's own 90 deg (-1) and class 2's 180 deg (0) are there.
+  ASSERT_TRUE(memory.Store(AtAngles({270}), {1}).ok());
+  EXPECT_EQ(SlotAt(memory, 270), 3);
+  EXPECT_EQ(SlotAt(memory, 90), 4);
+  EXPECT_EQ(SlotAt(memory, 180), 5);
+  // Class 1 holds its share now: its next example replaces its own least
+  // similar item (for 225 deg: 90 deg at -0.71, not 270 deg at 0.71).
+  ASSERT_TRUE(memory.Store(AtAngles({225}), {1}).ok());
+  EXPECT_EQ(SlotAt(memory, 225), 4);
+  EXPECT_EQ(SlotAt(memory, 270), 3);
+  // A class the memory does not hold counts itself among the classes (four
+  // now, a share of 1) and takes from the largest, class 0 (3 items): its
+  // item least similar to 100 deg, 0 deg.
+  ASSERT_TRUE(memory.Store(AtAngles({100}), {3}).ok());
+  EXPECT_EQ(SlotAt(memory, 100), 0);
+  EXPECT_EQ(memory.stored_labels()[0], 3);
+}
+
 TEST(CachedMemoryStoreTest, NotNovelIsNotStored) {
   CachedMemory memory(SmallSettings(3));
   FillThree(memory);

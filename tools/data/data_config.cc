@@ -33,8 +33,9 @@ bool IsDirectory(const std::string& path) {
 std::vector<FieldProblem> FieldsNotTaken(const config::Data& config, const std::string& format,
                                          const std::vector<std::string>& taken,
                                          const std::string& hint) {
-  static const std::vector<std::string> kEveryFormat = {"format", "train_limit", "test_limit",
-                                                        "validation_fraction", "augmentation"};
+  static const std::vector<std::string> kEveryFormat = {
+      "format",       "train_limit",  "test_limit",      "validation_fraction",
+      "augmentation", "rare_classes", "held_out_classes"};
   std::vector<const google::protobuf::FieldDescriptor*> set;
   config.GetReflection()->ListFields(config, &set);
   std::vector<FieldProblem> problems;

@@ -20,6 +20,7 @@
 #include "core/init.h"
 #include "core/loss.h"
 #include "core/status_macros.h"
+#include "tools/data/class_selection.h"
 #include "tools/data/data_config.h"
 #include "tools/data/formats.h"
 
@@ -78,6 +79,7 @@ absl::StatusOr<TrainTestData> LoadData(const config::Experiment& experiment,
     MNEMO_RETURN_IF_ERROR(
         SplitValidation(config.validation_fraction(), experiment.trainer().seed(), &data));
   }
+  MNEMO_RETURN_IF_ERROR(SelectClasses(config, experiment.trainer().seed(), &data));
   return data;
 }
 

@@ -46,6 +46,8 @@ absl::StatusOr<Dataset> ReadCifar10(const std::vector<std::string>& paths, int l
 // data.validation_fraction that share of the training set is held out as the
 // validation set, drawn with trainer.seed and, for classification, class by
 // class (stratified), so that every class keeps its proportion.
+// Then data.rare_classes and data.held_out_classes select the training (and
+// validation) samples of those classes (SelectClasses, class_selection.h).
 // data.augmentation, with its image shape filled from the training set's
 // where it leaves it out, is TrainTestData::augmentation
 // (ResolveAugmentation: a shape that disagrees or is missing is refused).
