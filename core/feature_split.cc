@@ -48,4 +48,17 @@ absl::StatusOr<int> FeatureSplitIndex(const LoadedConfig& config) {
   return error(absl::StrCat(kField, " ", QuoteValue(wanted), " names no layer ", known));
 }
 
+absl::Status CheckFeatureSplit(const Network& network, int split,
+                               const std::string& features_after) {
+  bool found = false;
+  for (int i = 0; i < split && i < network.num_layers(); ++i) {
+    found |= network.layer(i).name() == features_after;
+  }
+  if (!found || split >= network.num_layers()) {
+    return absl::InternalError(absl::StrCat("the built network does not place layer \"",
+                                            features_after, "\" before its layer ", split));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace mnemo

@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "core/config.pb.h"
 #include "core/config_loader.h"
+#include "core/network.h"
 
 namespace mnemo {
 
@@ -23,6 +24,13 @@ std::string ConfigLayerName(const config::Model& model, int index);
 // empty, names no config layer (the names are listed), or names the last one
 // (no layer would be left for the head).
 absl::StatusOr<int> FeatureSplitIndex(const LoadedConfig& config);
+
+// That FeatureSplitIndex counted layers by the rule BuildNetwork names them
+// by: the network built from the config has the layer `features_after`
+// among its first `split` layers and a head after them. Internal otherwise
+// (better than splitting in the wrong place).
+absl::Status CheckFeatureSplit(const Network& network, int split,
+                               const std::string& features_after);
 
 }  // namespace mnemo
 

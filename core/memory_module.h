@@ -30,10 +30,22 @@ class MemoryModule {
   virtual absl::Status Store(const Tensor& features,
                              absl::Span<const int> labels) = 0;
 
+  // Keeps examples a user shows (new classes without retraining): unlike
+  // Store there is no novelty test, every row is written, a free slot while
+  // there is one, else the slot the module's replacement policy names; no
+  // slot written by this call is replaced by a later row of it. No gradient
+  // is involved. Refuses, changing nothing: a row that is zero (it has no
+  // direction to match) or not finite, a label outside the module's
+  // classes, more rows than the capacity (they could not all be kept). A
+  // later Write or Store may replace what this one wrote, by the policy.
+  virtual absl::Status Write(const Tensor& features, absl::Span<const int> labels) = 0;
+
   // Best match for every row of `features` (batch x feature_dim).
   virtual absl::StatusOr<Retrieval> Retrieve(const Tensor& features) = 0;
 
   virtual int feature_dim() const = 0;
+  // The classes it may hold: labels 0 .. num_classes() - 1.
+  virtual int num_classes() const = 0;
   virtual int capacity() const = 0;
   virtual int size() const = 0;  // items stored now
   virtual void Clear() = 0;

@@ -48,6 +48,7 @@ MemorySettings Resolved(const config::MemoryModule& config) {
   settings.top_k = OrDefault(config.top_k(), defaults.top_k);
   if (config.vote() == "margin") settings.vote = VoteRule::kMargin;
   ParseScanPrecision(config.scan_precision(), &settings.scan_precision);  // checked apart
+  settings.num_classes = config.num_classes();
   return settings;
 }
 
@@ -129,6 +130,17 @@ absl::StatusOr<MemorySettings> ResolveMemorySettings(const config::MemoryModule&
         problems, "; ", [](std::string* out, const FieldProblem& p) { out->append(p.message); }));
   }
   return Resolved(config);
+}
+
+absl::StatusOr<int> MemoryClasses(const MemorySettings& settings, int head_classes) {
+  if (settings.num_classes == 0) return head_classes;
+  if (settings.num_classes < head_classes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "memory_module.num_classes must be 0 (the head's outputs) or at least the head's ",
+        head_classes, " outputs (the memory holds every class the head answers), not ",
+        settings.num_classes));
+  }
+  return settings.num_classes;
 }
 
 }  // namespace mnemo::memory

@@ -39,6 +39,9 @@ struct MemorySettings {
   int top_k = 1;
   VoteRule vote = VoteRule::kSimilarity;
   ScanPrecision scan_precision = ScanPrecision::kFp32;
+  // The classes the memory may hold; 0 = the head's outputs (MemoryClasses
+  // resolves it, knowing the head).
+  int num_classes = 0;
 };
 
 // Every problem at once, each named by its field ("memory_module.temperature"): capacity must be >
@@ -50,6 +53,13 @@ std::vector<FieldProblem> CheckMemorySettings(const config::MemoryModule& config
 // The settings, defaults resolved, or every problem of CheckMemorySettings in
 // one InvalidArgument.
 absl::StatusOr<MemorySettings> ResolveMemorySettings(const config::MemoryModule& config);
+
+// The classes a memory beside a head of `head_classes` outputs holds:
+// memory_module.num_classes, or the head's when it is 0 (unset). A count
+// below the head's is refused (InvalidArgument naming the field): the memory
+// could not hold every class the head answers. More lets it learn classes
+// the head has no output for.
+absl::StatusOr<int> MemoryClasses(const MemorySettings& settings, int head_classes);
 
 }  // namespace mnemo::memory
 

@@ -259,9 +259,7 @@ absl::StatusOr<std::vector<NewClassResult>> RunNewClasses(ConfigSource config, C
     const Dataset shown = Subset(all.train, rows);
     Tensor input;
     SliceRows(shown, 0, shown.size(), &input);
-    // TEMPORARY until MemoryModule::Write lands.
-    MNEMO_ASSIGN_OR_RETURN(const Tensor* features, classifier->ExtractFeatures(input));
-    MNEMO_RETURN_IF_ERROR(classifier->memory().Store(*features, shown.labels));
+    MNEMO_RETURN_IF_ERROR(classifier->AddExamples(input, shown.labels));
     MNEMO_ASSIGN_OR_RETURN(DualPathEvaluation e,
                            EvaluateDualPath(*classifier, data.test, batch_size));
     NewClassResult r;

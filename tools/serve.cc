@@ -12,6 +12,22 @@
 // last: "accuracy 0.8450 (8450 of 10000)". A bad line stops it with its line,
 // field and column, and exit status 1.
 //
+// A model with a memory module (memory_module in its config) takes new
+// examples while it serves, a class its head has no output for included (up
+// to memory_module.num_classes): a line "add LABEL VALUES..." of --input or
+// stdin shows the memory one example (answered samples before it are
+// printed first; the add prints nothing), and --add_examples=FILE shows it a
+// file of "LABEL VALUES..." lines before anything is served. LABEL is a
+// class id, or one of the class names of a model trained on a CSV table (a
+// new class prints as its id). --save_model=PATH keeps what was added: the
+// model is written there when serving ends without an error (an existing
+// file only with --overwrite):
+//
+//   ./bazelw run //tools:serve -- --model=m.safetensors --save_model=m2.safetensors <<EOF
+//   add 10 0 0.3 ... 0.9
+//   0 0.2 ... 0.8
+//   EOF
+//
 // A model trained on a CSV table also serves one (--csv): rows with a header,
 // the model's columns found by name, its answers printed as the original
 // labels (or values, for a regression), and checked against the target
@@ -39,13 +55,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/inference/predictor.h"
+#include "core/io/quote.h"
 #include "core/io/read_file.h"
 #include "core/status_macros.h"
 #include "tools/data/csv.h"
 #include "tools/data/readers.h"
 #include "tools/paths.h"
+#include "tools/run_snapshots.h"
 #include "tools/sample_line.h"
 #include "tools/tool_main.h"
 
@@ -59,6 +78,12 @@ ABSL_FLAG(std::string, csv, "",
           "feature columns by name; its target column(s), when there, are checked");
 ABSL_FLAG(std::string, labels, "", "IDX label file of the samples: print the accuracy at the end");
 ABSL_FLAG(int, batch, 1, "samples classified together (answers are printed a batch at a time)");
+ABSL_FLAG(std::string, add_examples, "",
+          "a model with a memory module: a text file of examples to show its memory before "
+          "serving, one a line: a label (class id or name), then the sample's values");
+ABSL_FLAG(std::string, save_model, "",
+          "write the model, with the examples added to its memory, here when serving ends");
+ABSL_FLAG(bool, overwrite, false, "replace --save_model when it exists");
 
 namespace mnemo {
 namespace {
@@ -242,11 +267,87 @@ absl::Status ServeCsv(const std::string& text, const std::string& name, Predicto
   return server.Finish();
 }
 
+// The class id of an example's label as a user writes it: one of the
+// model's class names (a CSV table's), else an id; either a class the memory
+// holds.
+absl::StatusOr<int32_t> ExampleClass(const Predictor& predictor, absl::string_view text) {
+  const config::DataNames& names = predictor.names();
+  for (int i = 0; i < names.class_label_size(); ++i) {
+    if (names.class_label(i) == text) return i;
+  }
+  int32_t id = 0;
+  if (!absl::SimpleAtoi(text, &id) || id < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(QuoteValue(text), " is neither a class id (an integer >= 0) nor ",
+                     names.class_label_size() > 0 ? "one of the model's class names"
+                                                  : "a class name (the model names none)"));
+  }
+  const int classes = predictor.memory_num_classes();
+  if (id >= classes) {
+    return absl::InvalidArgumentError(absl::StrCat("class ", id, " is not one the memory holds (",
+                                                   classes, " classes, 0 to ", classes - 1,
+                                                   ": memory_module.num_classes)"));
+  }
+  return id;
+}
+
+// Reads one example of `line` (from offset `start`) into *label and
+// `values`; errors name `name` and the line.
+absl::Status ParseExample(const std::string& name, absl::string_view line, size_t start,
+                          int64_t number, const Predictor& predictor, int32_t* label,
+                          float* values) {
+  return WithPrefix(
+      ParseExampleLine(
+          line, start, number, predictor.input_size(),
+          [&predictor](absl::string_view text) { return ExampleClass(predictor, text); }, label,
+          values),
+      name);
+}
+
+absl::Status RequireMemory(const Predictor& predictor, absl::string_view what) {
+  if (predictor.has_memory()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(what,
+                   " shows examples to a model's memory, but this model has no memory module "
+                   "(memory_module.type in its config)"));
+}
+
+// --add_examples: every example of the file, shown to the memory at once
+// (none of them replaces another: MemoryModule::Write).
+absl::Status AddExamplesFromFile(const std::string& path, Predictor& predictor) {
+  MNEMO_RETURN_IF_ERROR(RequireMemory(predictor, "--add_examples"));
+  MNEMO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  MNEMO_ASSIGN_OR_RETURN(
+      ExampleLines examples,
+      ParseExampleLines(text, path, predictor.input_size(), [&predictor](absl::string_view label) {
+        return ExampleClass(predictor, label);
+      }));
+  if (examples.labels.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " holds no example"));
+  }
+  const Tensor samples = Eigen::Map<const Tensor>(examples.values.data(),
+                                                  static_cast<Eigen::Index>(examples.labels.size()),
+                                                  predictor.input_size());
+  return WithPrefix(predictor.AddExamples(samples, examples.labels), path);
+}
+
 absl::Status ServeText(std::istream& in, const std::string& name, Predictor& predictor,
                        BatchServer& server) {
   std::string line;
+  Tensor example(1, predictor.input_size());
   for (int64_t number = 1; std::getline(in, line); ++number) {
     if (IsBlankLine(line)) continue;
+    if (size_t after = 0; IsAddLine(line, &after)) {
+      const std::string where = absl::StrCat(name, ": line ", number);
+      MNEMO_RETURN_IF_ERROR(RequireMemory(predictor, where + ": an add line"));
+      // The samples before it are answered by the memory as it was.
+      MNEMO_RETURN_IF_ERROR(server.Flush());
+      int32_t label = 0;
+      MNEMO_RETURN_IF_ERROR(
+          ParseExample(name, line, after, number, predictor, &label, example.data()));
+      MNEMO_RETURN_IF_ERROR(WithPrefix(predictor.AddExamples(example, {label}), where));
+      continue;
+    }
     MNEMO_RETURN_IF_ERROR(
         WithPrefix(ParseSampleLine(line, number, predictor.input_size(), server.Next()), name));
     MNEMO_RETURN_IF_ERROR(server.Commit());
@@ -274,25 +375,11 @@ absl::StatusOr<std::string> OptionalInputFile(const std::string& flag) {
   return FindInputFile(flag);
 }
 
-absl::Status Run() {
-  const int batch = absl::GetFlag(FLAGS_batch);
-  if (batch <= 0) return absl::InvalidArgumentError("--batch must be > 0");
-  // Its buffer is allocated up front: a typo must not exhaust memory.
-  if (batch > kMaxBatch) {
-    return absl::InvalidArgumentError(absl::StrCat("--batch must be at most ", kMaxBatch));
-  }
-  const std::string input_flag = absl::GetFlag(FLAGS_input);
-  const std::string idx_flag = absl::GetFlag(FLAGS_idx);
-  const std::string csv_flag = absl::GetFlag(FLAGS_csv);
-  if (!input_flag.empty() + !idx_flag.empty() + !csv_flag.empty() > 1) {
-    return absl::InvalidArgumentError("give one of --input, --idx and --csv");
-  }
-  MNEMO_ASSIGN_OR_RETURN(std::string model, FindInputFile(absl::GetFlag(FLAGS_model)));
-  MNEMO_ASSIGN_OR_RETURN(std::string config, OptionalInputFile(absl::GetFlag(FLAGS_config)));
-  MNEMO_ASSIGN_OR_RETURN(std::string idx, OptionalInputFile(idx_flag));
-  MNEMO_ASSIGN_OR_RETURN(std::string labels_path, OptionalInputFile(absl::GetFlag(FLAGS_labels)));
-
-  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor, Predictor::Load(config, model));
+// Serves the samples of --input (or stdin), --idx or --csv.
+absl::Status Serve(Predictor& predictor_ref, int batch, const std::string& input_flag,
+                   const std::string& idx, const std::string& csv_flag,
+                   const std::string& labels_path) {
+  Predictor* predictor = &predictor_ref;
 
   if (predictor->regression() && !labels_path.empty()) {
     return absl::InvalidArgumentError(
@@ -358,6 +445,41 @@ absl::Status Run() {
   return server.Finish();
 }
 
+absl::Status Run() {
+  const int batch = absl::GetFlag(FLAGS_batch);
+  if (batch <= 0) return absl::InvalidArgumentError("--batch must be > 0");
+  // Its buffer is allocated up front: a typo must not exhaust memory.
+  if (batch > kMaxBatch) {
+    return absl::InvalidArgumentError(absl::StrCat("--batch must be at most ", kMaxBatch));
+  }
+  const std::string input_flag = absl::GetFlag(FLAGS_input);
+  const std::string idx_flag = absl::GetFlag(FLAGS_idx);
+  const std::string csv_flag = absl::GetFlag(FLAGS_csv);
+  if (!input_flag.empty() + !idx_flag.empty() + !csv_flag.empty() > 1) {
+    return absl::InvalidArgumentError("give one of --input, --idx and --csv");
+  }
+  MNEMO_ASSIGN_OR_RETURN(std::string model, FindInputFile(absl::GetFlag(FLAGS_model)));
+  MNEMO_ASSIGN_OR_RETURN(std::string config, OptionalInputFile(absl::GetFlag(FLAGS_config)));
+  MNEMO_ASSIGN_OR_RETURN(std::string idx, OptionalInputFile(idx_flag));
+  MNEMO_ASSIGN_OR_RETURN(std::string labels_path, OptionalInputFile(absl::GetFlag(FLAGS_labels)));
+
+  // A file that would be replaced is refused before anything is served.
+  const std::string save_path = absl::GetFlag(FLAGS_save_model);
+  const bool overwrite = absl::GetFlag(FLAGS_overwrite);
+  if (!save_path.empty() && !overwrite && FileExists(save_path)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "--save_model=", save_path, " exists: give another path, or --overwrite to replace it"));
+  }
+  MNEMO_ASSIGN_OR_RETURN(std::string add_path,
+                         OptionalInputFile(absl::GetFlag(FLAGS_add_examples)));
+
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Predictor> predictor, Predictor::Load(config, model));
+  if (!add_path.empty()) MNEMO_RETURN_IF_ERROR(AddExamplesFromFile(add_path, *predictor));
+  MNEMO_RETURN_IF_ERROR(Serve(*predictor, batch, input_flag, idx, csv_flag, labels_path));
+  if (save_path.empty()) return absl::OkStatus();
+  return predictor->Save(save_path, overwrite);
+}
+
 }  // namespace
 }  // namespace mnemo
 
@@ -365,6 +487,12 @@ int main(int argc, char** argv) {
   return mnemo::RunTool(argc, argv, "serve",
                         "Prints a saved model's label for each sample, one a line.\n"
                         "  bazel run //tools:serve -- --model=FILE [--config=FILE] "
-                        "[--input=FILE | --idx=FILE | --csv=FILE] [--labels=FILE] [--batch=N]",
+                        "[--input=FILE | --idx=FILE | --csv=FILE] [--labels=FILE] [--batch=N]\n"
+                        "      [--add_examples=FILE] [--save_model=FILE [--overwrite]]\n"
+                        "A model with a memory module also takes examples while it serves: a\n"
+                        "line \"add LABEL VALUES...\" of --input or stdin shows its memory one\n"
+                        "(LABEL: a class id, even one the head lacks, or a class name), and\n"
+                        "--add_examples a file of \"LABEL VALUES...\" lines; --save_model keeps\n"
+                        "them in a model file.",
                         &mnemo::Run);
 }

@@ -3,9 +3,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/abi.h"
@@ -13,6 +15,7 @@
 #include "core/inference/inference_pass.h"
 #include "core/layer.h"
 #include "core/loss.h"
+#include "core/memory_module.h"
 #include "core/network.h"
 #include "core/registry.h"
 #include "core/tensor.h"
@@ -57,6 +60,16 @@ struct PredictorOptions {
 // plugin's layers keep it if their Forward allocates nothing for a shape it
 // has seen.
 //
+// A model with a memory module (memory_module in its config, trained by
+// memory_modules/classifier's DualPathClassifier) is served as its dual path:
+// the layers up to memory_module.features_after give the features, the
+// memory's class is the answer where it is confident (core/dual_path.h's
+// rule), the head's elsewhere; the logits are the head's. Such a model takes
+// new examples while it is served (AddExamples: a class the head has no
+// output for, up to memory_module.num_classes), and Save writes it with what
+// was added. Its Retrieve allocates its answer: a memory model is not
+// allocation-free.
+//
 // Threads: the layers run as the config sets them up. Not thread-safe: a call
 // writes the instance's buffers; serve from several threads with one
 // Predictor per thread.
@@ -77,7 +90,12 @@ class Predictor {
   //
   // Memory: the network is built without gradients (LayerArgs::inference)
   // and the weights are read from the file straight into it (LoadModel), so
-  // a model file of S bytes costs about S.
+  // a model file of S bytes costs about S (a memory module's contents are
+  // read whole, then imported).
+  //
+  // A model with a memory module: its plugin must be loaded (the config's
+  // `plugin` list does it); a model file without the memory's contents, or
+  // with contents that do not fit it, is refused.
   static absl::StatusOr<std::unique_ptr<Predictor>> Load(
       const std::string& config_path, const std::string& model_path,
       const PredictorOptions& options = {}, const char* caller_abi = MNEMO_BUILD_FINGERPRINT);
@@ -105,6 +123,28 @@ class Predictor {
   // targets; a classifier's logits), checked as Classify checks them.
   absl::StatusOr<const Tensor*> Predict(const Tensor& samples);
 
+  // Shows the memory of a model with a memory module labelled examples
+  // (samples x input_size(), one label each): their features are written to
+  // the memory (MemoryModule::Write: kept without a novelty test, no
+  // gradient), so that later calls answer their class where the memory is
+  // confident. A label may be any class the memory holds
+  // (memory_num_classes(), beyond the head's num_classes() when
+  // memory_module.num_classes says so). Refuses, changing nothing: a model
+  // without a memory (FailedPrecondition), samples Classify would refuse, a
+  // label outside the memory's classes (naming the example, the label and
+  // memory_module.num_classes), and what the memory's Write refuses (features
+  // that are zero; more examples than its capacity).
+  absl::Status AddExamples(const Tensor& samples, absl::Span<const int32_t> labels);
+
+  // Writes the model file anew (core/model_io.h's SaveModel, atomically):
+  // the config stored in the file it was loaded from (or, for a file without
+  // one, the given config), the data's names, the weights, and the memory's
+  // current contents, examples added since the load included. Predictor::Load
+  // of the file answers as this predictor does now. An existing file at
+  // `path` is not replaced unless `overwrite` (AlreadyExists otherwise):
+  // what a user added stays where they put it until they say otherwise.
+  absl::Status Save(const std::string& path, bool overwrite = false);
+
   // Whether the model was trained for values (model.loss MEAN_SQUARED_ERROR
   // or HUBER) rather than classes.
   bool regression() const { return IsRegression(network_->loss().kind); }
@@ -116,7 +156,8 @@ class Predictor {
   std::string ClassLabel(int32_t id) const;
 
   // The softmax of the last call's logits (samples x classes; two columns
-  // for one sigmoid output), computed into
+  // for one sigmoid output; a dual path's are its head's, whatever the
+  // memory answered), computed into
   // a buffer reused while the shape repeats. Valid until the next call;
   // FailedPrecondition before a successful one.
   absl::StatusOr<const Tensor*> Probabilities();
@@ -127,25 +168,47 @@ class Predictor {
   int64_t weight_bytes() const;
 
   int input_size() const { return network_->input_size(); }
+  // The network's outputs (the logits' width; a dual path's head's).
   int num_classes() const { return network_->output_size(); }
+  // Whether the model has a memory module, and the classes it may hold, so
+  // answer: at least num_classes(); 0 without a memory.
+  bool has_memory() const { return memory_ != nullptr; }
+  int memory_num_classes() const { return memory_ != nullptr ? memory_->num_classes() : 0; }
   // The config as given (with its cache strategy, which inference ignores).
   const LoadedConfig& config() const { return *config_; }
 
  private:
-  Predictor(std::unique_ptr<LoadedConfig> config, std::unique_ptr<Network> network);
+  // The layers a call runs: all of them, or for a dual path the backbone
+  // (`front`, up to the features) and the head.
+  struct Passes {
+    InferencePass front;
+    std::optional<InferencePass> head;
+  };
 
-  // Runs `pass` on checked samples and takes the arg-max into `labels`.
-  Predictions Run(InferencePass& pass, const Tensor& samples, std::vector<int32_t>& labels);
+  // `memory` null, or the memory of a dual path whose backbone is the first
+  // `split` layers.
+  Predictor(std::unique_ptr<LoadedConfig> config, std::unique_ptr<Network> network,
+            std::unique_ptr<MemoryModule> memory, int split);
+
+  Passes MakePasses();
+  // Runs `passes` on checked samples and takes the answers into `labels`.
+  absl::StatusOr<Predictions> Run(Passes& passes, const Tensor& samples,
+                                  std::vector<int32_t>& labels);
 
   std::unique_ptr<LoadedConfig> config_;
   std::unique_ptr<Network> network_;  // owns the layers and their weights
-  ForwardContext context_;            // training off
-  InferencePass batch_pass_;          // Classify's buffers
-  InferencePass one_pass_;            // ClassifyOne's
-  Tensor batch_input_;                // Classify(span)'s copy of the samples
-  Tensor one_input_;                  // 1 x input_size
+  std::unique_ptr<MemoryModule> memory_;  // null: no memory module
+  int split_ = 0;                         // the backbone's layers, when there is a memory
+  float confidence_threshold_ = 0;        // the memory answers above it
+  std::string config_text_;               // what Save stores
+  ForwardContext context_;                // training off
+  Passes batch_passes_;                   // Classify's buffers
+  Passes one_passes_;                     // ClassifyOne's
+  Tensor batch_input_;                    // Classify(span)'s copy of the samples
+  Tensor one_input_;                      // 1 x input_size
   std::vector<int32_t> batch_labels_;
   std::vector<int32_t> one_label_;
+  std::vector<int32_t> network_labels_;  // a dual path's head's answers
   const Tensor* last_logits_ = nullptr;
   Tensor probabilities_;
   config::DataNames names_;

@@ -90,11 +90,37 @@ absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> l
   int8_scan_.KeysChanged();
   return memory::StoreRows(
       *backend_, unit_, norms_, keys_.topRows(size_), settings_.capacity,
-      settings_.similarity_threshold, &size_,
+      memory::Admission::kNovelOnly, settings_.similarity_threshold, &size_,
       [&](int row, absl::Span<const float> cosines) { return Victim(cosines, labels[row]); },
       [&](int slot, int row) {
         keys_.row(slot) = unit_.row(row);
         Place(slot, labels[row]);
+      });
+}
+
+absl::Status CachedMemory::Write(const Tensor& features, absl::Span<const int> labels) {
+  MNEMO_RETURN_IF_ERROR(memory::CheckWriteBatch(features, labels, settings_.feature_dim,
+                                                settings_.num_classes, settings_.capacity));
+  memory::NormalizeRows(features, &unit_, &norms_);
+  MNEMO_RETURN_IF_ERROR(
+      memory::CheckNoZeroRows("Write", absl::MakeConstSpan(norms_.data(), norms_.size())));
+  int8_scan_.KeysChanged();
+  // The slots this call wrote, never a later row's victim: their cosines are
+  // raised above any real one in a copy.
+  std::vector<int> written;
+  std::vector<float> candidates;
+  return memory::StoreRows(
+      *backend_, unit_, norms_, keys_.topRows(size_), settings_.capacity, memory::Admission::kEvery,
+      settings_.similarity_threshold, &size_,
+      [&](int, absl::Span<const float> cosines) {
+        candidates.assign(cosines.begin(), cosines.end());
+        for (int slot : written) candidates[slot] = std::numeric_limits<float>::max();
+        return memory::FirstMinimum(candidates);
+      },
+      [&](int slot, int row) {
+        keys_.row(slot) = unit_.row(row);
+        Place(slot, labels[row]);
+        written.push_back(slot);
       });
 }
 

@@ -41,6 +41,12 @@ namespace mnemo::memory_modules {
 //    class at the count it had when the memory filled. Other examples are
 //    not stored. Zero vectors are never stored: their cosine with anything
 //    is 0.
+//  - Write (examples a user shows): no novelty test; a free slot while
+//    there is one, else the item least similar to the example, whatever its
+//    class, among the slots this call has not written: a shown example
+//    displaces the memory's least relevant item. (Store's donor can be the
+//    example's own class, whose items may all be examples just shown.) Zero
+//    vectors are refused.
 //  - Loss: the memory contrastive loss (memory_modules/common/contrastive_loss.h)
 //    against the stored keys, which are fixed: gradient to the features only.
 //  - State: "keys" [n x d] (unit rows), "labels" [1 x n] (floats holding
@@ -72,11 +78,13 @@ class CachedMemory : public MemoryModule {
   explicit CachedMemory(const Settings& settings, std::shared_ptr<const Backend> backend = nullptr);
 
   absl::Status Store(const Tensor& features, absl::Span<const int> labels) override;
+  absl::Status Write(const Tensor& features, absl::Span<const int> labels) override;
   absl::StatusOr<Retrieval> Retrieve(const Tensor& features) override;
   absl::StatusOr<float> Loss(const Tensor& features, absl::Span<const int> labels,
                              Tensor* grad_features) override;
 
   int feature_dim() const override { return settings_.feature_dim; }
+  int num_classes() const override { return settings_.num_classes; }
   int capacity() const override { return settings_.capacity; }
   int size() const override { return size_; }
   void Clear() override;

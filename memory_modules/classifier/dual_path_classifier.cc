@@ -5,8 +5,8 @@
 #include <utility>
 
 #include "absl/memory/memory.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/dual_path.h"
 #include "core/feature_split.h"
 #include "core/loss.h"
 #include "core/memory_settings.h"
@@ -18,8 +18,6 @@
 
 namespace mnemo {
 namespace {
-
-constexpr char kMemoryPrefix[] = "memory.";
 
 std::string Shape(const Tensor& t) { return absl::StrCat(t.rows(), "x", t.cols()); }
 
@@ -58,17 +56,7 @@ absl::StatusOr<std::unique_ptr<DualPathClassifier>> DualPathClassifier::Create(
         config.Describe("memory_module", std::string(settings.status().message())));
   }
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network, BuildNetwork(config, registries));
-  // FeatureSplitIndex counts layers by the rule BuildNetwork names them by;
-  // check the two agree rather than split in the wrong place.
-  const std::string& wanted = memory_config.features_after();
-  bool found = false;
-  for (int i = 0; i < split && i < network->num_layers(); ++i) {
-    found |= network->layer(i).name() == wanted;
-  }
-  if (!found || split >= network->num_layers()) {
-    return absl::InternalError(absl::StrCat("the built network does not place layer \"", wanted,
-                                            "\" before its layer ", split));
-  }
+  MNEMO_RETURN_IF_ERROR(CheckFeatureSplit(*network, split, memory_config.features_after()));
 
   // Both halves and the memory compute on the backend the model selected.
   const std::shared_ptr<const Backend> backend = network->shared_backend();
@@ -80,15 +68,10 @@ absl::StatusOr<std::unique_ptr<DualPathClassifier>> DualPathClassifier::Create(
                          Network::Create(std::move(layers), nullptr, backend));
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> head,
                          Network::Create(std::move(head_layers), nullptr, backend));
-
-  MemoryModuleArgs args{memory_config, backbone->output_size(), head->output_size(), backend};
-  absl::StatusOr<std::unique_ptr<MemoryModule>> memory =
-      registries.memory_modules.Create(memory_config.type(), args);
-  if (!memory.ok()) {
-    return absl::InvalidArgumentError(config.Describe(
-        "memory_module", absl::StrCat(memory_config.type(), ": ", memory.status().message())));
-  }
-  return FromParts(std::move(backbone), std::move(head), *std::move(memory),
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<MemoryModule> memory,
+                         CreateMemoryModule(config, backbone->output_size(), head->output_size(),
+                                            backend, registries));
+  return FromParts(std::move(backbone), std::move(head), std::move(memory),
                    DualPathSettings::FromSettings(*settings), memory_config.type());
 }
 
@@ -109,6 +92,11 @@ absl::StatusOr<std::unique_ptr<DualPathClassifier>> DualPathClassifier::FromPart
         absl::StrCat(memory_name, " holds features of width ", memory->feature_dim(),
                      " but the backbone outputs ", backbone->output_size()));
   }
+  if (memory->num_classes() < head->output_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(memory_name, " holds ", memory->num_classes(),
+                                                   " classes but the head answers ",
+                                                   head->output_size()));
+  }
   if (!(settings.memory_loss_weight >= 0) || !std::isfinite(settings.memory_loss_weight)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the memory loss weight must be finite and >= 0, not ", settings.memory_loss_weight));
@@ -121,7 +109,7 @@ void DualPathClassifier::AppendMemoryParameters(std::vector<ModelParameter>* par
   // Asked afresh every time: a memory may reallocate its tensors.
   for (const Parameter& p : memory_->parameters()) {
     parameters->push_back(
-        ModelParameter{absl::StrCat(kMemoryPrefix, p.name), p.value, p.gradient, nullptr});
+        ModelParameter{absl::StrCat(kMemoryStatePrefix, p.name), p.value, p.gradient, nullptr});
   }
 }
 
@@ -239,25 +227,19 @@ absl::StatusOr<const Tensor*> DualPathClassifier::ExtractFeatures(const Tensor& 
   return &inference_features_;
 }
 
-absl::Status DualPathClassifier::CheckRetrieval(const Retrieval& retrieval, int rows) const {
-  const size_t n = static_cast<size_t>(rows);
-  if (retrieval.label.size() != n || retrieval.confidence.size() != n) {
-    return absl::InternalError(
-        absl::StrCat(memory_name_, "'s Retrieve answered ", retrieval.label.size(), " labels and ",
-                     retrieval.confidence.size(), " confidences for ", rows, " queries"));
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (retrieval.label[i] >= num_classes()) {
-      return absl::InternalError(absl::StrCat(memory_name_, "'s Retrieve answered class ",
-                                              retrieval.label[i], " of ", num_classes()));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<DualPathPrediction> DualPathClassifier::Predict(const Tensor& input) {
   MNEMO_ASSIGN_OR_RETURN(const Tensor* features, ExtractFeatures(input));
   return PredictFromFeatures(*features);
+}
+
+absl::Status DualPathClassifier::AddExamples(const Tensor& input,
+                                             absl::Span<const int32_t> labels) {
+  MNEMO_RETURN_IF_ERROR(
+      WithPrefix(CheckExampleLabels(labels, input.rows(), memory_num_classes()), "AddExamples"));
+  if (labels.empty()) return absl::OkStatus();
+  MNEMO_ASSIGN_OR_RETURN(const Tensor* features, ExtractFeatures(input));
+  // The memory's own refusals start "Write: ".
+  return WithPrefix(memory_->Write(*features, labels), memory_name_);
 }
 
 absl::StatusOr<float> DualPathClassifier::MemoryLoss(const Tensor& features,
@@ -279,7 +261,7 @@ absl::StatusOr<DualPathPrediction> DualPathClassifier::PredictFromFeatures(const
   const int rows = static_cast<int>(features.rows());
   absl::StatusOr<Retrieval> retrieval = memory_->Retrieve(features);
   MNEMO_RETURN_IF_ERROR(WithPrefix(retrieval.status(), absl::StrCat(memory_name_, ": Retrieve")));
-  MNEMO_RETURN_IF_ERROR(CheckRetrieval(*retrieval, rows));
+  MNEMO_RETURN_IF_ERROR(CheckRetrieval(*retrieval, rows, memory_num_classes(), memory_name_));
   absl::StatusOr<const Tensor*> logits =
       head_->Forward(features, ForwardContext{/*training=*/false, 0, 0});
   if (!logits.ok()) return logits.status();
@@ -294,36 +276,17 @@ absl::StatusOr<DualPathPrediction> DualPathClassifier::PredictFromFeatures(const
   prediction.confidence = retrieval->confidence;
   prediction.label.resize(rows);
   prediction.from_memory.resize(rows);
-  for (int i = 0; i < rows; ++i) {
-    // A memory with nothing to say (-1) never answers, whatever its confidence.
-    const bool memory =
-        retrieval->label[i] >= 0 && retrieval->confidence[i] > settings_.confidence_threshold;
-    prediction.from_memory[i] = memory ? 1 : 0;
-    prediction.label[i] = memory ? retrieval->label[i] : argmax_[i];
-  }
+  RouteDualPath(*retrieval, argmax_, settings_.confidence_threshold,
+                absl::MakeSpan(prediction.label), absl::MakeSpan(prediction.from_memory));
   return prediction;
 }
 
 std::map<std::string, Tensor> DualPathClassifier::ExportState() {
-  std::map<std::string, Tensor> state;
-  for (auto& [name, tensor] : memory_->ExportState()) {
-    state.emplace(absl::StrCat(kMemoryPrefix, name), std::move(tensor));
-  }
-  return state;
+  return ExportMemoryState(*memory_);
 }
 
 absl::Status DualPathClassifier::ImportState(const std::map<std::string, Tensor>& state) {
-  std::map<std::string, Tensor> memory_state;
-  for (const auto& [name, tensor] : state) {
-    if (!absl::StartsWith(name, kMemoryPrefix)) {
-      return absl::InvalidArgumentError(absl::StrCat("\"", name, "\" belongs to no part of a ",
-                                                     "dual-path classifier (its state is the ",
-                                                     "memory's, \"", kMemoryPrefix, "*\")"));
-    }
-    memory_state.emplace(name.substr(sizeof(kMemoryPrefix) - 1), tensor);
-  }
-  return WithPrefix(memory_->ImportState(memory_state),
-                    absl::StrCat("the memory's contents do not fit ", memory_name_));
+  return ImportMemoryState(state, *memory_, memory_name_);
 }
 
 absl::StatusOr<Evaluation> DualPathClassifier::Evaluate(const Dataset& data, int batch_size) {
@@ -351,7 +314,8 @@ absl::Status DualPathClassifier::Load(const std::string& path) {
     if (p.layer != nullptr) saved.emplace_back(p.value, *p.value);  // not the memory's own
   }
   for (const ModelParameter& b : Buffers()) saved.emplace_back(b.value, *b.value);
-  absl::StatusOr<std::map<std::string, Tensor>> extra = LoadModel(path, networks, kMemoryPrefix);
+  absl::StatusOr<std::map<std::string, Tensor>> extra =
+      LoadModel(path, networks, kMemoryStatePrefix);
   MNEMO_RETURN_IF_ERROR(extra.status());
   if (absl::Status s = ImportState(*extra); !s.ok()) {
     for (auto& [target, value] : saved) *target = std::move(value);

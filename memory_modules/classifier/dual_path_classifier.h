@@ -125,6 +125,15 @@ class DualPathClassifier : public TrainableModel {
   absl::StatusOr<DualPathPrediction> PredictFromFeatures(const Tensor& features,
                                                          Tensor* logits = nullptr);
 
+  // Shows the memory labelled examples (a class it has never seen, say):
+  // their features, by the backbone in inference mode, are written to the
+  // memory (MemoryModule::Write: kept without a novelty test; no gradient, no
+  // step). A label may be any class the memory holds (memory_num_classes(),
+  // which may exceed the head's outputs); others are refused, naming it and
+  // the count, before anything is written, as are rows the memory's Write
+  // refuses (features that are zero, more rows than the capacity).
+  absl::Status AddExamples(const Tensor& input, absl::Span<const int32_t> labels);
+
   // The memory's loss of `features` (a test set's, say) without training:
   // the gradients it adds to the memory's parameters are cleared again.
   absl::StatusOr<float> MemoryLoss(const Tensor& features, absl::Span<const int32_t> labels);
@@ -153,6 +162,9 @@ class DualPathClassifier : public TrainableModel {
   void set_confidence_threshold(float threshold) { settings_.confidence_threshold = threshold; }
   const std::string& memory_name() const { return memory_name_; }
   int num_classes() const { return head_->output_size(); }
+  // The classes the memory may hold and so the dual path may answer: at
+  // least the head's (memory_module.num_classes).
+  int memory_num_classes() const { return memory_->num_classes(); }
 
  private:
   DualPathClassifier(std::unique_ptr<Network> backbone, std::unique_ptr<Network> head,
@@ -163,9 +175,6 @@ class DualPathClassifier : public TrainableModel {
   void AppendMemoryParameters(std::vector<ModelParameter>* parameters);
   // Ends the open forward passes of both networks (a step that stops early).
   void EndPasses();
-
-  // A plugin's answer of the wrong shape would be read out of bounds.
-  absl::Status CheckRetrieval(const Retrieval& retrieval, int rows) const;
 
   std::unique_ptr<Network> backbone_;
   std::unique_ptr<Network> head_;

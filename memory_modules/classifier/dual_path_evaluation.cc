@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
@@ -109,8 +110,13 @@ double RecallOfOthers(const ClassCounts& counts, const std::vector<int>& correct
 
 absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifier,
                                                     const Dataset& data, int batch_size) {
-  MNEMO_RETURN_IF_ERROR(CheckDataFits(data, classifier.input_size(), classifier.output_size(),
+  // Labels up to the memory's classes: those beyond the head's were shown to
+  // the memory after training (AddExamples), and only the dual path can
+  // answer them.
+  MNEMO_RETURN_IF_ERROR(CheckDataFits(data, classifier.input_size(),
+                                      classifier.memory_num_classes(),
                                       config::Model::SOFTMAX_CROSS_ENTROPY, "evaluation"));
+  const int head_classes = classifier.num_classes();
   if (batch_size <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("batch size must be > 0 (got ", batch_size, ")"));
@@ -118,6 +124,9 @@ absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifi
   const bool memory_loss = classifier.settings().memory_loss_weight != 0;
   const int n = data.size();
   double classification_sum = 0, memory_sum = 0;
+  int64_t head_samples = 0;  // of the head's classes, which its cross-entropy covers
+  Tensor head_logits;
+  std::vector<int32_t> head_labels;
   int64_t correct = 0, network_correct = 0, memory_correct = 0;
   int64_t answered = 0, memory_path_correct = 0, network_path_correct = 0;
   int64_t corrected = 0, broke = 0;
@@ -132,9 +141,30 @@ absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifi
     MNEMO_ASSIGN_OR_RETURN(const Tensor* features, classifier.ExtractFeatures(batch));
     MNEMO_ASSIGN_OR_RETURN(DualPathPrediction prediction,
                            classifier.PredictFromFeatures(*features, &logits));
-    MNEMO_ASSIGN_OR_RETURN(float classification, classifier.head().backend().SoftmaxCrossEntropy(
-                                                     logits, labels, nullptr, nullptr));
-    classification_sum += static_cast<double>(classification) * count;
+    // The head's cross-entropy over the samples of its classes (all of them
+    // unless the data has classes only the memory holds).
+    const Tensor* ce_logits = &logits;
+    absl::Span<const int32_t> ce_labels = labels;
+    if (std::any_of(labels.begin(), labels.end(), [&](int32_t l) { return l >= head_classes; })) {
+      head_labels.clear();
+      std::vector<Eigen::Index> rows;
+      for (int i = 0; i < count; ++i) {
+        if (labels[i] < head_classes) rows.push_back(i);
+      }
+      head_logits.resize(static_cast<Eigen::Index>(rows.size()), logits.cols());
+      for (size_t r = 0; r < rows.size(); ++r) {
+        head_logits.row(r) = logits.row(rows[r]);
+        head_labels.push_back(labels[rows[r]]);
+      }
+      ce_logits = &head_logits;
+      ce_labels = head_labels;
+    }
+    if (!ce_labels.empty()) {
+      MNEMO_ASSIGN_OR_RETURN(float classification, classifier.head().backend().SoftmaxCrossEntropy(
+                                                       *ce_logits, ce_labels, nullptr, nullptr));
+      classification_sum += static_cast<double>(classification) * ce_labels.size();
+      head_samples += static_cast<int64_t>(ce_labels.size());
+    }
     if (memory_loss) {
       // The loss is a mean over the samples with a same-class item in memory;
       // weighting batches by size makes it a mean over samples when every
@@ -173,7 +203,7 @@ absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifi
   }
 
   e.samples = n;
-  e.classification_loss = classification_sum / n;
+  e.classification_loss = head_samples > 0 ? classification_sum / head_samples : 0;
   e.memory_loss = memory_sum / n;
   e.loss = e.classification_loss + classifier.settings().memory_loss_weight * e.memory_loss;
   e.accuracy = static_cast<double>(correct) / n;

@@ -20,7 +20,9 @@ struct DualPathEvaluation {
   int samples = 0;
   // As training measures it: classification + weight x memory loss.
   double loss = 0;
-  double classification_loss = 0;  // the head's mean cross-entropy
+  // The head's mean cross-entropy, over the samples of the head's classes
+  // (a class only the memory holds has no logit).
+  double classification_loss = 0;
   double memory_loss = 0;          // the memory's loss, unweighted; 0 when its weight is 0
   double accuracy = 0;             // the dual path's answers
   double network_accuracy = 0;     // the head alone, on every sample

@@ -13,7 +13,8 @@ namespace mnemo {
 
 absl::StatusOr<PathTimes> MeasurePathTimes(DualPathClassifier& classifier, const Dataset& data,
                                            int batch_size, int max_samples) {
-  MNEMO_RETURN_IF_ERROR(CheckDataFits(data, classifier.input_size(), classifier.output_size(),
+  MNEMO_RETURN_IF_ERROR(CheckDataFits(data, classifier.input_size(),
+                                      classifier.memory_num_classes(),
                                       config::Model::SOFTMAX_CROSS_ENTROPY, "timing"));
   if (batch_size <= 0 || max_samples < 0) {
     return absl::InvalidArgumentError(

@@ -46,7 +46,7 @@ void BatchSimilarities::Place(int row, int slot) {
 
 absl::Status StoreRows(const Backend& backend, const ConstMatrixRef<float>& unit_batch,
                        const ColumnVector<float>& norms, const ConstMatrixRef<float>& unit_keys,
-                       int capacity, float similarity_threshold, int* size,
+                       int capacity, Admission admission, float similarity_threshold, int* size,
                        absl::FunctionRef<int(int row, absl::Span<const float> cosines)> victim,
                        absl::FunctionRef<void(int slot, int row)> write) {
   std::optional<BatchSimilarities> similarities;
@@ -62,7 +62,7 @@ absl::Status StoreRows(const Backend& backend, const ConstMatrixRef<float>& unit
       ++*size;
     } else {
       absl::Span<const float> cosines = similarities->Row(row);
-      if (MaxOf(cosines) >= similarity_threshold) {
+      if (admission == Admission::kNovelOnly && MaxOf(cosines) >= similarity_threshold) {
         continue;  // not novel: something like it is stored
       }
       slot = victim(row, cosines);

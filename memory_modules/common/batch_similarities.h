@@ -47,16 +47,21 @@ class BatchSimilarities {
   std::vector<float> row_;
 };
 
+// Which rows a full memory takes in: Store's novel ones, or every one
+// (Write: examples a user shows are kept without a novelty test).
+enum class Admission { kNovelOnly, kEvery };
+
 // How a memory takes in a batch (both modules store this way; they differ in
 // the victim and in what a slot holds). Rows with a zero norm are skipped.
 // While there is room a row takes the next unused slot, *size growing. Once
-// the memory is full, a row whose best cosine with the slots reaches
-// `similarity_threshold` is not novel and is skipped; a novel one replaces
-// the slot `victim(row, cosines)` picks. `write(slot, row)` stores the row. The
-// similarities are computed on `backend` only when the batch does not fit.
+// the memory is full, under kNovelOnly a row whose best cosine with the slots
+// reaches `similarity_threshold` is not novel and is skipped; a row taken in
+// replaces the slot `victim(row, cosines)` picks. `write(slot, row)` stores
+// the row. The similarities are computed on `backend` only when the batch
+// does not fit.
 absl::Status StoreRows(const Backend& backend, const ConstMatrixRef<float>& unit_batch,
                        const ColumnVector<float>& norms, const ConstMatrixRef<float>& unit_keys,
-                       int capacity, float similarity_threshold, int* size,
+                       int capacity, Admission admission, float similarity_threshold, int* size,
                        absl::FunctionRef<int(int row, absl::Span<const float> cosines)> victim,
                        absl::FunctionRef<void(int slot, int row)> write);
 

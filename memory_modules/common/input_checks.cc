@@ -60,4 +60,25 @@ absl::Status CheckBatch(const char* operation, const Tensor& features, absl::Spa
   return CheckLabels(operation, labels, features.rows(), num_classes);
 }
 
+absl::Status CheckWriteBatch(const Tensor& features, absl::Span<const int> labels, int feature_dim,
+                             int num_classes, int capacity) {
+  MNEMO_RETURN_IF_ERROR(CheckBatch("Write", features, labels, feature_dim, num_classes));
+  if (features.rows() > capacity) {
+    return absl::InvalidArgumentError(absl::StrCat("Write: ", features.rows(),
+                                                   " examples for a memory of capacity ", capacity,
+                                                   " (they could not all be kept)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNoZeroRows(const char* operation, absl::Span<const float> norms) {
+  for (size_t row = 0; row < norms.size(); ++row) {
+    if (norms[row] == 0.0f) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          operation, ": row ", row, " is a zero vector (no direction to match); nothing written"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace mnemo::memory

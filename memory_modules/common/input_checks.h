@@ -27,6 +27,15 @@ absl::Status CheckLabels(const char* operation, absl::Span<const int> labels, in
 absl::Status CheckBatch(const char* operation, const Tensor& features, absl::Span<const int> labels,
                         int feature_dim, int num_classes);
 
+// Write's: a labelled batch (CheckBatch) of at most `capacity` rows.
+absl::Status CheckWriteBatch(const Tensor& features, absl::Span<const int> labels, int feature_dim,
+                             int num_classes, int capacity);
+
+// Write's too, on the rows' norms as NormalizeRows gives them (0 for a row
+// too small to have a direction): none is 0, since a user's example is kept
+// or refused, never skipped as Store skips it.
+absl::Status CheckNoZeroRows(const char* operation, absl::Span<const float> norms);
+
 // The losses' own: `labels` per feature row, `key_labels` per key row, keys
 // as wide as the features (unless there are none), temperature > 0.
 absl::Status CheckLossInputs(int64_t rows, int64_t cols, size_t labels, int64_t key_rows,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -90,7 +91,7 @@ void TrainableMemory::RenormalizeKeys() {
   memory::NormalizeRowsInPlace<float>(keys_.topRows(size_), &key_norms_);
 }
 
-void TrainableMemory::Write(int slot, int row, int label) {
+void TrainableMemory::WriteSlot(int slot, int row, int label) {
   keys_.row(slot) = unit_.row(row);
   values_.row(slot).setZero();
   values_(slot, label) = settings_.value_scale;
@@ -109,14 +110,43 @@ absl::Status TrainableMemory::Store(const Tensor& features, absl::Span<const int
   std::vector<float> certainty;
   return memory::StoreRows(
       *backend_, unit_, norms_, keys_.topRows(size_), settings_.capacity,
-      settings_.similarity_threshold, &size_,
+      memory::Admission::kNovelOnly, settings_.similarity_threshold, &size_,
       [&](int, absl::Span<const float>) {
         if (certainty.empty()) certainty = Certainties();
         return memory::FirstMinimum(certainty);
       },
       [&](int slot, int row) {
-        Write(slot, row, labels[row]);
+        WriteSlot(slot, row, labels[row]);
         if (!certainty.empty()) certainty[slot] = Certainty(values_.row(slot));
+      });
+}
+
+absl::Status TrainableMemory::Write(const Tensor& features, absl::Span<const int> labels) {
+  MNEMO_RETURN_IF_ERROR(memory::CheckWriteBatch(features, labels, settings_.feature_dim,
+                                                settings_.num_classes, settings_.capacity));
+  memory::NormalizeRows(features, &unit_, &norms_);
+  MNEMO_RETURN_IF_ERROR(
+      memory::CheckNoZeroRows("Write", absl::MakeConstSpan(norms_.data(), norms_.size())));
+  RenormalizeKeys();
+  // As Store's, except that the slots this call wrote are never a later
+  // row's victim: their certainty counts as above any real one.
+  constexpr float kWritten = std::numeric_limits<float>::max();
+  std::vector<int> written;
+  std::vector<float> certainty;
+  return memory::StoreRows(
+      *backend_, unit_, norms_, keys_.topRows(size_), settings_.capacity, memory::Admission::kEvery,
+      settings_.similarity_threshold, &size_,
+      [&](int, absl::Span<const float>) {
+        if (certainty.empty()) {
+          certainty = Certainties();
+          for (int slot : written) certainty[slot] = kWritten;
+        }
+        return memory::FirstMinimum(certainty);
+      },
+      [&](int slot, int row) {
+        WriteSlot(slot, row, labels[row]);
+        written.push_back(slot);
+        if (!certainty.empty()) certainty[slot] = kWritten;
       });
 }
 

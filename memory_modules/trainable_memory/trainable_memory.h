@@ -44,6 +44,9 @@ namespace mnemo::memory_modules {
 //    similarity_threshold) replaces the least certain slot; others are not
 //    stored. A written slot's gradient rows are zeroed (they were the old
 //    item's). Zero vectors are never stored.
+//  - Write (examples a user shows): as Store, without the novelty test: a
+//    free slot while there is one, else the least certain slot among those
+//    this call has not written. Zero vectors are refused.
 //  - State: "keys" [M x d], "values" [M x C], "labels" [1 x M] (-1 for unused
 //    slots), "fill" [1 x 1] = size(); unused rows are zero.
 //
@@ -86,11 +89,13 @@ class TrainableMemory : public MemoryModule {
                            std::shared_ptr<const Backend> backend = nullptr);
 
   absl::Status Store(const Tensor& features, absl::Span<const int> labels) override;
+  absl::Status Write(const Tensor& features, absl::Span<const int> labels) override;
   absl::StatusOr<Retrieval> Retrieve(const Tensor& features) override;
   absl::StatusOr<float> Loss(const Tensor& features, absl::Span<const int> labels,
                              Tensor* grad_features) override;
 
   int feature_dim() const override { return settings_.feature_dim; }
+  int num_classes() const override { return settings_.num_classes; }
   int capacity() const override { return settings_.capacity; }
   int size() const override { return size_; }
   void Clear() override;
@@ -111,7 +116,7 @@ class TrainableMemory : public MemoryModule {
   // key_norms_ then holds 1 (or 0) per filled slot.
   void RenormalizeKeys();
   // Writes batch row `row` of unit_ with `label` into `slot`.
-  void Write(int slot, int row, int label);
+  void WriteSlot(int slot, int row, int label);
 
   const Settings settings_;
   const std::shared_ptr<const Backend> backend_;  // never null

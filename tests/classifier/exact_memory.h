@@ -4,7 +4,8 @@
 // A small but real MemoryModule for the classifier's tests, independent of
 // the plugins: exact nearest neighbour by cosine similarity.
 //
-// - Store: appends; when full, replaces the oldest item (FIFO).
+// - Store: appends; when full, replaces the oldest item (FIFO). Write is
+//   Store, refusing zero rows and labels outside [0, num_classes).
 // - Retrieve: the class of the most similar item; confidence = max(0, cosine)
 //   computed as dot / (|a| |b|), so hand-picked vectors give exact values.
 // - Loss: supervised contrastive loss against the stored items: for sample i,
@@ -32,9 +33,14 @@ namespace mnemo::testing {
 
 class ExactMemory : public MemoryModule {
  public:
-  ExactMemory(int feature_dim, int capacity, float temperature = 0.5f, bool trainable_keys = false)
+  // Any label the tests use, unless they say.
+  static constexpr int kManyClasses = 1 << 20;
+
+  ExactMemory(int feature_dim, int capacity, float temperature = 0.5f, bool trainable_keys = false,
+              int num_classes = kManyClasses)
       : feature_dim_(feature_dim),
         capacity_(capacity),
+        num_classes_(num_classes),
         temperature_(temperature),
         trainable_keys_(trainable_keys),
         keys_(Tensor::Zero(capacity, feature_dim)),
@@ -53,6 +59,18 @@ class ExactMemory : public MemoryModule {
       if (size_ < capacity_) ++size_;
     }
     return absl::OkStatus();
+  }
+
+  absl::Status Write(const Tensor& features, absl::Span<const int> labels) override {
+    if (features.rows() > capacity_) return absl::InvalidArgumentError("Write: too many rows");
+    for (Eigen::Index i = 0; i < features.rows(); ++i) {
+      if (features.row(i).isZero(0.0f)) return absl::InvalidArgumentError("Write: zero row");
+    }
+    for (int label : labels) {
+      if (label < 0 || label >= num_classes_) return absl::InvalidArgumentError("Write: label");
+    }
+    ++writes_;
+    return Store(features, labels);
   }
 
   absl::StatusOr<Retrieval> Retrieve(const Tensor& features) override {
@@ -75,6 +93,7 @@ class ExactMemory : public MemoryModule {
   }
 
   int feature_dim() const override { return feature_dim_; }
+  int num_classes() const override { return num_classes_; }
   int capacity() const override { return capacity_; }
   int size() const override { return size_; }
   void Clear() override {
@@ -153,7 +172,8 @@ class ExactMemory : public MemoryModule {
     return absl::OkStatus();
   }
 
-  int stores() const { return stores_; }
+  int stores() const { return stores_; }  // Write's included
+  int writes() const { return writes_; }
   int loss_calls() const { return loss_calls_; }
   const Tensor& keys() const { return keys_; }
 
@@ -181,6 +201,7 @@ class ExactMemory : public MemoryModule {
 
   const int feature_dim_;
   const int capacity_;
+  const int num_classes_;
   const float temperature_;
   const bool trainable_keys_;
   Tensor keys_;
@@ -189,6 +210,7 @@ class ExactMemory : public MemoryModule {
   int size_ = 0;
   int next_ = 0;
   int stores_ = 0;
+  int writes_ = 0;
   int loss_calls_ = 0;
 };
 
@@ -206,7 +228,8 @@ inline void RegisterExactMemory() {
           const float temperature =
               args.config.temperature() != 0 ? args.config.temperature() : 0.5f;
           return std::make_unique<ExactMemory>(args.feature_dim, args.config.capacity(),
-                                               temperature);
+                                               temperature, /*trainable_keys=*/false,
+                                               args.num_classes);
         });
     absl::Status status = registrar.CommitTo(Registries::Global());
     if (!status.ok()) std::abort();

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "core/config_loader.h"
 #include "core/feature_split.h"
+#include "core/status_macros.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "memory_modules/classifier/dual_path_classifier.h"
@@ -114,6 +115,34 @@ TEST_F(MemoryConfigTest, TopKAboveTheCapacityIsRefused) {
   EXPECT_THAT(Problems(text), ElementsAre(At(text, "top_k") +
                                           "memory_module.top_k must be at most the capacity (4; "
                                           "unset = 1), not 5"));
+}
+
+TEST_F(MemoryConfigTest, NumClassesIsTheMemorysCountAtLeastTheHeads) {
+  auto create = [](const std::string& text) -> absl::StatusOr<std::unique_ptr<DualPathClassifier>> {
+    MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> config,
+                           ConfigLoader().LoadText(text, kPath));
+    return DualPathClassifier::Create(*config);
+  };
+  // Unset: the head's 3.
+  auto classifier = create(ClassifierConfig());
+  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  EXPECT_EQ((*classifier)->memory_num_classes(), 3);
+  EXPECT_EQ((*classifier)->memory().num_classes(), 3);
+
+  classifier = create(ClassifierConfig(
+      "  type: \"exact_memory\" capacity: 10 features_after: \"features\" num_classes: 5\n"));
+  ASSERT_TRUE(classifier.ok()) << classifier.status();
+  EXPECT_EQ((*classifier)->memory_num_classes(), 5);
+  EXPECT_EQ((*classifier)->num_classes(), 3);
+
+  const std::string fewer = ClassifierConfig(
+      "  type: \"exact_memory\" capacity: 10 features_after: \"features\" num_classes: 2\n");
+  classifier = create(fewer);
+  ASSERT_FALSE(classifier.ok());
+  EXPECT_EQ(classifier.status().message(),
+            At(fewer, "num_classes") +
+                "memory_module.num_classes must be 0 (the head's outputs) or at least the "
+                "head's 3 outputs (the memory holds every class the head answers), not 2");
 }
 
 TEST_F(MemoryConfigTest, SettingsWithoutATypeAreAMistake) {

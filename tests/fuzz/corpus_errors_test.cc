@@ -26,10 +26,12 @@
 #include "core/registry.h"
 #include "core/status_macros.h"
 #include "gtest/gtest.h"
+#include "tests/fuzz/example_lines_input.h"
 #include "tests/fuzz/plugin_info_input.h"
 #include "tools/data/csv.h"
 #include "tools/data/npy.h"
 #include "tools/data/readers.h"
+#include "tools/sample_line.h"
 
 // An allocation a config asks for that fails (the schema's ranges and the
 // builder's memory check refuse layer-too-large.pbtxt's 16 EB before any) must
@@ -428,6 +430,31 @@ TEST(CorpusErrorsTest, PluginInfo) {
         return fuzz::LoadWithInfo(fuzz::DecodePluginInfo(bytes), registries).status();
       },
       [](const std::string&) { return fuzz::FuzzInfoPluginPath(); });
+}
+
+TEST(CorpusErrorsTest, ExampleLines) {
+  ExpectErrors(
+      "example_lines",
+      {
+          {"valid.txt", ""},
+          {"label-not-a-class.txt", "$FILE: line 2, field 1 (column 1): not a class id or name"},
+          {"serve-stream.txt", "$FILE: line 1, field 1 (column 1): not a class id or name"},
+          {"class-too-large.txt",
+           "$FILE: line 1, field 1 (column 1): class 6 is not one the memory holds"},
+          {"label-empty.txt",
+           "$FILE: line 1, field 1 (column 1): empty (a label, then the sample's values)"},
+          {"too-few-values.txt", "$FILE: line 1: 2 values, but a sample has 3"},
+          {"too-many-values.txt",
+           "$FILE: line 1, field 5 (column 9): more than the 3 values a sample has"},
+          {"value-not-finite.txt", "$FILE: line 1, field 3 (column 5): \"nan\" is not finite"},
+          {"value-not-a-number.txt", "$FILE: line 1, field 3 (column 5): \"x\" is not a number"},
+          {"trailing-comma.txt",
+           "$FILE: line 1, field 5 (column 10): empty (the line ends with a comma)"},
+      },
+      [](const std::string& path) -> absl::Status {
+        MNEMO_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+        return ParseExampleLines(text, path, fuzz::kExampleWidth, &fuzz::ExampleLabel).status();
+      });
 }
 
 }  // namespace

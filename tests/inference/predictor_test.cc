@@ -318,7 +318,9 @@ TEST_F(PredictorTest, ReportsAConfigErrorWithItsLocation) {
                                                   HasSubstr("unknown layer type \"Dens\"")));
 }
 
-TEST_F(PredictorTest, RefusesAModelWithAMemoryModule) {
+// A model with a memory module is served as its dual path
+// (predictor_dual_path_test); its config must say where the features are.
+TEST_F(PredictorTest, AMemoryModuleWithoutItsFeatureLayerIsRefused) {
   absl::StatusOr<std::unique_ptr<LoadedConfig>> config =
       ConfigLoader(Registries::Global(), ConfigUse::kInference).LoadText(kConfig, "m.pbtxt");
   ASSERT_TRUE(config.ok()) << config.status();
@@ -326,7 +328,7 @@ TEST_F(PredictorTest, RefusesAModelWithAMemoryModule) {
   absl::StatusOr<std::unique_ptr<Predictor>> predictor =
       Predictor::Load(**config, saved_.model_path);
   ASSERT_FALSE(predictor.ok());
-  EXPECT_THAT(predictor.status().message(), HasSubstr("DualPathClassifier::FromFile"));
+  EXPECT_THAT(predictor.status().message(), HasSubstr("memory_module.features_after is required"));
 }
 
 }  // namespace

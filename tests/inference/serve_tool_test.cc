@@ -14,6 +14,7 @@
 #include "core/model_io.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/inference/memory_models.h"
 #include "tests/plugins/test_args.h"
 #include "tests/testing/run_command.h"
 #include "tests/testing/test_files.h"
@@ -136,6 +137,105 @@ TEST(ServeToolTest, ABadLineStopsWithItsLineFieldAndColumn) {
     EXPECT_THAT(result.err, HasSubstr(c.message)) << c.line;
     EXPECT_EQ(result.out, "0\n") << c.line;  // what came before the bad line
   }
+}
+
+// memory_models.h's model (a memory of 4 classes beside a head of 3 that
+// always says 0) with `type`'s plugin, saved as `name`; its path.
+std::string MemoryModel(const std::string& type, const std::string& name) {
+  const std::string path = absl::StrCat(TestDir(), "/", name, ".safetensors");
+  testing::SaveMemoryModel(type, testing::TestArg(absl::StrCat(type, "_plugin")), path);
+  return path;
+}
+
+TEST(ServeToolTest, AddsExamplesOfANewClassWhileServingAndSavesThem) {
+  for (const std::string type : {"cached_memory", "trainable_memory"}) {
+    const std::string model = MemoryModel(type, type);
+    const std::string saved = absl::StrCat(TestDir(), "/", type, "_added.safetensors");
+    // (1, 0.05): the memory's class 1. (-1, 0.05): nothing near, the head's
+    // 0; after an example of class 3 at (-2, 0), which the head has no output
+    // for, 3. (-1, -1): 0.707 from it, the head's 0.
+    CommandResult result = Serve(absl::StrCat("--model=", model, " --save_model=", saved),
+                                 "1 0.05\n-1 0.05\nadd 3 -2 0\n-1 0.05\n-1 -1\n");
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, "1\n0\n3\n0\n") << type;
+
+    // Served again, the saved model answers the added class.
+    result = Serve(absl::StrCat("--model=", saved, " --batch=2"), "-1 0.05\n1 0.05\n-1 -1\n");
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, "3\n1\n0\n") << type;
+    // The model it was loaded from is as it was.
+    result = Serve(absl::StrCat("--model=", model), "-1 0.05\n");
+    EXPECT_EQ(result.out, "0\n") << type;
+
+    // An existing --save_model is refused before anything is served...
+    result = Serve(absl::StrCat("--model=", model, " --save_model=", saved), "1 0.05\n");
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_EQ(result.out, "");
+    EXPECT_THAT(result.err, HasSubstr(absl::StrCat("--save_model=", saved,
+                                                   " exists: give another path, or --overwrite "
+                                                   "to replace it")));
+    // ... and replaced with --overwrite: no example added this time.
+    result = Serve(absl::StrCat("--model=", model, " --save_model=", saved, " --overwrite"), "");
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    result = Serve(absl::StrCat("--model=", saved), "-1 0.05\n");
+    EXPECT_EQ(result.out, "0\n") << type;
+  }
+}
+
+TEST(ServeToolTest, AddsAFileOfExamplesBeforeServing) {
+  const std::string model = MemoryModel("cached_memory", "cached");
+  const std::string examples = TestDir() + "/examples.txt";
+  // Two of class 3 near (-1, 0) and one of class 2 near (0, -1); a blank
+  // line, commas and spaces.
+  WriteFile(examples, "3, -2 0\n\n3 -2,0.1\n  2 0 -1\n");
+  const std::string input = TestDir() + "/samples.txt";
+  WriteFile(input, "-1 0.05\n0.05 -1\n1 0.05\n");
+  CommandResult result =
+      Serve(absl::StrCat("--model=", model, " --add_examples=", examples, " --input=", input));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "3\n2\n1\n");
+}
+
+TEST(ServeToolTest, ABadExampleStopsWithItsLineFieldAndColumn) {
+  const std::string model = MemoryModel("cached_memory", "cached");
+  struct Case {
+    std::string line;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"add x -2 0",
+            "stdin: line 2, field 1 (column 5): \"x\" is neither a class id (an integer >= 0) "
+            "nor a class name (the model names none)"},
+           {"add 4 -2 0",
+            "stdin: line 2, field 1 (column 5): class 4 is not one the memory holds (4 classes, 0 "
+            "to 3: memory_module.num_classes)"},
+           {"add 3 -2 zz", "stdin: line 2, field 3 (column 10): \"zz\" is not a number"},
+           {"add 3 -2", "stdin: line 2: 1 values, but a sample has 2"},
+           {"  add", "stdin: line 2, field 1 (column 6): no label"},
+           {"add 3 0 0",
+            "stdin: line 2: AddExamples: cached_memory: Write: row 0 is a zero vector"},
+       }) {
+    CommandResult result =
+        Serve(absl::StrCat("--model=", model), "1 0.05\n" + c.line + "\n-1 0.05\n");
+    EXPECT_EQ(result.exit_code, 1) << c.line;
+    EXPECT_THAT(result.err, HasSubstr(c.message)) << c.line;
+    EXPECT_EQ(result.out, "1\n") << c.line;  // what came before the bad line
+  }
+  // In a file: its path and line.
+  const std::string examples = TestDir() + "/examples.txt";
+  WriteFile(examples, "3 -2 0\n3 -2 0 1\n");
+  CommandResult result = Serve(absl::StrCat("--model=", model, " --add_examples=", examples), "");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr(absl::StrCat(
+                              examples, ": line 2, field 4 (column 8): more than the 2 values")));
+  // A model without a memory takes no example.
+  result = Serve(absl::StrCat("--model=", ArgMaxOfThreeModel()), "add 1 1 2 3 4\n");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("stdin: line 1: an add line shows examples to a model's "
+                                    "memory, but this model has no memory module"));
+  result = Serve(absl::StrCat("--model=", ArgMaxOfThreeModel(), " --add_examples=", examples), "");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("--add_examples shows examples to a model's memory"));
 }
 
 TEST(ServeToolTest, ClassifiesAnIdxFileAndReportsAccuracy) {

@@ -206,6 +206,94 @@ TEST(CachedMemoryStoreTest, RefusesBadBatchesAndChangesNothing) {
   EXPECT_EQ(memory.size(), 0);
 }
 
+TEST(CachedMemoryWriteTest, KeepsANonNovelExampleInAFreeSlot) {
+  CachedMemory memory(SmallSettings(4));
+  FillThree(memory);
+  // 70 deg: cosine 0.985 with slot 1, not novel; Write keeps it anyway.
+  ASSERT_TRUE(memory.Write(AtAngles({70}), {3}).ok());
+  EXPECT_EQ(memory.size(), 4);
+  EXPECT_EQ(SlotAt(memory, 70), 3);
+  EXPECT_EQ(memory.stored_labels()[3], 3);
+}
+
+TEST(CachedMemoryWriteTest, FullKeepsANonNovelExample) {
+  CachedMemory memory(SmallSettings(3));
+  FillThree(memory);
+  // 65 deg: cosine 0.996 with slot 1, not novel: Store drops it.
+  ASSERT_TRUE(memory.Store(AtAngles({65}), {0}).ok());
+  EXPECT_EQ(SlotAt(memory, 65), -1);
+  // Write keeps it, in the least similar slot: 0 (0.42; slots 1 and 2:
+  // 0.996 and 0.57).
+  ASSERT_TRUE(memory.Write(AtAngles({65}), {0}).ok());
+  EXPECT_EQ(SlotAt(memory, 65), 0);
+  EXPECT_EQ(memory.size(), 3);
+}
+
+TEST(CachedMemoryWriteTest, FullReplacesTheLeastSimilarWhateverItsClass) {
+  CachedMemory memory(SmallSettings(3));
+  FillThree(memory);
+  // 200 deg, class 1: cosines -0.94 (slot 0), -0.77 (slot 1, class 1's only
+  // item), 0.17 (slot 2). Store would replace slot 1; Write replaces the
+  // least similar overall, slot 0.
+  ASSERT_TRUE(memory.Write(AtAngles({200}), {1}).ok());
+  EXPECT_EQ(SlotAt(memory, 200), 0);
+  EXPECT_EQ(SlotAt(memory, 60), 1);
+  EXPECT_EQ(SlotAt(memory, 120), 2);
+  EXPECT_EQ(memory.stored_labels()[0], 1);
+}
+
+TEST(CachedMemoryWriteTest, ASlotThisCallWroteIsNotReplacedByALaterRow) {
+  CachedMemory memory(SmallSettings(4));
+  ASSERT_TRUE(memory.Store(AtAngles({0, 90, 180, 270}), {0, 1, 0, 1}).ok());
+  // 200 replaces the least similar, 0 deg (-0.94). For 20 the least similar
+  // is then 200 (-1), this call's: passed over for 180 deg (-0.94).
+  ASSERT_TRUE(memory.Write(AtAngles({200, 20}), {2, 2}).ok());
+  EXPECT_EQ(SlotAt(memory, 200), 0);
+  EXPECT_EQ(SlotAt(memory, 20), 2);
+  EXPECT_EQ(SlotAt(memory, 90), 1);
+  EXPECT_EQ(SlotAt(memory, 270), 3);
+}
+
+TEST(CachedMemoryWriteTest, ExamplesOfANewClassShownOneCallAtATimeAreAllKept) {
+  CachedMemory memory(SmallSettings(4));
+  ASSERT_TRUE(memory.Store(AtAngles({0, 90, 180, 270}), {0, 1, 0, 1}).ok());
+  // 200: least similar 0 deg (-0.94), slot 0.
+  ASSERT_TRUE(memory.Write(AtAngles({200}), {2}).ok());
+  // 210: cosines 0.98 (200), -0.5 (90), 0.87 (180), 0.5 (270): slot 1.
+  // Store's rule would replace class 2's only item, the 200 just shown.
+  ASSERT_TRUE(memory.Write(AtAngles({210}), {2}).ok());
+  // 190: 0.98 (200), 0.94 (210), 0.98 (180), 0.17 (270): slot 3.
+  ASSERT_TRUE(memory.Write(AtAngles({190}), {2}).ok());
+  EXPECT_EQ(SlotAt(memory, 200), 0);
+  EXPECT_EQ(SlotAt(memory, 210), 1);
+  EXPECT_EQ(SlotAt(memory, 180), 2);
+  EXPECT_EQ(SlotAt(memory, 190), 3);
+  absl::StatusOr<Retrieval> answer = memory.Retrieve(AtAngles({205}));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->label[0], 2);
+}
+
+TEST(CachedMemoryWriteTest, RefusesZeroRowsTooManyRowsAndBadLabelsChangingNothing) {
+  CachedMemory memory(SmallSettings(3));
+  FillThree(memory);
+  const std::map<std::string, Tensor> before = memory.ExportState();
+  Tensor features = AtAngles({10, 20});
+  features.row(1).setZero();
+  absl::Status zero = memory.Write(features, {0, 1});
+  EXPECT_EQ(zero.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(zero.message().find("row 1 is a zero vector"), absl::string_view::npos) << zero;
+  // Too small to have a direction, though not zero.
+  features.row(1).setConstant(1e-30f);
+  EXPECT_FALSE(memory.Write(features, {0, 1}).ok());
+  absl::Status many = memory.Write(AtAngles({1, 2, 3, 4}), {0, 0, 0, 0});
+  EXPECT_NE(many.message().find("capacity 3"), absl::string_view::npos) << many;
+  EXPECT_FALSE(memory.Write(AtAngles({10}), {5}).ok());
+  EXPECT_FALSE(memory.Write(AtAngles({10}), {0, 1}).ok());
+  const std::map<std::string, Tensor> after = memory.ExportState();
+  EXPECT_EQ(after.at("keys"), before.at("keys"));
+  EXPECT_EQ(after.at("labels"), before.at("labels"));
+}
+
 class CachedMemoryRetrieveTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(CachedMemoryRetrieveTest, MatchesBruteForce) {

@@ -83,6 +83,29 @@ TEST(MemorySettingsTest, UnknownScanPrecisionNamesTheFieldAndTheKnownOnes) {
         << part << " in " << problems[0].message;
   }
   EXPECT_FALSE(ResolveMemorySettings(config).ok());
+TEST(MemoryClassesTest, ZeroIsTheHeadsMoreIsKeptFewerIsRefusedNamingTheField) {
+  MemorySettings settings;
+  EXPECT_EQ(*MemoryClasses(settings, 8), 8);
+  settings.num_classes = 10;
+  EXPECT_EQ(*MemoryClasses(settings, 8), 10);
+  EXPECT_EQ(*MemoryClasses(settings, 10), 10);
+  absl::StatusOr<int> fewer = MemoryClasses(settings, 11);
+  ASSERT_FALSE(fewer.ok());
+  EXPECT_EQ(fewer.status().message(),
+            "memory_module.num_classes must be 0 (the head's outputs) or at least the head's 11 "
+            "outputs (the memory holds every class the head answers), not 10");
+}
+
+TEST(MemoryClassesTest, TheFieldIsResolved) {
+  config::MemoryModule config;
+  config.set_capacity(5);
+  config.set_num_classes(12);
+  EXPECT_EQ(ResolveMemorySettings(config)->num_classes, 12);
+  config.set_num_classes(-1);
+  absl::StatusOr<MemorySettings> negative = ResolveMemorySettings(config);
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.status().message().find("memory_module.num_classes"), absl::string_view::npos)
+      << negative.status();
 }
 
 }  // namespace

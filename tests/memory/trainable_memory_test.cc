@@ -121,6 +121,56 @@ TEST(TrainableMemoryStoreTest, NotNovelAndNearCopiesInOneBatchAreNotStored) {
   EXPECT_EQ(SlotAt(memory, 60), 1);
 }
 
+TEST(TrainableMemoryWriteTest, KeepsANonNovelExampleInAFreeSlot) {
+  TrainableMemory memory(SmallSettings(4));
+  ASSERT_TRUE(memory.Store(AtAngles({0, 60, 120}), {0, 1, 2}).ok());
+  // 65 deg: cosine 0.996 with 60, not novel; Write keeps it.
+  ASSERT_TRUE(memory.Write(2.0f * AtAngles({65}), {3}).ok());
+  EXPECT_EQ(memory.size(), 4);
+  EXPECT_EQ(SlotAt(memory, 65), 3);
+  EXPECT_EQ(memory.stored_labels()[3], 3);
+  EXPECT_EQ(Values(memory)(3, 3), 5.0f);
+}
+
+TEST(TrainableMemoryWriteTest, FullReplacesTheLeastCertainSlotNotWrittenByThisCall) {
+  TrainableMemory memory(SmallSettings(3));
+  ASSERT_TRUE(memory.Store(AtAngles({0, 60, 120}), {0, 1, 2}).ok());
+  // Certainties: slot 1 0.35 (1.65 / 4.65); slots 0 and 2 0.99986, above a
+  // written slot's 0.98 (e^5 / (e^5 + 3)).
+  Values(memory).row(0) << 10, 0, 0, 0;
+  Values(memory).row(1) << 0.5f, 0, 0, 0;
+  Values(memory).row(2) << 0, 0, 10, 0;
+  KeysGradient(memory).setOnes();
+  // Neither example is novel (65: 0.996 with 60; 70: 0.996 with 65). 65
+  // takes slot 1; the least certain is then slot 1 again, this call's, so
+  // 70 takes the first of the others, slot 0.
+  ASSERT_TRUE(memory.Write(AtAngles({65, 70}), {3, 3}).ok());
+  EXPECT_EQ(SlotAt(memory, 65), 1);
+  EXPECT_EQ(SlotAt(memory, 70), 0);
+  EXPECT_EQ(SlotAt(memory, 120), 2);
+  EXPECT_EQ(memory.stored_labels()[0], 3);
+  EXPECT_EQ(memory.stored_labels()[1], 3);
+  EXPECT_EQ(KeysGradient(memory).row(0).cwiseAbs().maxCoeff(), 0.0f);
+  EXPECT_EQ(KeysGradient(memory)(2, 0), 1.0f);
+  absl::StatusOr<Retrieval> answer = memory.Retrieve(AtAngles({68}));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->label[0], 3);
+}
+
+TEST(TrainableMemoryWriteTest, RefusesZeroRowsTooManyRowsAndBadLabelsChangingNothing) {
+  TrainableMemory memory(SmallSettings(3));
+  ASSERT_TRUE(memory.Store(AtAngles({0, 60}), {0, 1}).ok());
+  const Tensor keys = Keys(memory);
+  Tensor features = AtAngles({10, 20});
+  features.row(0).setZero();
+  absl::Status zero = memory.Write(features, {0, 1});
+  EXPECT_NE(zero.message().find("row 0 is a zero vector"), absl::string_view::npos) << zero;
+  EXPECT_FALSE(memory.Write(AtAngles({1, 2, 3, 4}), {0, 0, 0, 0}).ok());
+  EXPECT_FALSE(memory.Write(AtAngles({10}), {4}).ok());
+  EXPECT_EQ(memory.size(), 2);
+  EXPECT_EQ(Keys(memory), keys);
+}
+
 class TrainableMemoryRetrieveTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(TrainableMemoryRetrieveTest, MatchesBruteForce) {
