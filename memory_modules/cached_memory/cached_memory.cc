@@ -39,6 +39,8 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> CachedMemory::Create(const MemoryM
   settings.similarity_threshold = resolved.similarity_threshold;
   settings.temperature = resolved.temperature;
   settings.top_k = resolved.top_k;
+  settings.index = resolved.index;
+  MNEMO_RETURN_IF_ERROR(memory::KeySearch::Create(settings.index, settings.feature_dim).status());
   return std::make_unique<CachedMemory>(settings, args.backend);
 }
 
@@ -46,7 +48,8 @@ CachedMemory::CachedMemory(const Settings& settings, std::shared_ptr<const Backe
     : settings_(settings),
       backend_(backend != nullptr ? std::move(backend) : ReferenceBackend()),
       keys_(Tensor::Zero(settings.capacity, settings.feature_dim)),
-      labels_(settings.capacity, -1) {}
+      labels_(settings.capacity, -1),
+      search_(memory::KeySearch::Create(settings.index, settings.feature_dim)) {}
 
 int CachedMemory::Victim(absl::Span<const float> cosines, int label) const {
   // Two minima in one branch-free pass (which slots hold the label is as
@@ -79,19 +82,17 @@ absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> l
       [&](int slot, int row) {
         keys_.row(slot) = unit_.row(row);
         labels_[slot] = labels[row];
+        if (search_.ok()) (*search_)->Invalidate();
       });
 }
 
 absl::StatusOr<Retrieval> CachedMemory::Retrieve(const Tensor& features) {
   MNEMO_RETURN_IF_ERROR(memory::CheckFeatures("Retrieve", features, settings_.feature_dim));
+  MNEMO_RETURN_IF_ERROR(search_.status());
   memory::NormalizeRows(features, &unit_, &norms_);
-  if (absl::Status s =
-          memory::CosineSimilarities(*backend_, unit_, keys_.topRows(size_), &cosines_);
-      !s.ok()) {
-    return s;
-  }
   memory::TopK top;
-  memory::SelectTopK(cosines_, settings_.top_k, &top);
+  MNEMO_RETURN_IF_ERROR(
+      (*search_)->Find(*backend_, unit_, keys_.topRows(size_), settings_.top_k, &top));
   return memory::Vote(top, labels_, {});
 }
 
@@ -123,6 +124,7 @@ void CachedMemory::Clear() {
   keys_.setZero();
   std::fill(labels_.begin(), labels_.end(), -1);
   size_ = 0;
+  if (search_.ok()) (*search_)->Invalidate();
 }
 
 std::map<std::string, Tensor> CachedMemory::ExportState() const {

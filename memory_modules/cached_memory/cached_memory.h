@@ -14,6 +14,7 @@
 #include "core/memory_settings.h"
 #include "core/registry.h"
 #include "core/tensor.h"
+#include "memory_modules/common/key_search.h"
 #include "memory_modules/common/similarity.h"
 
 namespace mnemo::memory_modules {
@@ -24,7 +25,10 @@ namespace mnemo::memory_modules {
 //  - Retrieve: cosine of every query with every stored key (one GEMM, on the
 //    backend of the network it serves: core/backend.h), the top_k per query,
 //    a similarity-weighted vote (memory::Vote); with top_k 1 the best
-//    match's label, confidence = its cosine clipped to [0, 1].
+//    match's label, confidence = its cosine clipped to [0, 1]. With
+//    memory_module.index "ivf_flat" or "hnsw" the top_k come from FAISS's
+//    approximate index over the keys instead, rebuilt at the first Retrieve
+//    after a change (memory_modules/common/key_search.h).
 //  - Store: while there are unused slots every example takes the next one.
 //    Once full, an example is novel when its best cosine with what the memory
 //    holds now, examples placed earlier in the same batch included, is below
@@ -47,12 +51,15 @@ class CachedMemory : public MemoryModule {
     float similarity_threshold = memory::MemorySettings().similarity_threshold;
     float temperature = memory::MemorySettings().temperature;
     int top_k = memory::MemorySettings().top_k;
+    memory::IndexSettings index;
   };
 
   // From a config (defaults resolved by memory::ResolveMemorySettings).
   static absl::StatusOr<std::unique_ptr<MemoryModule>> Create(const MemoryModuleArgs& args);
 
   // `backend` runs the similarity GEMMs; null means the reference backend.
+  // Index settings KeySearch refuses make every Retrieve fail with its error
+  // (Create refuses them up front).
   explicit CachedMemory(const Settings& settings, std::shared_ptr<const Backend> backend = nullptr);
 
   absl::Status Store(const Tensor& features, absl::Span<const int> labels) override;
@@ -84,6 +91,8 @@ class CachedMemory : public MemoryModule {
   Tensor keys_;              // capacity x feature_dim; rows [0, size_) unit
   std::vector<int> labels_;  // capacity; [0, size_) meaningful
   int size_ = 0;
+  // Retrieve's search; stale after every change of the keys.
+  absl::StatusOr<std::unique_ptr<memory::KeySearch>> search_;
 
   // Scratch, kept so that a batch does not allocate megabytes each call.
   Tensor unit_;
