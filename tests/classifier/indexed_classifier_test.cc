@@ -85,7 +85,7 @@ TEST_F(IndexedClassifierTest, AnIndexTheCapacityNeverTrainsIsRefusedAtItsField) 
   ASSERT_FALSE(config.ok());
   // file:line:column of the field, then its message.
   EXPECT_THAT(std::string(config.status().message()),
-              ::testing::HasSubstr("t.pbtxt:9:31: memory_module.index.nlist must be at most "
+              ::testing::HasSubstr("t.pbtxt:9:28: memory_module.index.nlist must be at most "
                                    "capacity / 39 (2; unset = 1024)"));
 }
 
