@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,68 @@ bool ParseScanPrecision(const std::string& name, ScanPrecision* precision) {
     }
   }
   return false;
+IndexSettings ResolvedIndex(const config::MemoryIndex& config) {
+  const IndexSettings defaults;
+  IndexSettings index;
+  index.type = config.type().empty() ? defaults.type : config.type();
+  index.nlist = OrDefault(config.nlist(), defaults.nlist);
+  index.nprobe = OrDefault(config.nprobe(), defaults.nprobe);
+  index.hnsw_m = OrDefault(config.hnsw_m(), defaults.hnsw_m);
+  index.ef_search = OrDefault(config.ef_search(), defaults.ef_search);
+  index.ef_construction = OrDefault(config.ef_construction(), defaults.ef_construction);
+  return index;
+}
+
+// The problems of memory_module.index (its ranges are CheckRanges's).
+void CheckIndex(const config::MemoryModule& config, std::vector<FieldProblem>* problems) {
+  const config::MemoryIndex& c = config.index();
+  const IndexSettings defaults;
+  const IndexSettings index = ResolvedIndex(c);
+  auto problem = [problems](const char* field, std::string message) {
+    problems->push_back({absl::StrCat("memory_module.index.", field),
+                         absl::StrCat("memory_module.index.", field, " ", message)});
+  };
+  const bool known = std::find(std::begin(IndexSettings::kTypes), std::end(IndexSettings::kTypes),
+                               index.type) != std::end(IndexSettings::kTypes);
+  if (!known) {
+    problem("type", absl::StrCat("must be \"", absl::StrJoin(IndexSettings::kTypes, "\", \""),
+                                 "\" (unset = \"", defaults.type, "\"), not \"", c.type(), "\""));
+    return;
+  }
+  // A field the chosen type does not read is refused: it would change nothing.
+  const bool ivf = index.type == "ivf_flat";
+  const bool hnsw = index.type == "hnsw";
+  auto unread = [&](const char* field, int value, bool read) {
+    if (value != 0 && !read) {
+      problem(field, absl::StrCat("is not read by index type \"", index.type, "\" (set to ", value,
+                                  "); remove it or choose the type that reads it"));
+    }
+  };
+  unread("nlist", c.nlist(), ivf);
+  unread("nprobe", c.nprobe(), ivf);
+  unread("hnsw_m", c.hnsw_m(), hnsw);
+  unread("ef_search", c.ef_search(), hnsw);
+  unread("ef_construction", c.ef_construction(), hnsw);
+  if (ivf && index.nlist > 0 && index.nprobe > index.nlist) {
+    problem("nprobe", absl::StrCat("must be at most nlist (", index.nlist,
+                                   "; unset = ", defaults.nprobe, "), not ", index.nprobe));
+  }
+  const int64_t trained_at = int64_t{IndexSettings::kIvfItemsPerList} * index.nlist;
+  if (ivf && config.capacity() > 0 && trained_at > config.capacity()) {
+    problem("nlist",
+            absl::StrCat("must be at most capacity / ", IndexSettings::kIvfItemsPerList, " (",
+                         config.capacity() / IndexSettings::kIvfItemsPerList,
+                         "; unset = ", defaults.nlist,
+                         "): the index is trained once the "
+                         "memory holds ",
+                         IndexSettings::kIvfItemsPerList, " items per list, and ", trained_at,
+                         " exceed the capacity ", config.capacity(), ", not ", index.nlist));
+  }
+  if (hnsw && c.hnsw_m() == 1) {
+    problem("hnsw_m", absl::StrCat("must be >= 2 (a graph of one neighbour per node has no "
+                                   "levels; unset = ",
+                                   defaults.hnsw_m, "), not ", c.hnsw_m()));
+  }
 }
 
 MemorySettings Resolved(const config::MemoryModule& config) {
@@ -49,6 +113,7 @@ MemorySettings Resolved(const config::MemoryModule& config) {
   if (config.vote() == "margin") settings.vote = VoteRule::kMargin;
   ParseScanPrecision(config.scan_precision(), &settings.scan_precision);  // checked apart
   settings.num_classes = config.num_classes();
+  settings.index = ResolvedIndex(config.index());
   return settings;
 }
 
@@ -110,11 +175,20 @@ std::vector<FieldProblem> CheckMemorySettings(const config::MemoryModule& config
                          ScanPrecisionName(defaults.scan_precision), "\"), not \"",
                          config.scan_precision(), "\""));
   }
-  // In the schema's order of the fields, the ranges' among the others'.
+  CheckIndex(config, &problems);
+  if (config.scan_precision() == "int8" && !config.index().type().empty() &&
+      config.index().type() != "exact") {
+    problem("scan_precision", absl::StrCat("\"int8\" is a way of exact search; memory_module.index "
+                                           "\"", config.index().type(),
+                                           "\" searches its own way (set one of the two)"));
+  }
+  // In the schema's order of the fields, the ranges' among the others'
+  // (memory_module.index's problems at the index field, in their order).
   const google::protobuf::Descriptor& fields = *config::MemoryModule::descriptor();
   const auto index = [&fields](const FieldProblem& p) {
+    const size_t start = p.field.find('.') + 1;
     const google::protobuf::FieldDescriptor* field =
-        fields.FindFieldByName(p.field.substr(p.field.find('.') + 1));
+        fields.FindFieldByName(p.field.substr(start, p.field.find('.', start) - start));
     return field != nullptr ? field->index() : fields.field_count();
   };
   std::stable_sort(

@@ -42,6 +42,8 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> CachedMemory::Create(const MemoryM
   settings.vote = resolved.vote;
   settings.scan_precision = resolved.scan_precision;
   MNEMO_RETURN_IF_ERROR(memory::CheckScanPrecision(settings.scan_precision, args.backend.get()));
+  settings.index = resolved.index;
+  MNEMO_RETURN_IF_ERROR(memory::KeySearch::Create(settings.index, settings.feature_dim).status());
   return std::make_unique<CachedMemory>(settings, args.backend);
 }
 
@@ -50,7 +52,8 @@ CachedMemory::CachedMemory(const Settings& settings, std::shared_ptr<const Backe
       backend_(backend != nullptr ? std::move(backend) : ReferenceBackend()),
       keys_(Tensor::Zero(settings.capacity, settings.feature_dim)),
       labels_(settings.capacity, -1),
-      class_counts_(settings.num_classes, 0) {}
+      class_counts_(settings.num_classes, 0),
+      search_(memory::KeySearch::Create(settings.index, settings.feature_dim)) {}
 
 int CachedMemory::Donor(int label) const {
   const int held = classes_held_ + (class_counts_[label] == 0 ? 1 : 0);
@@ -87,7 +90,7 @@ absl::Status CachedMemory::Store(const Tensor& features, absl::Span<const int> l
   MNEMO_RETURN_IF_ERROR(
       memory::CheckBatch("Store", features, labels, settings_.feature_dim, settings_.num_classes));
   memory::NormalizeRows(features, &unit_, &norms_);
-  int8_scan_.KeysChanged();
+  KeysChanged();
   return memory::StoreRows(
       *backend_, unit_, norms_, keys_.topRows(size_), settings_.capacity,
       memory::Admission::kNovelOnly, settings_.similarity_threshold, &size_,
@@ -104,7 +107,7 @@ absl::Status CachedMemory::Write(const Tensor& features, absl::Span<const int> l
   memory::NormalizeRows(features, &unit_, &norms_);
   MNEMO_RETURN_IF_ERROR(
       memory::CheckNoZeroRows("Write", absl::MakeConstSpan(norms_.data(), norms_.size())));
-  int8_scan_.KeysChanged();
+  KeysChanged();
   // The slots this call wrote, never a later row's victim: their cosines are
   // raised above any real one in a copy.
   std::vector<int> written;
@@ -124,10 +127,19 @@ absl::Status CachedMemory::Write(const Tensor& features, absl::Span<const int> l
       });
 }
 
+void CachedMemory::KeysChanged() {
+  int8_scan_.KeysChanged();
+  if (search_.ok()) (*search_)->Invalidate();
+}
+
 absl::StatusOr<Retrieval> CachedMemory::Retrieve(const Tensor& features) {
   MNEMO_RETURN_IF_ERROR(memory::CheckFeatures("Retrieve", features, settings_.feature_dim));
+  MNEMO_RETURN_IF_ERROR(search_.status());
   memory::NormalizeRows(features, &unit_, &norms_);
-  if (settings_.scan_precision == memory::ScanPrecision::kInt8) {
+  if (settings_.index.type != "exact") {
+    MNEMO_RETURN_IF_ERROR(
+        (*search_)->Find(*backend_, unit_, keys_.topRows(size_), settings_.top_k, &top_));
+  } else if (settings_.scan_precision == memory::ScanPrecision::kInt8) {
     MNEMO_RETURN_IF_ERROR(
         int8_scan_.Search(*backend_, unit_, keys_.topRows(size_), settings_.top_k, &top_));
   } else {
@@ -164,7 +176,7 @@ absl::StatusOr<float> CachedMemory::Loss(const Tensor& features, absl::Span<cons
 
 void CachedMemory::Clear() {
   keys_.setZero();
-  int8_scan_.KeysChanged();
+  KeysChanged();
   std::fill(labels_.begin(), labels_.end(), -1);
   std::fill(class_counts_.begin(), class_counts_.end(), 0);
   classes_held_ = 0;

@@ -15,6 +15,7 @@
 #include "core/registry.h"
 #include "core/tensor.h"
 #include "memory_modules/common/int8_scan.h"
+#include "memory_modules/common/key_search.h"
 #include "memory_modules/common/similarity.h"
 #include "memory_modules/common/top_k.h"
 
@@ -28,7 +29,10 @@ namespace mnemo::memory_modules {
 //    int8 an int8 GEMM whose best candidates are scored again in fp32:
 //    memory_modules/common/int8_scan.h), the top_k per query,
 //    a similarity-weighted vote (memory::Vote); with top_k 1 the best
-//    match's label, confidence = its cosine clipped to [0, 1].
+//    match's label, confidence = its cosine clipped to [0, 1]. With
+//    memory_module.index "ivf_flat" or "hnsw" the top_k come from FAISS's
+//    approximate index over the keys instead, rebuilt at the first Retrieve
+//    after a change (memory_modules/common/key_search.h).
 //  - Store: while there are unused slots every example takes the next one.
 //    Once full, an example is novel when its best cosine with what the memory
 //    holds now, examples placed earlier in the same batch included, is below
@@ -66,6 +70,7 @@ class CachedMemory : public MemoryModule {
     // kInt8: Retrieve scans int8 copies of the keys (memory::Int8Scan);
     // needs a backend with has_int8_matmul().
     memory::ScanPrecision scan_precision = memory::MemorySettings().scan_precision;
+    memory::IndexSettings index;
   };
 
   // From a config (defaults resolved by memory::ResolveMemorySettings).
@@ -75,6 +80,8 @@ class CachedMemory : public MemoryModule {
   // With scan_precision int8 it must have an int8 GEMM (Create refuses one
   // without, naming memory_module.scan_precision; a module constructed
   // directly fails at Retrieve).
+  // Index settings KeySearch refuses make every Retrieve fail with its error
+  // (Create refuses them up front).
   explicit CachedMemory(const Settings& settings, std::shared_ptr<const Backend> backend = nullptr);
 
   absl::Status Store(const Tensor& features, absl::Span<const int> labels) override;
@@ -102,6 +109,8 @@ class CachedMemory : public MemoryModule {
   // The slot a novel example of class `label` replaces, from its cosines
   // with every slot.
   int Victim(absl::Span<const float> cosines, int label) const;
+  // The keys changed: the int8 copies and the index are stale.
+  void KeysChanged();
   // The class that gives up an item for a novel example of class `label`.
   int Donor(int label) const;
   // Slot `slot` (filled or the next free one) now holds class `label`.
@@ -115,6 +124,8 @@ class CachedMemory : public MemoryModule {
   std::vector<int> class_counts_;  // items of each class
   int classes_held_ = 0;           // classes with an item
   int size_ = 0;
+  // Retrieve's search; stale after every change of the keys.
+  absl::StatusOr<std::unique_ptr<memory::KeySearch>> search_;
 
   // Scratch, kept so that a batch does not allocate megabytes each call.
   Tensor unit_;

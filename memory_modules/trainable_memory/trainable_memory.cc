@@ -51,6 +51,15 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> TrainableMemory::Create(const Memo
     return absl::InvalidArgumentError(absl::StrCat(
         "memory_module.scan_precision \"", memory::ScanPrecisionName(resolved.scan_precision),
         "\" is not available for trainable_memory (its keys are trained: only \"fp32\")"));
+  // Its keys are parameters the optimizer moves every step: an index over
+  // them would be stale after each step, and rebuilding it every step costs
+  // more than the exact search it would replace.
+  if (resolved.index.type != "exact") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "memory_module.index.type must be \"exact\" (unset) for trainable_memory, not \"",
+        resolved.index.type,
+        "\": its keys are trained and change every step, so an approximate index over them "
+        "would need rebuilding after each step; use cached_memory for an approximate index"));
   }
   if (!(value_scale > 0.0f) || !std::isfinite(value_scale)) {
     return absl::InvalidArgumentError(

@@ -2,7 +2,12 @@
 // reported at once.
 #include "core/memory_settings.h"
 
+#include <gmock/gmock.h>
+#include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 namespace mnemo::memory {
 namespace {
@@ -20,6 +25,7 @@ TEST(MemorySettingsTest, UnsetFieldsTakeTheDocumentedDefaults) {
   EXPECT_EQ(settings->top_k, 1);
   EXPECT_EQ(settings->vote, VoteRule::kSimilarity);
   EXPECT_EQ(settings->scan_precision, ScanPrecision::kFp32);
+  EXPECT_EQ(settings->index.type, "exact");
 }
 
 TEST(MemorySettingsTest, SetFieldsAreKept) {
@@ -106,6 +112,68 @@ TEST(MemoryClassesTest, TheFieldIsResolved) {
   ASSERT_FALSE(negative.ok());
   EXPECT_NE(negative.status().message().find("memory_module.num_classes"), absl::string_view::npos)
       << negative.status();
+// memory_module.index: the problems of a config, each message naming its field.
+std::vector<std::string> IndexProblems(const std::string& text, int capacity = 100000) {
+  config::MemoryModule config;
+  config.set_capacity(capacity);
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, config.mutable_index())) << text;
+  std::vector<std::string> messages;
+  for (const FieldProblem& p : CheckMemorySettings(config)) {
+    EXPECT_EQ(p.message.rfind(p.field + " ", 0), 0u) << p.message << " names " << p.field;
+    messages.push_back(p.message);
+  }
+  return messages;
+}
+
+TEST(MemorySettingsTest, IndexFieldsAreResolvedForTheirType) {
+  config::MemoryModule config;
+  config.set_capacity(100000);
+  config.mutable_index()->set_type("ivf_flat");
+  config.mutable_index()->set_nlist(256);
+  absl::StatusOr<MemorySettings> settings = ResolveMemorySettings(config);
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  EXPECT_EQ(settings->index.type, "ivf_flat");
+  EXPECT_EQ(settings->index.nlist, 256);
+  EXPECT_EQ(settings->index.nprobe, IndexSettings().nprobe);
+
+  config.mutable_index()->Clear();
+  config.mutable_index()->set_type("hnsw");
+  config.mutable_index()->set_ef_search(100);
+  settings = ResolveMemorySettings(config);
+  ASSERT_TRUE(settings.ok()) << settings.status();
+  EXPECT_EQ(settings->index.type, "hnsw");
+  EXPECT_EQ(settings->index.ef_search, 100);
+  EXPECT_EQ(settings->index.hnsw_m, IndexSettings().hnsw_m);
+}
+
+TEST(MemorySettingsTest, IndexProblemsNameTheirField) {
+  using ::testing::ElementsAre;
+  EXPECT_THAT(IndexProblems("type: \"annoy\""),
+              ElementsAre("memory_module.index.type must be \"exact\", \"ivf_flat\", \"hnsw\" "
+                          "(unset = \"exact\"), not \"annoy\""));
+  EXPECT_THAT(IndexProblems("type: \"ivf_flat\" nlist: 16 nprobe: 17"),
+              ElementsAre("memory_module.index.nprobe must be at most nlist (16; unset = 32), "
+                          "not 17"));
+  // A field the type does not read, for each type.
+  EXPECT_THAT(IndexProblems("type: \"ivf_flat\" nlist: 16 nprobe: 4 ef_search: 10"),
+              ElementsAre("memory_module.index.ef_search is not read by index type \"ivf_flat\" "
+                          "(set to 10); remove it or choose the type that reads it"));
+  EXPECT_THAT(IndexProblems("type: \"hnsw\" nprobe: 4"),
+              ElementsAre("memory_module.index.nprobe is not read by index type \"hnsw\" (set to "
+                          "4); remove it or choose the type that reads it"));
+  EXPECT_THAT(IndexProblems("hnsw_m: 8"),
+              ElementsAre("memory_module.index.hnsw_m is not read by index type \"exact\" (set "
+                          "to 8); remove it or choose the type that reads it"));
+  EXPECT_THAT(IndexProblems("type: \"hnsw\" hnsw_m: 1"),
+              ElementsAre(::testing::StartsWith("memory_module.index.hnsw_m must be >= 2")));
+  // 39 x 1024 (the default nlist) items are more than 10000: never trained.
+  EXPECT_THAT(IndexProblems("type: \"ivf_flat\"", 10000),
+              ElementsAre(::testing::StartsWith(
+                  "memory_module.index.nlist must be at most capacity / 39 (256; unset = 1024)")));
+  EXPECT_THAT(IndexProblems("type: \"ivf_flat\" nlist: 256", 10000), ElementsAre());
+  // Out of the schema's range: CheckRanges's message, named by the path.
+  EXPECT_THAT(IndexProblems("type: \"ivf_flat\" nlist: 16 nprobe: -1"),
+              ElementsAre(::testing::StartsWith("memory_module.index.nprobe must be")));
 }
 
 }  // namespace
