@@ -35,6 +35,8 @@ bool ParseScanPrecision(const std::string& name, ScanPrecision* precision) {
     }
   }
   return false;
+}
+
 IndexSettings ResolvedIndex(const config::MemoryIndex& config) {
   const IndexSettings defaults;
   IndexSettings index;
