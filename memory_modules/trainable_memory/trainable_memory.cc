@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<MemoryModule>> TrainableMemory::Create(const Memo
     return absl::InvalidArgumentError(absl::StrCat(
         "memory_module.scan_precision \"", memory::ScanPrecisionName(resolved.scan_precision),
         "\" is not available for trainable_memory (its keys are trained: only \"fp32\")"));
+  }
   // Its keys are parameters the optimizer moves every step: an index over
   // them would be stale after each step, and rebuilding it every step costs
   // more than the exact search it would replace.
