@@ -149,7 +149,7 @@ TEST(TrainingOptionsConfigTest, ClassSelectionProblemsAtTheirPlace) {
                       "data.rare_classes.keep is required: the training samples kept of "
                       "each class (> 0; to leave a class out, name it in "
                       "data.held_out_classes)",
-                  At(text, "-2") + "data.rare_classes.classes[1] must be >= 0, not -2",
+                  At(text, "classes: [") + "data.rare_classes.classes[1] must be >= 0, not -2",
                   At(text, "held_out_classes") + "data.held_out_classes: class 1 is named twice"));
 
   const std::string regression =

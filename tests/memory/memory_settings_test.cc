@@ -89,6 +89,8 @@ TEST(MemorySettingsTest, UnknownScanPrecisionNamesTheFieldAndTheKnownOnes) {
         << part << " in " << problems[0].message;
   }
   EXPECT_FALSE(ResolveMemorySettings(config).ok());
+}
+
 TEST(MemoryClassesTest, ZeroIsTheHeadsMoreIsKeptFewerIsRefusedNamingTheField) {
   MemorySettings settings;
   EXPECT_EQ(*MemoryClasses(settings, 8), 8);
