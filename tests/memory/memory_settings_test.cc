@@ -114,6 +114,8 @@ TEST(MemoryClassesTest, TheFieldIsResolved) {
   ASSERT_FALSE(negative.ok());
   EXPECT_NE(negative.status().message().find("memory_module.num_classes"), absl::string_view::npos)
       << negative.status();
+}
+
 // memory_module.index: the problems of a config, each message naming its field.
 std::vector<std::string> IndexProblems(const std::string& text, int capacity = 100000) {
   config::MemoryModule config;
