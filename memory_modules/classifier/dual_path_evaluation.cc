@@ -131,6 +131,11 @@ absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifi
   int64_t answered = 0, memory_path_correct = 0, network_path_correct = 0;
   int64_t corrected = 0, broke = 0;
   DualPathEvaluation e;
+  // One entry per class the memory may hold (CheckDataFits bounds the labels).
+  for (std::vector<int>* column : {&e.by_class.samples, &e.by_class.correct,
+                                   &e.by_class.network_correct, &e.by_class.memory_correct}) {
+    column->assign(classifier.memory_num_classes(), 0);
+  }
   Tensor batch, logits;
   // An int64 cursor: begin + batch_size must not wrap for a set of ~2^31 rows.
   for (int64_t cursor = 0; cursor < n; cursor += batch_size) {
@@ -176,12 +181,6 @@ absl::StatusOr<DualPathEvaluation> EvaluateDualPath(DualPathClassifier& classifi
       const int32_t label = labels[i];
       const bool from_memory = prediction.from_memory[i] != 0;
       ClassCounts& by_class = e.by_class;
-      if (static_cast<size_t>(label) >= by_class.samples.size()) {
-        for (std::vector<int>* column : {&by_class.samples, &by_class.correct,
-                                         &by_class.network_correct, &by_class.memory_correct}) {
-          column->resize(label + 1, 0);
-        }
-      }
       ++by_class.samples[label];
       by_class.correct[label] += prediction.label[i] == label;
       by_class.network_correct[label] += prediction.network_label[i] == label;

@@ -37,7 +37,7 @@ struct DualPathEvaluation {
   double memory_path_accuracy = kNone;   // on the samples the memory answered
   double network_path_accuracy = kNone;  // on the samples the head answered
 
-  // By class id (up to the largest label seen): the samples of the class,
+  // By class id (every class the memory may hold): the samples of the class,
   // and of them those each path answered right. Not among an epoch's
   // figures (EpochMetrics keeps scalars); EvaluateDualPath fills them.
   struct ClassCounts {
