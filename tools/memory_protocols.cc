@@ -102,8 +102,7 @@ std::vector<std::pair<std::pair<std::string, int>, std::vector<const Result*>>> 
 }
 
 // The median over a group's pairs of `figure`, and the worst pair's value
-// with its name, where the worst is the pair with the lowest `rank`.
-template <typename Result>
+// with its name, the worst being the pair where `figure` is lowest.
 struct PairFigure {
   double median = 0;
   double worst = 0;
@@ -111,9 +110,9 @@ struct PairFigure {
 };
 
 template <typename Result>
-PairFigure<Result> OverPairs(const std::vector<const Result*>& group,
-                             const std::function<double(const Result&)>& figure) {
-  PairFigure<Result> out;
+PairFigure OverPairs(const std::vector<const Result*>& group,
+                     const std::function<double(const Result&)>& figure) {
+  PairFigure out;
   std::vector<double> values;
   const Result* worst = nullptr;
   for (const Result* r : group) {
@@ -156,7 +155,7 @@ std::string Plot(
       if (key.first != module) continue;
       chart.x.push_back(key.second);
       for (size_t s = 0; s < series.size(); ++s) {
-        const PairFigure<Result> f = OverPairs<Result>(group, series[s].second);
+        const PairFigure f = OverPairs<Result>(group, series[s].second);
         medians[s].y.push_back(100 * f.median);
         worsts[s].y.push_back(100 * f.worst);
       }
