@@ -49,3 +49,9 @@ def mnemo_dependencies():
         build_file = str(Label("//third_party:eigen.BUILD")),
         path = "/usr/include/eigen3",
     )
+    _maybe(
+        native.new_local_repository,
+        name = "openmpi",
+        build_file = str(Label("//third_party:openmpi.BUILD")),
+        path = "/usr/lib/x86_64-linux-gnu/openmpi",
+    )

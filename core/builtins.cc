@@ -1,4 +1,5 @@
 #include "core/backend.h"
+#include "core/communicator.h"
 #include "core/layers/activations.h"
 #include "core/layers/batch_norm.h"
 #include "core/layers/dense.h"
@@ -29,6 +30,11 @@ void RegisterBuiltins(PluginRegistrar& registrar) {
                        [](const BackendArgs&) -> absl::StatusOr<std::unique_ptr<Backend>> {
                          return CreateReferenceBackend();
                        });
+  registrar.AddCommunicator(
+      kLocalCommunicator,
+      [](const CommunicatorArgs&) -> absl::StatusOr<std::unique_ptr<Communicator>> {
+        return CreateLocalCommunicator();
+      });
 }
 
 }  // namespace mnemo

@@ -366,6 +366,16 @@ class Validator {
                       trainer.optimizer().schedule().metric());
     }
     Problems(CheckRanges(trainer, "trainer"));
+    const std::string& communicator = trainer.distributed().communicator();
+    if (!communicator.empty()) {
+      if (absl::Status s = registries_.communicators.Find(communicator).status(); !s.ok()) {
+        Problem(
+            "trainer.distributed.communicator",
+            absl::StrCat(s.message(), communicator == "mpi" ? " (\"mpi\" needs the line plugin: "
+                                                              "\"plugins/mpi/libmpi_plugin.so\")"
+                                                            : ""));
+      }
+    }
   }
 
   // A known validation figure `metric` that `field` watches ("" and "loss"

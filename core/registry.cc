@@ -53,6 +53,7 @@ absl::Status PluginRegistrar::CommitTo(Registries& registries) const {
   CheckPending(registries.memory_modules, memory_modules_, library_, &problems);
   CheckPending(registries.backends, backends_, library_, &problems);
   CheckPending(registries.data_formats, data_formats_, library_, &problems);
+  CheckPending(registries.communicators, communicators_, library_, &problems);
   if (!problems.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat(library_, ": nothing was registered: ",
@@ -63,6 +64,7 @@ absl::Status PluginRegistrar::CommitTo(Registries& registries) const {
   AddAll(registries.memory_modules, memory_modules_);
   AddAll(registries.backends, backends_);
   AddAll(registries.data_formats, data_formats_);
+  AddAll(registries.communicators, communicators_);
   return absl::OkStatus();
 }
 

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "core/backend.h"
 #include "core/cache_strategy.h"
+#include "core/communicator.h"
 #include "core/config.pb.h"
 #include "core/data_format.h"
 #include "core/io/quote.h"
@@ -161,6 +162,7 @@ using CacheStrategyRegistry = Registry<CacheStrategy, CacheStrategyArgs>;
 using MemoryModuleRegistry = Registry<MemoryModule, MemoryModuleArgs>;
 using BackendRegistry = Registry<Backend, BackendArgs>;
 using DataFormatRegistry = Registry<DataFormat, DataFormatArgs>;
+using CommunicatorRegistry = Registry<Communicator, CommunicatorArgs>;
 
 // One registry per interface.
 struct Registries {
@@ -169,6 +171,7 @@ struct Registries {
   MemoryModuleRegistry memory_modules{"memory module"};
   BackendRegistry backends{"backend"};
   DataFormatRegistry data_formats{"data format"};
+  CommunicatorRegistry communicators{"communicator"};
 
   // The process-wide registries, with core's built-in types. Built on first
   // use by an explicit call, never by static registrars that a linker can drop.
@@ -206,6 +209,12 @@ class PluginRegistrar {
     data_formats_.push_back({std::move(name), {std::move(factory), "", library_}});
   }
 
+  // The ranks of a data-parallel run (core/communicator.h), selected by
+  // `trainer.distributed.communicator: name`.
+  void AddCommunicator(std::string name, CommunicatorRegistry::Factory factory) {
+    communicators_.push_back({std::move(name), {std::move(factory), "", library_}});
+  }
+
   // Marks the whole registration as failed: nothing of it is committed.
   void Fail(std::string message) { failures_.push_back(std::move(message)); }
 
@@ -216,7 +225,7 @@ class PluginRegistrar {
   const std::string& library() const { return library_; }
   size_t size() const {
     return layers_.size() + cache_strategies_.size() + memory_modules_.size() + backends_.size() +
-           data_formats_.size();
+           data_formats_.size() + communicators_.size();
   }
 
  private:
@@ -229,11 +238,12 @@ class PluginRegistrar {
   Pending<MemoryModuleRegistry> memory_modules_;
   Pending<BackendRegistry> backends_;
   Pending<DataFormatRegistry> data_formats_;
+  Pending<CommunicatorRegistry> communicators_;
   std::vector<std::string> failures_;
 };
 
 // Registers the types core itself provides (Dense, ReLU, ..., keep_all, the
-// "eigen" backend).
+// "eigen" backend, the "local" communicator).
 void RegisterBuiltins(PluginRegistrar& registrar);
 
 }  // namespace mnemo

@@ -47,6 +47,8 @@ constexpr char kPartSumsKey[] = "mnemo.epoch_part_sums";
 constexpr char kHistoryKey[] = "mnemo.history";
 constexpr char kBestKey[] = "mnemo.early_stopping";
 constexpr char kChecksumKey[] = "mnemo.checksum";
+// The ranks the run was split over (data parallelism); absent: one.
+constexpr char kRanksKey[] = "mnemo.ranks";
 
 // 17 significant digits read back as the same double.
 std::string ExactDouble(double value) { return absl::StrFormat("%.17g", value); }
@@ -221,6 +223,10 @@ class MetadataReader {
           Double(kSecondsKey, &p.train_seconds), PartSums(&p.part_sums), History(&p.history)}) {
       if (!s.ok()) return s;
     }
+    if (metadata_.count(kRanksKey) > 0) {
+      MNEMO_RETURN_IF_ERROR(Integer(kRanksKey, &p.ranks));
+      if (p.ranks < 1) return Error(absl::StrCat("metadata \"", kRanksKey, "\" is ", p.ranks));
+    }
     // Early stopping's "best epoch, its value, stopped (0/1)"; absent without it.
     if (metadata_.count(kBestKey) > 0) {
       MNEMO_ASSIGN_OR_RETURN(std::string text, Text(kBestKey));
@@ -284,6 +290,9 @@ std::string TrainingConfigText(const config::Experiment& experiment) {
   config::Experiment training = experiment;
   training.clear_output();
   training.mutable_trainer()->clear_nonfinite();
+  // How many ranks and how they talk: the snapshot's ranks (TrainingProgress)
+  // say what a resume must match.
+  training.mutable_trainer()->clear_distributed();
   std::string text;
   google::protobuf::TextFormat::PrintToString(training, &text);
   return text;
@@ -309,6 +318,7 @@ absl::Status WriteSnapshot(const std::string& path, TrainableModel& model, Optim
   metadata[kCorrectKey] = absl::StrCat(progress.correct);
   metadata[kSamplesKey] = absl::StrCat(progress.samples);
   metadata[kSkippedKey] = absl::StrCat(progress.skipped);
+  if (progress.ranks != 1) metadata[kRanksKey] = absl::StrCat(progress.ranks);
   metadata[kSecondsKey] = ExactDouble(progress.train_seconds);
   metadata[kPartSumsKey] = FiguresText(progress.part_sums, ' ');
   metadata[kHistoryKey] = HistoryText(progress.history);

@@ -57,8 +57,10 @@ inline constexpr char kSnapshotFileName[] = "snapshot.safetensors";
 
 // The config text a snapshot stores and a resume must match: the experiment
 // without what a resumed run may change because it decides nothing of what
-// is trained: `output` (where and how often to write) and trainer.nonfinite
-// (the steps before the snapshot took no non-finite value either way).
+// is trained: `output` (where and how often to write), trainer.nonfinite
+// (the steps before the snapshot took no non-finite value either way) and
+// trainer.distributed (the number of ranks, which must match unless
+// resplit, is TrainingProgress::ranks).
 std::string TrainingConfigText(const config::Experiment& experiment);
 
 // Writes a snapshot of `model` (its parameters and state), `optimizer` and

@@ -43,6 +43,7 @@ absl::StatusOr<TrainingHook::Decision> SnapshotWriter::AfterStep(const TrainingP
 }
 
 absl::Status SnapshotWriter::Write(const TrainingProgress& progress) {
+  if (!options_.write) return absl::OkStatus();
   const Stopwatch took;
   MNEMO_RETURN_IF_ERROR(WriteSnapshot(path_, *model_, *optimizer_, progress, config_text_));
   since_last_.Restart();

@@ -41,6 +41,9 @@ class SnapshotWriter : public TrainingHook {
     std::function<bool()> stop_requested;  // may be empty: never
     // Told of every snapshot written, with the time it took; may be empty.
     std::function<void(const TrainingProgress&, absl::Duration took)> on_written;
+    // False on a rank that does not write (data parallelism: rank 0 writes
+    // for all): Write does nothing, and the hook only says when to stop.
+    bool write = true;
   };
 
   // `config_text` is stored in every snapshot (TrainingConfigText); `model`

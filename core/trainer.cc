@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -102,7 +103,7 @@ EpochMetrics EpochMetricsOf(const TrainingProgress& progress, int samples) {
 }  // namespace
 
 absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config, TrainableModel* model,
-                                        Optimizer* optimizer) {
+                                        Optimizer* optimizer, Communicator* communicator) {
   MNEMO_RETURN_IF_ERROR(CheckRangesStatus(config, "trainer"));
   if (!config::Trainer::NonFinite_IsValid(config.nonfinite())) {
     return absl::InvalidArgumentError(absl::StrCat("trainer.nonfinite ", config.nonfinite(),
@@ -114,14 +115,14 @@ absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config, Trainable
   if (model == nullptr || optimizer == nullptr) {
     return absl::InvalidArgumentError("a trainer needs a model and an optimizer");
   }
-  return Trainer(config, model, optimizer);
+  return Trainer(config, model, optimizer, communicator);
 }
 
 absl::StatusOr<Trainer> Trainer::Create(const config::Trainer& config, Network* network,
-                                        Optimizer* optimizer) {
+                                        Optimizer* optimizer, Communicator* communicator) {
   if (network == nullptr) return absl::InvalidArgumentError("a trainer needs a network");
   auto model = std::make_unique<NetworkModel>(network);
-  MNEMO_ASSIGN_OR_RETURN(Trainer trainer, Create(config, model.get(), optimizer));
+  MNEMO_ASSIGN_OR_RETURN(Trainer trainer, Create(config, model.get(), optimizer, communicator));
   trainer.network_model_ = std::move(model);
   return trainer;
 }
@@ -177,11 +178,17 @@ absl::Status Trainer::TrainBatches(const Dataset& train, const ImageAugmenter* a
   double raw_squared_norm = 0;
   double* const norm_in_check = clipping.NormOfRawGradients() ? &raw_squared_norm : nullptr;
 
+  const int rank = communicator_ != nullptr ? communicator_->rank() : 0;
   while (progress->batch < num_batches) {
     const int begin = progress->batch * batch_size;
     const int count = std::min(batch_size, n - begin);
-    GatherBatch(train, order_.data() + begin, count, &batch_, &batch_labels_, &batch_targets_);
-    const absl::Span<const int32_t> samples = absl::MakeConstSpan(order_).subspan(begin, count);
+    // This rank's rows of the global batch (all of it in one process); an
+    // empty share computes on the batch's first row and contributes nothing.
+    const RowShare share = ShareOfRows(count, rank, ranks());
+    const int first = begin + (share.rows() > 0 ? share.begin : 0);
+    const int rows = std::max(share.rows(), 1);
+    GatherBatch(train, order_.data() + first, rows, &batch_, &batch_labels_, &batch_targets_);
+    const absl::Span<const int32_t> samples = absl::MakeConstSpan(order_).subspan(first, rows);
     if (augmenter != nullptr) {
       augmenter->AugmentBatch(config_.seed(), progress->epoch, samples, &batch_, &augment_scratch_);
     }
@@ -189,6 +196,7 @@ absl::Status Trainer::TrainBatches(const Dataset& train, const ImageAugmenter* a
                       train.regression() ? &batch_targets_ : nullptr};
     const ForwardContext context{/*training=*/true, config_.seed(), progress->step};
     MNEMO_ASSIGN_OR_RETURN(StepResult result, model_->ComputeGradients(batch, context));
+    if (ranks() > 1) MNEMO_RETURN_IF_ERROR(ReduceStep(share.rows(), count, &result));
 
     // Why this step may not update the weights; empty when it may.
     std::string nonfinite;
@@ -208,6 +216,7 @@ absl::Status Trainer::TrainBatches(const Dataset& train, const ImageAugmenter* a
       optimizer_->set_learning_rate(schedule.Rate(progress->step, watched));
       optimizer_->Step(parameters);
       MNEMO_RETURN_IF_ERROR(model_->CommitStep());
+      if (ranks() > 1) MNEMO_RETURN_IF_ERROR(ReduceBuffers(share.rows(), count));
       progress->loss_sum += result.loss;
       for (const auto& [name, value] : result.parts) progress->part_sums[name] += value;
       progress->correct += result.correct;
@@ -231,6 +240,7 @@ absl::Status Trainer::TrainBatches(const Dataset& train, const ImageAugmenter* a
     if (hook != nullptr && progress->batch < num_batches) {
       progress->train_seconds = seconds_before + stopwatch.ElapsedSeconds();
       MNEMO_ASSIGN_OR_RETURN(TrainingHook::Decision decision, hook->AfterStep(*progress, false));
+      MNEMO_ASSIGN_OR_RETURN(decision, AgreeOn(decision));
       if (decision == TrainingHook::Decision::kStop) {
         *stopped = true;
         return absl::OkStatus();
@@ -305,6 +315,17 @@ absl::Status Trainer::RunSets(const Dataset& train, const Dataset& validation, c
                      " with ", progress->history.size(), " epochs done: this run has ", epochs,
                      " epochs of ", num_batches, " batches"));
   }
+  if (progress->ranks != ranks()) {
+    if (progress->step != 0 && !config_.distributed().resplit()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the run so far split its batches over ", progress->ranks, " rank",
+                       progress->ranks == 1 ? "" : "s", " and this one has ", ranks(),
+                       ": go on with ", progress->ranks, " (mpirun -np ", progress->ranks,
+                       "), or set trainer.distributed.resplit to split the same batches over ",
+                       ranks(), " (the result then differs by float rounding)"));
+    }
+    progress->ranks = ranks();
+  }
   MNEMO_ASSIGN_OR_RETURN(const LearningRateSchedule schedule, Schedule(train.size()));
   // The rates of the epochs done (a resumed run's history lacks them).
   {
@@ -317,6 +338,7 @@ absl::Status Trainer::RunSets(const Dataset& train, const Dataset& validation, c
   if (progress->epoch == 1 && progress->batch == 0 && progress->step == 0) {
     MNEMO_RETURN_IF_ERROR(model_->FitToTrainingData(train));
   }
+  if (ranks() > 1) MNEMO_RETURN_IF_ERROR(BroadcastModel());
   step_ = progress->step;
   while (progress->epoch <= epochs && !progress->stopped_early) {
     bool stopped = false;
@@ -337,6 +359,7 @@ absl::Status Trainer::RunSets(const Dataset& train, const Dataset& validation, c
     TrainingProgress next;
     next.epoch = progress->epoch + 1;
     next.step = progress->step;
+    next.ranks = progress->ranks;
     next.history = std::move(progress->history);
     next.history.push_back(metrics);
     next.best_epoch = progress->best_epoch;
@@ -346,11 +369,108 @@ absl::Status Trainer::RunSets(const Dataset& train, const Dataset& validation, c
     if (config_.has_early_stopping()) MNEMO_RETURN_IF_ERROR(TrackBest(metrics, progress));
     if (hook != nullptr) {
       MNEMO_ASSIGN_OR_RETURN(TrainingHook::Decision decision, hook->AfterStep(*progress, true));
+      MNEMO_ASSIGN_OR_RETURN(decision, AgreeOn(decision));
       if (decision == TrainingHook::Decision::kStop) return absl::OkStatus();
     }
   }
   if (config_.has_early_stopping()) MNEMO_RETURN_IF_ERROR(RestoreBest(*progress));
   return absl::OkStatus();
+}
+
+absl::Status Trainer::ReduceStep(int rows, int count, StepResult* result) {
+  // Each rank's loss and gradients are means over its rows: weighted by its
+  // share they sum to the global batch's mean. A non-finite loss has no
+  // gradients (no backward pass): the rank sends zeros and its flag, and
+  // every rank then sees the global loss as NaN.
+  const std::vector<ModelParameter> parameters = model_->TrainableParameters();
+  const bool finite = std::isfinite(result->loss);
+  const float weight = rows > 0 && finite ? static_cast<float>(rows) / count : 0.0f;
+  size_t total = 0;
+  for (const ModelParameter& p : parameters) total += static_cast<size_t>(p.gradient->size());
+  fused_.resize(total);
+  // Zeros rather than products with 0: a gradient left from a skipped step
+  // may hold an infinity.
+  size_t at = 0;
+  for (const ModelParameter& p : parameters) {
+    const float* g = p.gradient->data();
+    const size_t size = static_cast<size_t>(p.gradient->size());
+    float* out = fused_.data() + at;
+    if (weight != 0) {
+      for (size_t i = 0; i < size; ++i) out[i] = weight * g[i];
+    } else {
+      std::fill(out, out + size, 0.0f);
+    }
+    at += size;
+  }
+  const size_t tail = fused_.size();
+  fused_.push_back(weight != 0 ? weight * result->loss : 0.0f);
+  fused_.push_back(rows > 0 ? static_cast<float>(result->correct) : 0.0f);
+  for (const auto& [name, value] : result->parts) {
+    fused_.push_back(weight != 0 ? weight * static_cast<float>(value) : 0.0f);
+  }
+  for (int r = 0; r < ranks(); ++r) {
+    fused_.push_back(r == communicator_->rank() && rows > 0 && !finite ? 1.0f : 0.0f);
+  }
+  MNEMO_RETURN_IF_ERROR(communicator_->AllReduceSum(absl::MakeSpan(fused_)));
+
+  at = 0;
+  for (const ModelParameter& p : parameters) {
+    float* g = p.gradient->data();
+    const size_t size = static_cast<size_t>(p.gradient->size());
+    std::copy(fused_.begin() + at, fused_.begin() + at + size, g);
+    at += size;
+  }
+  at = tail;
+  result->loss = fused_[at++];
+  result->correct = static_cast<int>(fused_[at++]);
+  for (auto& [name, value] : result->parts) value = fused_[at++];
+  std::vector<std::string> nonfinite;
+  for (int r = 0; r < ranks(); ++r) {
+    if (fused_[at++] != 0.0f) nonfinite.push_back(absl::StrCat(r));
+  }
+  if (!nonfinite.empty()) {
+    result->loss = std::numeric_limits<float>::quiet_NaN();
+    result->nonfinite = absl::StrCat("the share of rank ", absl::StrJoin(nonfinite, ", "),
+                                     finite ? "" : absl::StrCat(": ", result->nonfinite));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::ReduceBuffers(int rows, int count) {
+  const std::vector<ModelParameter> buffers = model_->Buffers();
+  if (buffers.empty()) return absl::OkStatus();
+  const float weight = static_cast<float>(rows) / count;
+  fused_.clear();
+  for (const ModelParameter& b : buffers) {
+    const float* v = b.value->data();
+    for (Eigen::Index i = 0; i < b.value->size(); ++i) fused_.push_back(weight * v[i]);
+  }
+  MNEMO_RETURN_IF_ERROR(communicator_->AllReduceSum(absl::MakeSpan(fused_)));
+  size_t at = 0;
+  for (const ModelParameter& b : buffers) {
+    std::copy(fused_.begin() + at, fused_.begin() + at + b.value->size(), b.value->data());
+    at += b.value->size();
+    if (b.layer != nullptr) b.layer->MarkParametersUpdated();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::BroadcastModel() {
+  std::vector<ModelParameter> tensors = model_->Parameters();
+  for (ModelParameter& b : model_->Buffers()) tensors.push_back(b);
+  for (const ModelParameter& t : tensors) {
+    MNEMO_RETURN_IF_ERROR(communicator_->Broadcast(
+        absl::MakeSpan(t.value->data(), static_cast<size_t>(t.value->size())), 0));
+    if (t.layer != nullptr) t.layer->MarkParametersUpdated();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TrainingHook::Decision> Trainer::AgreeOn(TrainingHook::Decision decision) {
+  if (ranks() == 1) return decision;
+  float stop = decision == TrainingHook::Decision::kStop ? 1.0f : 0.0f;
+  MNEMO_RETURN_IF_ERROR(communicator_->AllReduceSum(absl::MakeSpan(&stop, 1)));
+  return stop > 0 ? TrainingHook::Decision::kStop : TrainingHook::Decision::kContinue;
 }
 
 absl::Status Trainer::EvaluateInto(const Dataset& data, const char* prefix, EpochMetrics* metrics) {

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/augmentation.h"
+#include "core/communicator.h"
 #include "core/config.pb.h"
 #include "core/dataset.h"
 #include "core/lr_schedule.h"
@@ -49,6 +50,10 @@ struct TrainingProgress {
   int epoch = 1;      // the epoch under way, 1-based; epochs + 1 once all are done
   int batch = 0;      // its batches done, skipped ones included
   uint64_t step = 0;  // batches done in the whole run, skipped ones included
+  // The processes whose shares made each batch (data parallelism): a run on
+  // another number adds its gradients in another order, so Trainer::Run
+  // refuses to go on with another number unless trainer.distributed.resplit.
+  int ranks = 1;
   // The epoch under way so far, for its metrics: sums over its batches that
   // were not skipped (of the loss and of each part of it), how many were
   // skipped, and the seconds it has trained.
@@ -127,11 +132,25 @@ class Trainer {
  public:
   // Checks batch_size, epochs and nonfinite. `model` and `optimizer` must
   // outlive the trainer.
+  //
+  // With a `communicator` of more than one rank (it must outlive the trainer;
+  // null: one process), every rank runs the same trainer on the same data and
+  // the run is data-parallel (config.proto's Distributed): each rank computes
+  // its share of every global batch (ShareOfRows); the gradients, weighted by
+  // the shares, and the step's loss and figures are summed in one buffer
+  // (Communicator::AllReduceSum, a fixed order), so every rank takes the same
+  // step and ends with the same bits. Rank 0's parameters and buffers are
+  // broadcast when a run starts. Layers' buffers (BatchNorm's running
+  // statistics, from each rank's share) are averaged, weighted by the
+  // shares, after every step. Evaluation runs whole on every rank; a hook's
+  // stop on any rank stops all of them at the same step. A rank whose share
+  // of a short last batch is empty computes its gradient on the batch's first
+  // row and contributes nothing of it.
   static absl::StatusOr<Trainer> Create(const config::Trainer& config, TrainableModel* model,
-                                        Optimizer* optimizer);
+                                        Optimizer* optimizer, Communicator* communicator = nullptr);
   // A network trained as a classifier (NetworkModel).
   static absl::StatusOr<Trainer> Create(const config::Trainer& config, Network* network,
-                                        Optimizer* optimizer);
+                                        Optimizer* optimizer, Communicator* communicator = nullptr);
 
   // Trains config.epochs epochs, evaluating on `test` after each.
   absl::StatusOr<std::vector<EpochMetrics>> Fit(const Dataset& train, const Dataset& test,
@@ -173,8 +192,20 @@ class Trainer {
   TrainableModel& model() { return *model_; }
 
  private:
-  Trainer(const config::Trainer& config, TrainableModel* model, Optimizer* optimizer)
-      : config_(config), model_(model), optimizer_(optimizer) {}
+  Trainer(const config::Trainer& config, TrainableModel* model, Optimizer* optimizer,
+          Communicator* communicator)
+      : config_(config), model_(model), optimizer_(optimizer), communicator_(communicator) {}
+
+  int ranks() const { return communicator_ != nullptr ? communicator_->size() : 1; }
+  // Data parallelism: the step of this rank's `rows` of a global batch of
+  // `count` summed over the ranks into `result` and the gradients.
+  absl::Status ReduceStep(int rows, int count, StepResult* result);
+  // The buffers of every rank averaged, weighted by `rows` of `count`.
+  absl::Status ReduceBuffers(int rows, int count);
+  // Rank 0's parameters and buffers to every rank.
+  absl::Status BroadcastModel();
+  // Whether any rank's hook said stop.
+  absl::StatusOr<TrainingHook::Decision> AgreeOn(TrainingHook::Decision decision);
 
   // The batches of progress->epoch from progress->batch on, each changed by
   // `augmenter` when not null, at the rates of `schedule`. `*stopped` says
@@ -204,6 +235,8 @@ class Trainer {
   std::unique_ptr<NetworkModel> network_model_;  // when created from a Network
   TrainableModel* model_;
   Optimizer* optimizer_;
+  Communicator* communicator_;  // null: one process
+  std::vector<float> fused_;    // ReduceStep's and ReduceBuffers' buffer
   uint64_t step_ = 0;
   std::vector<int32_t> order_;
   std::vector<int32_t> batch_labels_;

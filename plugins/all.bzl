@@ -7,6 +7,7 @@ ALL_PLUGINS = [
     "//caching/memo:libmemo_plugin.so",
     "//memory_modules/cached_memory:libcached_memory_plugin.so",
     "//memory_modules/trainable_memory:libtrainable_memory_plugin.so",
+    "//plugins/mpi:libmpi_plugin.so",
     "//plugins/onednn:libonednn_plugin.so",
     "//plugins/template:libtemplate_plugin.so",
 ]

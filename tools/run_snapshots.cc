@@ -116,11 +116,12 @@ absl::StatusOr<std::unique_ptr<SnapshottedRun>> SnapshottedRun::Start(TrainableM
     return StopSignal() != 0 || (stop && stop());
   };
   writer_options.on_written = std::move(options.on_written);
+  writer_options.write = options.write;
   auto writer = std::make_unique<SnapshotWriter>(
       options.snapshot_path, model, optimizer, options.training_config, std::move(writer_options));
   if (!restoring) MNEMO_RETURN_IF_ERROR(writer->Write(progress));
-  return std::unique_ptr<SnapshottedRun>(
-      new SnapshottedRun(options.snapshot_path, restoring, std::move(progress), std::move(writer)));
+  return std::unique_ptr<SnapshottedRun>(new SnapshottedRun(
+      options.snapshot_path, options.epochs, restoring, std::move(progress), std::move(writer)));
 }
 
 absl::Status SnapshottedRun::Train(Trainer& trainer, const TrainTestData& data,
@@ -140,6 +141,17 @@ absl::Status SnapshottedRun::Train(Trainer& trainer, const TrainTestData& data,
     return absl::AbortedError(
         absl::StrCat("stopped at ", DescribeProgress(progress_), "; ", snapshot_path_,
                      " holds the run so far. Resume it with:\n  ", resume_command));
+  }
+  if (progress_.epoch <= epochs_ && !progress_.stopped_early) {
+    // Stopped on another rank's request (data parallelism): the ranks stop
+    // at the same step, and the one that writes snapshots writes this one.
+    const std::optional<TrainingProgress>& last = writer_->last_written();
+    const bool written_here =
+        last.has_value() && last->step == progress_.step && last->epoch == progress_.epoch;
+    if (!written_here) MNEMO_RETURN_IF_ERROR(writer_->Write(progress_));
+    return absl::AbortedError(absl::StrCat(
+        "stopped at ", DescribeProgress(progress_), " because another rank was stopped; ",
+        snapshot_path_, " holds the run so far. Resume it with:\n  ", resume_command));
   }
   return absl::OkStatus();
 }

@@ -67,6 +67,9 @@ class SnapshottedRun {
     std::function<bool()> stop_requested;
     // Takes Start's lines (whether it resumes, the schedule); empty: stdout.
     std::function<void(const std::string& line)> say;
+    // False on a rank of a data-parallel run other than 0: it restores the
+    // snapshot on --resume but writes none.
+    bool write = true;
   };
 
   // Restores the snapshot or writes the first one, and says which on stdout.
@@ -89,15 +92,17 @@ class SnapshottedRun {
   std::string KeptSnapshot() const;
 
  private:
-  SnapshottedRun(std::string snapshot_path, bool restored, TrainingProgress progress,
+  SnapshottedRun(std::string snapshot_path, int epochs, bool restored, TrainingProgress progress,
                  std::unique_ptr<SnapshotWriter> writer)
       : snapshot_path_(std::move(snapshot_path)),
+        epochs_(epochs),
         restored_(restored),
         restored_at_(progress),
         progress_(std::move(progress)),
         writer_(std::move(writer)) {}
 
   std::string snapshot_path_;
+  int epochs_;
   bool restored_;
   TrainingProgress restored_at_;  // where a restored snapshot stood
   TrainingProgress progress_;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "core/augmentation.h"
+#include "core/communicator.h"
 #include "core/config_loader.h"
 #include "core/field_range.h"
 #include "core/format_bytes.h"
@@ -25,6 +26,7 @@
 #include "core/model_io.h"
 #include "core/model_tensors.h"
 #include "core/optimizer.h"
+#include "core/registry.h"
 #include "core/snapshot.h"
 #include "core/snapshot_writer.h"
 #include "core/status_macros.h"
@@ -199,8 +201,10 @@ absl::Status ApplyFieldOverride(const std::string& path, const std::string& valu
 
 absl::StatusOr<TrainResult> RunTraining(const TrainSettings& settings,
                                         const TrainRunCallbacks& callbacks) {
-  auto say = [&callbacks](const std::string& line) {
-    if (callbacks.say) callbacks.say(line);
+  // Data parallelism: every rank trains; rank 0 alone speaks and writes.
+  bool writes = true;
+  auto say = [&callbacks, &writes](const std::string& line) {
+    if (callbacks.say && writes) callbacks.say(line);
   };
   const std::string& config_path = settings.config_path;
   ConfigLoader loader;
@@ -216,6 +220,17 @@ absl::StatusOr<TrainResult> RunTraining(const TrainSettings& settings,
                      config_path));
   }
   MNEMO_RETURN_IF_ERROR(ApplySettings(settings, experiment));
+  std::string communicator_type = experiment.trainer().distributed().communicator();
+  if (communicator_type.empty()) communicator_type = kLocalCommunicator;
+  absl::StatusOr<std::unique_ptr<Communicator>> made =
+      Registries::Global().communicators.Create(communicator_type, {});
+  if (!made.ok()) {
+    return WithPrefix(made.status(),
+                      absl::StrCat(config_path, ": trainer.distributed.communicator \"",
+                                   communicator_type, "\""));
+  }
+  const std::unique_ptr<Communicator> communicator = *std::move(made);
+  writes = communicator->rank() == 0;
   MNEMO_ASSIGN_OR_RETURN(SnapshotSchedule schedule_or,
                          SnapshotScheduleFrom(experiment.output(), settings.snapshot_every_steps,
                                               settings.snapshot_every_seconds));
@@ -227,21 +242,35 @@ absl::StatusOr<TrainResult> RunTraining(const TrainSettings& settings,
   if (out.empty()) out = experiment.output().dir();
   if (out.empty()) out = absl::StrCat("out/", Stem(config_path));
   out = UserPath(out);
-  MNEMO_RETURN_IF_ERROR(PrepareOutputDirectory(out));
   const std::string snapshot_path = absl::StrCat(out, "/", kSnapshotFileName);
   const bool resume = settings.resume;
-  if (!resume) {
-    MNEMO_RETURN_IF_ERROR(CheckNoSnapshotToLose(snapshot_path));
-  }
   const std::string model_path = out + "/model.safetensors";
-  MNEMO_RETURN_IF_ERROR(CheckNoFinishedRunToReplace(model_path, snapshot_path, settings.overwrite));
-  for (const char* name : {"model.safetensors", kSnapshotFileName, "metrics.csv", "metrics.json",
-                           "steps.csv", "training.svg"}) {
-    if (absl::StatusOr<int> removed = RemoveStaleTemporaryFiles(absl::StrCat(out, "/", name));
-        !removed.ok()) {
-      return removed.status();
+  if (writes) {
+    MNEMO_RETURN_IF_ERROR(PrepareOutputDirectory(out));
+    if (!resume) {
+      MNEMO_RETURN_IF_ERROR(CheckNoSnapshotToLose(snapshot_path));
+    }
+    MNEMO_RETURN_IF_ERROR(
+        CheckNoFinishedRunToReplace(model_path, snapshot_path, settings.overwrite));
+    for (const char* name : {"model.safetensors", kSnapshotFileName, "metrics.csv", "metrics.json",
+                             "steps.csv", "training.svg"}) {
+      if (absl::StatusOr<int> removed = RemoveStaleTemporaryFiles(absl::StrCat(out, "/", name));
+          !removed.ok()) {
+        return removed.status();
+      }
     }
   }
+  // Rank 0's checks above may refuse the run: the others wait for them, and
+  // for its first snapshot, before they read the directory.
+  const auto agree = [&communicator](absl::Status status) -> absl::Status {
+    if (communicator->size() == 1) return status;
+    float failed = status.ok() ? 0.0f : 1.0f;
+    MNEMO_RETURN_IF_ERROR(communicator->AllReduceSum(absl::MakeSpan(&failed, 1)));
+    if (status.ok() && failed > 0) {
+      return absl::AbortedError("another rank could not start the run (rank 0 says why)");
+    }
+    return status;
+  };
 
   say(absl::StrFormat("config  %s", config_path));
   MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(experiment));
@@ -262,18 +291,23 @@ absl::StatusOr<TrainResult> RunTraining(const TrainSettings& settings,
 
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
                          CreateOptimizer(experiment.trainer().optimizer()));
-  MNEMO_ASSIGN_OR_RETURN(Trainer trainer,
-                         Trainer::Create(experiment.trainer(), network.get(), optimizer.get()));
+  MNEMO_ASSIGN_OR_RETURN(Trainer trainer, Trainer::Create(experiment.trainer(), network.get(),
+                                                          optimizer.get(), communicator.get()));
+  if (communicator->size() > 1) {
+    say(absl::StrFormat("ranks   %d (%s): each computes its share of every batch of %d",
+                        communicator->size(), communicator->name(),
+                        experiment.trainer().batch_size()));
+  }
   // Before anything is written: a snapshot of a run that cannot train would
   // only stand in the way of the corrected one.
   MNEMO_RETURN_IF_ERROR(WithPrefix(trainer.CheckData(data), DataSource(experiment.data())));
   // All of the optimizer's state now, so that the space check below sees it.
   optimizer->CreateState(*network);
 
-  MNEMO_RETURN_IF_ERROR(CheckRoomForOutputs(out, *network, *optimizer));
+  if (writes) MNEMO_RETURN_IF_ERROR(CheckRoomForOutputs(out, *network, *optimizer));
 
   std::unique_ptr<TrainRunObserver> observer;
-  if (callbacks.make_observer) observer = callbacks.make_observer(experiment, *network);
+  if (callbacks.make_observer && writes) observer = callbacks.make_observer(experiment, *network);
   SnapshottedRun::Options run_options;
   run_options.snapshot_path = snapshot_path;
   run_options.schedule = schedule;
@@ -285,10 +319,22 @@ absl::StatusOr<TrainResult> RunTraining(const TrainSettings& settings,
   };
   run_options.stop_requested = callbacks.stop_requested;
   run_options.say = say;
-  MNEMO_ASSIGN_OR_RETURN(
-      std::unique_ptr<SnapshottedRun> run,
-      SnapshottedRun::Start(&trainer.model(), optimizer.get(), std::move(run_options)));
+  run_options.write = writes;
+  // Rank 0 writes the first snapshot (or finds the one to resume) first.
+  absl::StatusOr<std::unique_ptr<SnapshottedRun>> started;
+  if (writes) {
+    started = SnapshottedRun::Start(&trainer.model(), optimizer.get(), run_options);
+  }
+  MNEMO_RETURN_IF_ERROR(agree(writes ? started.status() : absl::OkStatus()));
+  if (!writes) started = SnapshottedRun::Start(&trainer.model(), optimizer.get(), run_options);
+  MNEMO_RETURN_IF_ERROR(agree(started.status()));
+  const std::unique_ptr<SnapshottedRun> run = *std::move(started);
   MNEMO_RETURN_IF_ERROR(run->Train(trainer, data, observer.get(), callbacks.resume_command));
+  if (!writes) {
+    result.out = out;
+    result.history = run->progress().history;
+    return result;
+  }
 
   const std::vector<EpochMetrics>& history = run->progress().history;
   std::string config_text;
