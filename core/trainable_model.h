@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "core/communicator.h"
 #include "core/config.pb.h"
 #include "core/dataset.h"
 #include "core/layer.h"
@@ -26,6 +27,11 @@ struct Batch {
   absl::Span<const int32_t> labels;   // one per row (classification; empty for regression)
   absl::Span<const int32_t> samples;  // each row's index in the training set, for messages
   const Tensor* targets = nullptr;    // rows x outputs (regression; null for classification)
+  // Data parallelism: this rank's share of the global batch is empty (a short
+  // last batch over more ranks than rows). The batch is then the global
+  // batch's first row, so that the step has the shape of the others; the
+  // trainer counts nothing of it, and CommitStep must take none of it in.
+  bool empty_share = false;
 };
 
 // What one training batch gave, before the update.
@@ -101,6 +107,23 @@ class TrainableModel {
 
   // Figures of the model's state at an epoch's end ("memory_size").
   virtual void AddEpochFigures(Figures* /*figures*/) {}
+
+  // Data parallelism (core/trainer.h), called once before a run over more
+  // than one rank with its communicator (which outlives the run). The trainer
+  // keeps the parameters, the optimizer's state and the buffers the same on
+  // every rank; what CommitStep takes in beyond them (a memory's stores) is
+  // the model's to keep the same: it must then take in the whole global
+  // batch, in the same order, on every rank (the ranks' shares gathered with
+  // Communicator::AllGather, in rank order). The default accepts a model
+  // that holds nothing else (ExportState empty) and refuses any other.
+  virtual absl::Status ShareStateAcross(Communicator* /*communicator*/) {
+    const std::map<std::string, Tensor> state = ExportState();
+    if (state.empty()) return absl::OkStatus();
+    return absl::UnimplementedError(
+        absl::StrCat("this model holds \"", state.begin()->first,
+                     "\" beyond its parameters and cannot keep it the same on every rank of a "
+                     "data-parallel run"));
+  }
 
   // What the model holds beyond its parameters (a memory's contents), as
   // named tensors for a snapshot, and taken back from one. ImportState is

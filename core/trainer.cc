@@ -193,7 +193,7 @@ absl::Status Trainer::TrainBatches(const Dataset& train, const ImageAugmenter* a
       augmenter->AugmentBatch(config_.seed(), progress->epoch, samples, &batch_, &augment_scratch_);
     }
     const Batch batch{batch_, batch_labels_, samples,
-                      train.regression() ? &batch_targets_ : nullptr};
+                      train.regression() ? &batch_targets_ : nullptr, share.rows() == 0};
     const ForwardContext context{/*training=*/true, config_.seed(), progress->step};
     MNEMO_ASSIGN_OR_RETURN(StepResult result, model_->ComputeGradients(batch, context));
     if (ranks() > 1) MNEMO_RETURN_IF_ERROR(ReduceStep(share.rows(), count, &result));
@@ -338,7 +338,10 @@ absl::Status Trainer::RunSets(const Dataset& train, const Dataset& validation, c
   if (progress->epoch == 1 && progress->batch == 0 && progress->step == 0) {
     MNEMO_RETURN_IF_ERROR(model_->FitToTrainingData(train));
   }
-  if (ranks() > 1) MNEMO_RETURN_IF_ERROR(BroadcastModel());
+  if (ranks() > 1) {
+    MNEMO_RETURN_IF_ERROR(model_->ShareStateAcross(communicator_));
+    MNEMO_RETURN_IF_ERROR(BroadcastModel());
+  }
   step_ = progress->step;
   while (progress->epoch <= epochs && !progress->stopped_early) {
     bool stopped = false;

@@ -154,6 +154,7 @@ absl::StatusOr<StepResult> DualPathClassifier::ComputeGradients(const Batch& bat
   // Kept for Store: the backbone's activation storage is reused by the next pass.
   features_ = *features;
   labels_.assign(labels.begin(), labels.end());
+  empty_share_ = batch.empty_share;
   absl::StatusOr<const Tensor*> logits = head_->Forward(features_, context);
   if (!logits.ok()) {
     backbone_->strategy().EndPass();
@@ -214,7 +215,41 @@ absl::StatusOr<StepResult> DualPathClassifier::ComputeGradients(const Batch& bat
 absl::Status DualPathClassifier::CommitStep() {
   backbone_->CommitStep();
   head_->CommitStep();
+  if (communicator_ != nullptr && communicator_->size() > 1) {
+    MNEMO_RETURN_IF_ERROR(GatherBatch());
+    return WithPrefix(memory_->Store(gathered_features_, gathered_labels_),
+                      absl::StrCat(memory_name_, ": Store"));
+  }
   return WithPrefix(memory_->Store(features_, labels_), absl::StrCat(memory_name_, ": Store"));
+}
+
+absl::Status DualPathClassifier::GatherBatch() {
+  // Every rank's row count first (an empty share sends none), then the
+  // features and the labels (floats: exact below 2^24) in rank order.
+  const int ranks = communicator_->size();
+  const int dim = static_cast<int>(features_.cols());
+  const int rows = empty_share_ ? 0 : static_cast<int>(features_.rows());
+  std::vector<float> counts(ranks);
+  const float mine = static_cast<float>(rows);
+  MNEMO_RETURN_IF_ERROR(communicator_->AllGather(
+      absl::MakeConstSpan(&mine, 1), std::vector<int>(ranks, 1), absl::MakeSpan(counts)));
+  std::vector<int> row_counts(ranks), value_counts(ranks);
+  int total = 0;
+  for (int r = 0; r < ranks; ++r) {
+    row_counts[r] = static_cast<int>(counts[r]);
+    value_counts[r] = row_counts[r] * dim;
+    total += row_counts[r];
+  }
+  // Tensor is row-major: a rank's rows are one block.
+  gathered_features_.resize(total, dim);
+  MNEMO_RETURN_IF_ERROR(communicator_->AllGather(
+      absl::MakeConstSpan(features_.data(), static_cast<size_t>(rows) * dim), value_counts,
+      absl::MakeSpan(gathered_features_.data(), static_cast<size_t>(total) * dim)));
+  std::vector<float> labels(labels_.begin(), labels_.begin() + rows);
+  std::vector<float> all_labels(total);
+  MNEMO_RETURN_IF_ERROR(communicator_->AllGather(labels, row_counts, absl::MakeSpan(all_labels)));
+  gathered_labels_.assign(all_labels.begin(), all_labels.end());
+  return absl::OkStatus();
 }
 
 absl::StatusOr<const Tensor*> DualPathClassifier::ExtractFeatures(const Tensor& input) {

@@ -108,6 +108,14 @@ class DualPathClassifier : public TrainableModel {
   // (as its forward pass computed them, before the step) and labels are
   // stored in the memory.
   absl::Status CommitStep() override;
+  // Data parallelism: CommitStep then stores the global batch, every rank's
+  // features and labels gathered in rank order, so that the memories stay
+  // the same on every rank (and the same as one process's up to float
+  // rounding in the features).
+  absl::Status ShareStateAcross(Communicator* communicator) override {
+    communicator_ = communicator;
+    return absl::OkStatus();
+  }
   absl::StatusOr<Evaluation> Evaluate(const Dataset& data, int batch_size) override;
   void AddEpochFigures(Figures* figures) override;
   std::map<std::string, Tensor> ExportState() override;
@@ -175,6 +183,9 @@ class DualPathClassifier : public TrainableModel {
   void AppendMemoryParameters(std::vector<ModelParameter>* parameters);
   // Ends the open forward passes of both networks (a step that stops early).
   void EndPasses();
+  // Data parallelism: every rank's share of the step's batch into
+  // gathered_features_ and gathered_labels_, in rank order.
+  absl::Status GatherBatch();
 
   std::unique_ptr<Network> backbone_;
   std::unique_ptr<Network> head_;
@@ -185,6 +196,11 @@ class DualPathClassifier : public TrainableModel {
   // Reused between steps.
   Tensor features_;              // this batch's features, kept for Store after the step
   std::vector<int32_t> labels_;  // and its labels
+  bool empty_share_ = false;     // the batch counts for nothing (Batch::empty_share)
+  Communicator* communicator_ = nullptr;  // data parallelism: ShareStateAcross
+  // The global batch CommitStep stores under data parallelism.
+  Tensor gathered_features_;
+  std::vector<int32_t> gathered_labels_;
   Tensor inference_features_;
   Tensor grad_logits_;
   Tensor grad_memory_;

@@ -15,6 +15,11 @@
 //   on the ranks, against the same 20 steps in one process (each rank runs
 //   both): the weights agree within float rounding (the largest difference
 //   is printed), and are the same bits on every rank.
+// memory: the same for a dual-path classifier with a cached memory of 1,000
+//   items (configs/memory_cached.pbtxt's, smaller): every rank stores the
+//   whole global batch, so the memories hold the same labels in the same
+//   slots on every rank as in one process, keys within float rounding, and
+//   the same bits on every rank.
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +27,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,10 +47,12 @@
 #include "core/splitmix64.h"
 #include "core/status_macros.h"
 #include "core/trainer.h"
+#include "memory_modules/classifier/dual_path_classifier.h"
 #include "tools/data/formats.h"
 #include "tools/data/readers.h"
 
 ABSL_FLAG(std::string, plugin, "", "the mpi plugin's shared object");
+ABSL_FLAG(std::string, memory_plugin, "", "the cached memory's plugin");
 ABSL_FLAG(std::string, data_dir, "/usr/share/datasets/fashion-mnist", "Fashion-MNIST's files");
 ABSL_FLAG(std::string, dir, "/tmp", "a directory for the config file");
 ABSL_FLAG(int, steps, 20, "training steps compared");
@@ -219,6 +227,93 @@ absl::Status CheckTraining(Communicator& communicator) {
   return SameOnEveryRank(communicator, Hash(ranked), "the trained weights");
 }
 
+// configs/memory_cached.pbtxt with 1,000 items, on `steps` x 128 samples.
+std::string MemoryConfig(const std::string& plugin, const std::string& data_dir, int steps) {
+  return absl::StrCat("plugin: \"", plugin, "\"\n", R"pb(
+                        model {
+                          input_size: 784
+                          init { scheme: HE_NORMAL }
+                          layer { type: "Dense" units: 128 activation: "ReLU" name: "features" }
+                          layer { type: "Dense" units: 10 }
+                        }
+                        memory_module {
+                          type: "cached_memory"
+                          capacity: 1000
+                          features_after: "features"
+                          memory_loss_weight: 0.4
+                          similarity_threshold: 1.0
+                          temperature: 0.1
+                          top_k: 10
+                        }
+                        trainer {
+                          optimizer { type: "adam" learning_rate: 0.001 }
+                          batch_size: 128
+                          epochs: 1
+                          seed: 1
+                        }
+                        data { format: "idx" dir: ")pb",
+                      data_dir, "\" train_limit: ", steps * 128, " test_limit: 1 }\n");
+}
+
+// The dual-path classifier of `loaded` trained over `communicator` (null:
+// one process); its memory's state.
+absl::StatusOr<std::map<std::string, Tensor>> TrainDualPath(const LoadedConfig& loaded,
+                                                            const TrainTestData& data,
+                                                            Communicator* communicator) {
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DualPathClassifier> model,
+                         DualPathClassifier::Create(loaded));
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
+                         CreateOptimizer(loaded.experiment().trainer().optimizer()));
+  MNEMO_ASSIGN_OR_RETURN(
+      Trainer trainer,
+      Trainer::Create(loaded.experiment().trainer(), model.get(), optimizer.get(), communicator));
+  TrainingProgress progress;
+  MNEMO_RETURN_IF_ERROR(trainer.Run(data, &progress));
+  return model->ExportState();
+}
+
+absl::Status CheckMemory(Communicator& communicator) {
+  const std::string path =
+      absl::StrCat(absl::GetFlag(FLAGS_dir), "/mpi_check_memory_", communicator.rank(), ".pbtxt");
+  std::ofstream(path) << MemoryConfig(absl::GetFlag(FLAGS_memory_plugin),
+                                      absl::GetFlag(FLAGS_data_dir), absl::GetFlag(FLAGS_steps));
+  ConfigLoader loader;
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded, loader.LoadFile(path));
+  MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(loaded->experiment()));
+  MNEMO_ASSIGN_OR_RETURN(const auto ranked, TrainDualPath(*loaded, data, &communicator));
+  MNEMO_ASSIGN_OR_RETURN(const auto alone, TrainDualPath(*loaded, data, nullptr));
+  if (ranked.size() != alone.size() || ranked.empty()) {
+    return absl::InternalError("the memories' state differs in its tensors");
+  }
+  std::vector<float> all;
+  double largest = 0;
+  for (const auto& [name, tensor] : ranked) {
+    const Tensor& other = alone.at(name);
+    if (tensor.rows() != other.rows() || tensor.cols() != other.cols()) {
+      return absl::InternalError(absl::StrCat(name, " has another shape than one process's"));
+    }
+    const bool exact = name.find("keys") == std::string::npos;
+    for (Eigen::Index i = 0; i < tensor.size(); ++i) {
+      const double difference = std::abs(static_cast<double>(tensor.data()[i]) - other.data()[i]);
+      if (exact && difference != 0) {
+        return absl::InternalError(absl::StrCat(name, "[", i, "] is ", tensor.data()[i],
+                                                ", one process's ", other.data()[i]));
+      }
+      largest = std::max(largest, difference);
+    }
+    all.insert(all.end(), tensor.data(), tensor.data() + tensor.size());
+  }
+  std::printf(
+      "rank %d: the memory after %d steps on %d ranks vs one process: largest key "
+      "difference %.3g\n",
+      communicator.rank(), absl::GetFlag(FLAGS_steps), communicator.size(), largest);
+  // Unit-length keys: float rounding is near 1e-7 per step.
+  if (!(largest <= 1e-4)) {
+    return absl::InternalError(absl::StrFormat("the keys differ by %.3g", largest));
+  }
+  return SameOnEveryRank(communicator, Hash(all), "the memory");
+}
+
 absl::Status Main() {
   MNEMO_RETURN_IF_ERROR(RegisterDataFormats());
   MNEMO_RETURN_IF_ERROR(PluginLoader::Global().Load(absl::GetFlag(FLAGS_plugin)).status());
@@ -233,6 +328,7 @@ absl::Status Main() {
   Report(*communicator, "all_gather", CheckAllGather(*communicator));
   Report(*communicator, "broadcast", CheckBroadcast(*communicator));
   Report(*communicator, "training", CheckTraining(*communicator));
+  Report(*communicator, "memory", CheckMemory(*communicator));
   return absl::OkStatus();
 }
 

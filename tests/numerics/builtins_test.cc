@@ -31,13 +31,15 @@ TEST(BuiltinsTest, RegistersTheSameTypesIntoAFreshRegistry) {
   Registries fresh;
   PluginRegistrar registrar("test");
   RegisterBuiltins(registrar);
-  EXPECT_EQ(registrar.size(), 11u);  // 9 layers, keep_all, eigen
+  EXPECT_EQ(registrar.size(), 12u);  // 9 layers, keep_all, eigen, local
   ASSERT_TRUE(registrar.CommitTo(fresh).ok());
   EXPECT_EQ(fresh.layers.Names(),
             (std::vector<std::string>{"BatchNorm", "Dense", "Dropout", "LayerNorm", "MinMaxScale",
                                       "ReLU", "Sigmoid", "Standardize", "Tanh"}));
   EXPECT_EQ(fresh.cache_strategies.Names(), (std::vector<std::string>{"keep_all"}));
   EXPECT_EQ(fresh.backends.Names(), (std::vector<std::string>{"eigen"}));
+  // One process; Open MPI's communicator is a plugin's (plugins/mpi).
+  EXPECT_EQ(fresh.communicators.Names(), (std::vector<std::string>{"local"}));
   // The data formats are the tools' (tools/data), not core's.
   EXPECT_TRUE(fresh.data_formats.Names().empty());
 }
