@@ -38,7 +38,8 @@ TEST_P(MpiTest, EveryCheckPassesOnEveryRank) {
   const std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/mpi_", ranks);
   ::mkdir(dir.c_str(), 0777);
   const CommandResult run =
-      RunCommand(absl::StrCat(Mpirun(ranks), " ", TestArg("check"), " --plugin=", TestArg("plugin"),
+      RunCommand(absl::StrCat(Mpirun(ranks, TestArg("lsan_suppressions")), " ", TestArg("check"),
+                              " --plugin=", TestArg("plugin"),
                               " --memory_plugin=", TestArg("memory_plugin"), " --dir=", dir),
                  dir);
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;

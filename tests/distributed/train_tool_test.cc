@@ -58,8 +58,8 @@ std::string MpiConfig(const std::string& name, const std::string& extra = "") {
 
 std::string Mpi(int ranks, const std::string& config, const std::string& out,
                 const std::string& flags) {
-  return absl::StrCat(testing::Mpirun(ranks), " ", Train(), " --config=", config, " --out=", out,
-                      " ", flags);
+  return absl::StrCat(testing::Mpirun(ranks, testing::TestArg("lsan_suppressions")), " ", Train(),
+                      " --config=", config, " --out=", out, " ", flags);
 }
 
 double TestAccuracy(const std::string& out) {
