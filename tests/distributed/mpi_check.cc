@@ -41,6 +41,7 @@
 #include "core/config_loader.h"
 #include "core/init.h"
 #include "core/model_builder.h"
+#include "core/network_model.h"
 #include "core/optimizer.h"
 #include "core/plugin_loader.h"
 #include "core/registry.h"
@@ -158,53 +159,88 @@ absl::Status CheckBroadcast(Communicator& communicator) {
   return communicator.Barrier();
 }
 
-// The seed's MLP (configs/fashion_mlp.pbtxt) with the mpi plugin, on the
-// first steps x 128 training samples: one epoch of `steps` steps.
-std::string TrainingConfig(const std::string& plugin, const std::string& data_dir, int steps) {
-  return absl::StrCat("plugin: \"", plugin, "\"\n", R"pb(
-                        model {
-                          input_size: 784
-                          init { scheme: NORMAL std: 0.01 }
-                          layer { type: "Dense" units: 256 activation: "ReLU" }
-                          layer { type: "Dense" units: 10 }
-                        }
-                        trainer {
-                          optimizer { type: "adam" learning_rate: 0.001 }
-                          batch_size: 128
-                          epochs: 1
-                          seed: 1
-                        }
-                        data { format: "idx" dir: ")pb",
-                      data_dir, "\" train_limit: ", steps * 128, " test_limit: 1 }\n");
+// The seed's MLP (configs/fashion_mlp.pbtxt).
+constexpr char kSeedModel[] = R"pb(
+  model {
+    input_size: 784
+    init { scheme: NORMAL std: 0.01 }
+    layer { type: "Dense" units: 256 activation: "ReLU" }
+    layer { type: "Dense" units: 10 }
+  }
+)pb";
+
+// configs/memory_cached.pbtxt's dual path, smaller: 128 features, 1,000 items.
+constexpr char kDualPathModel[] = R"pb(
+  model {
+    input_size: 784
+    init { scheme: HE_NORMAL }
+    layer { type: "Dense" units: 128 activation: "ReLU" name: "features" }
+    layer { type: "Dense" units: 10 }
+  }
+  memory_module {
+    type: "cached_memory"
+    capacity: 1000
+    features_after: "features"
+    memory_loss_weight: 0.4
+    similarity_threshold: 1.0
+    temperature: 0.1
+    top_k: 10
+  }
+)pb";
+
+// `model` with `plugin` loaded, trained by Adam for one epoch of `--steps`
+// steps of 128 (the first steps x 128 training samples), loaded from a file
+// of this rank's.
+absl::StatusOr<std::unique_ptr<LoadedConfig>> LoadExperiment(const std::string& name,
+                                                             const std::string& plugin,
+                                                             const char* model, int rank) {
+  const int steps = absl::GetFlag(FLAGS_steps);
+  const std::string path =
+      absl::StrCat(absl::GetFlag(FLAGS_dir), "/mpi_check_", name, "_", rank, ".pbtxt");
+  std::ofstream(path) << absl::StrCat("plugin: \"", plugin, "\"\n", model, R"pb(
+                                        trainer {
+                                          optimizer { type: "adam" learning_rate: 0.001 }
+                                          batch_size: 128
+                                          epochs: 1
+                                          seed: 1
+                                        }
+                                        data { format: "idx" dir: ")pb",
+                                      absl::GetFlag(FLAGS_data_dir),
+                                      "\" train_limit: ", steps * 128, " test_limit: 1 }\n");
+  ConfigLoader loader;
+  return loader.LoadFile(path);
 }
 
-// Trains the config's network over `communicator` (null: one process) and
-// returns its parameters, flattened in the network's order.
+// Trains `model` as `loaded` says over `communicator` (null: one process).
+absl::Status Fit(const LoadedConfig& loaded, const TrainTestData& data, TrainableModel& model,
+                 Communicator* communicator) {
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
+                         CreateOptimizer(loaded.experiment().trainer().optimizer()));
+  MNEMO_ASSIGN_OR_RETURN(Trainer trainer, Trainer::Create(loaded.experiment().trainer(), &model,
+                                                          optimizer.get(), communicator));
+  TrainingProgress progress;
+  return trainer.Run(data, &progress);
+}
+
+// The config's network trained over `communicator` (null: one process): its
+// parameters, flattened in the network's order.
 absl::StatusOr<std::vector<float>> Train(const LoadedConfig& loaded, const TrainTestData& data,
                                          Communicator* communicator) {
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,
                          BuildNetwork(loaded, Registries::Global()));
-  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
-                         CreateOptimizer(loaded.experiment().trainer().optimizer()));
-  MNEMO_ASSIGN_OR_RETURN(
-      Trainer trainer,
-      Trainer::Create(loaded.experiment().trainer(), network.get(), optimizer.get(), communicator));
-  TrainingProgress progress;
-  MNEMO_RETURN_IF_ERROR(trainer.Run(data, &progress));
+  NetworkModel model(network.get());
+  MNEMO_RETURN_IF_ERROR(Fit(loaded, data, model, communicator));
   std::vector<float> weights;
-  for (const ModelParameter& p : trainer.model().Parameters()) {
+  for (const ModelParameter& p : model.Parameters()) {
     weights.insert(weights.end(), p.value->data(), p.value->data() + p.value->size());
   }
   return weights;
 }
 
 absl::Status CheckTraining(Communicator& communicator) {
-  const std::string path =
-      absl::StrCat(absl::GetFlag(FLAGS_dir), "/mpi_check_", communicator.rank(), ".pbtxt");
-  std::ofstream(path) << TrainingConfig(absl::GetFlag(FLAGS_plugin), absl::GetFlag(FLAGS_data_dir),
-                                        absl::GetFlag(FLAGS_steps));
-  ConfigLoader loader;
-  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded, loader.LoadFile(path));
+  MNEMO_ASSIGN_OR_RETURN(
+      std::unique_ptr<LoadedConfig> loaded,
+      LoadExperiment("mlp", absl::GetFlag(FLAGS_plugin), kSeedModel, communicator.rank()));
   MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(loaded->experiment()));
   MNEMO_ASSIGN_OR_RETURN(const std::vector<float> ranked, Train(*loaded, data, &communicator));
   MNEMO_ASSIGN_OR_RETURN(const std::vector<float> alone, Train(*loaded, data, nullptr));
@@ -227,34 +263,6 @@ absl::Status CheckTraining(Communicator& communicator) {
   return SameOnEveryRank(communicator, Hash(ranked), "the trained weights");
 }
 
-// configs/memory_cached.pbtxt with 1,000 items, on `steps` x 128 samples.
-std::string MemoryConfig(const std::string& plugin, const std::string& data_dir, int steps) {
-  return absl::StrCat("plugin: \"", plugin, "\"\n", R"pb(
-                        model {
-                          input_size: 784
-                          init { scheme: HE_NORMAL }
-                          layer { type: "Dense" units: 128 activation: "ReLU" name: "features" }
-                          layer { type: "Dense" units: 10 }
-                        }
-                        memory_module {
-                          type: "cached_memory"
-                          capacity: 1000
-                          features_after: "features"
-                          memory_loss_weight: 0.4
-                          similarity_threshold: 1.0
-                          temperature: 0.1
-                          top_k: 10
-                        }
-                        trainer {
-                          optimizer { type: "adam" learning_rate: 0.001 }
-                          batch_size: 128
-                          epochs: 1
-                          seed: 1
-                        }
-                        data { format: "idx" dir: ")pb",
-                      data_dir, "\" train_limit: ", steps * 128, " test_limit: 1 }\n");
-}
-
 // The dual-path classifier of `loaded` trained over `communicator` (null:
 // one process); its memory's state.
 absl::StatusOr<std::map<std::string, Tensor>> TrainDualPath(const LoadedConfig& loaded,
@@ -262,23 +270,14 @@ absl::StatusOr<std::map<std::string, Tensor>> TrainDualPath(const LoadedConfig& 
                                                             Communicator* communicator) {
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<DualPathClassifier> model,
                          DualPathClassifier::Create(loaded));
-  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer,
-                         CreateOptimizer(loaded.experiment().trainer().optimizer()));
-  MNEMO_ASSIGN_OR_RETURN(
-      Trainer trainer,
-      Trainer::Create(loaded.experiment().trainer(), model.get(), optimizer.get(), communicator));
-  TrainingProgress progress;
-  MNEMO_RETURN_IF_ERROR(trainer.Run(data, &progress));
+  MNEMO_RETURN_IF_ERROR(Fit(loaded, data, *model, communicator));
   return model->ExportState();
 }
 
 absl::Status CheckMemory(Communicator& communicator) {
-  const std::string path =
-      absl::StrCat(absl::GetFlag(FLAGS_dir), "/mpi_check_memory_", communicator.rank(), ".pbtxt");
-  std::ofstream(path) << MemoryConfig(absl::GetFlag(FLAGS_memory_plugin),
-                                      absl::GetFlag(FLAGS_data_dir), absl::GetFlag(FLAGS_steps));
-  ConfigLoader loader;
-  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded, loader.LoadFile(path));
+  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded,
+                         LoadExperiment("memory", absl::GetFlag(FLAGS_memory_plugin),
+                                        kDualPathModel, communicator.rank()));
   MNEMO_ASSIGN_OR_RETURN(TrainTestData data, LoadData(loaded->experiment()));
   MNEMO_ASSIGN_OR_RETURN(const auto ranked, TrainDualPath(*loaded, data, &communicator));
   MNEMO_ASSIGN_OR_RETURN(const auto alone, TrainDualPath(*loaded, data, nullptr));

@@ -24,11 +24,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "core/io/safetensors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/distributed/mpirun.h"
 #include "tests/plugins/test_args.h"
+#include "tests/testing/model_files.h"
 #include "tests/testing/run_command.h"
 #include "tests/testing/test_files.h"
 
@@ -100,21 +100,6 @@ TEST(DistributedTrainToolTest, TwoRanksReachOneProcessAccuracyAndOnlyRankZeroWri
   struct stat info;
   EXPECT_EQ(stat((dir + "/two/model.safetensors").c_str(), &info), 0);
   EXPECT_NE(stat((dir + "/two/snapshot.safetensors").c_str(), &info), 0);
-}
-
-// Every tensor of two model files, bit for bit.
-void ExpectSameModel(const std::string& want_dir, const std::string& got_dir) {
-  absl::StatusOr<TensorFile> want = ReadSafetensors(want_dir + "/model.safetensors");
-  absl::StatusOr<TensorFile> got = ReadSafetensors(got_dir + "/model.safetensors");
-  ASSERT_TRUE(want.ok()) << want.status();
-  ASSERT_TRUE(got.ok()) << got.status();
-  ASSERT_EQ(want->tensors.size(), got->tensors.size());
-  for (const auto& [name, tensor] : want->tensors) {
-    ASSERT_TRUE(got->tensors.count(name)) << name;
-    const Tensor& other = got->tensors.at(name);
-    ASSERT_EQ(tensor.size(), other.size()) << name;
-    EXPECT_EQ(std::memcmp(tensor.data(), other.data(), tensor.size() * sizeof(float)), 0) << name;
-  }
 }
 
 // The pid of rank `rank` of the ranks whose command line holds `marker`;
@@ -203,7 +188,7 @@ TEST(DistributedTrainToolTest, AKilledRankStopsTheRunAndAResumeEndsBitIdentical)
       testing::RunCommand(Mpi(2, config, out, flags + " --resume"), dir);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
   EXPECT_THAT(resumed.out, HasSubstr("resume  from"));
-  ExpectSameModel(dir + "/reference", out);
+  testing::ExpectSameModelFile(dir + "/reference/model.safetensors", out + "/model.safetensors");
 }
 
 }  // namespace

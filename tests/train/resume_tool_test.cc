@@ -37,6 +37,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/plugins/test_args.h"
+#include "tests/testing/model_files.h"
 #include "tests/testing/run_command.h"
 #include "tests/testing/test_files.h"
 
@@ -184,17 +185,7 @@ bool Exists(const std::string& path) {
 // Every tensor of two model files bit for bit, and the figures of their
 // metrics.csv that do not depend on the clock.
 void ExpectSameRun(const std::string& want_dir, const std::string& got_dir) {
-  absl::StatusOr<TensorFile> want = ReadSafetensors(want_dir + "/model.safetensors");
-  absl::StatusOr<TensorFile> got = ReadSafetensors(got_dir + "/model.safetensors");
-  ASSERT_TRUE(want.ok()) << want.status();
-  ASSERT_TRUE(got.ok()) << got.status();
-  ASSERT_EQ(want->tensors.size(), got->tensors.size());
-  for (const auto& [name, tensor] : want->tensors) {
-    ASSERT_TRUE(got->tensors.count(name)) << name;
-    const Tensor& other = got->tensors.at(name);
-    ASSERT_EQ(tensor.size(), other.size()) << name;
-    EXPECT_EQ(std::memcmp(tensor.data(), other.data(), TensorBytes(tensor)), 0) << name;
-  }
+  testing::ExpectSameModelFile(want_dir + "/model.safetensors", got_dir + "/model.safetensors");
   const std::vector<std::string> want_rows =
       absl::StrSplit(ReadBytes(want_dir + "/metrics.csv"), '\n', absl::SkipEmpty());
   const std::vector<std::string> got_rows =
