@@ -14,12 +14,18 @@
 // (min / median / max over the repetitions), its ratio to the first N of
 // --ranks in the same repetition (min / median / max), and the all-reduce of
 // the gradients: its median time and algorithm bandwidth, and its share of a
-// step (min / median / max). The load average is printed before and after:
-// on a shared machine the others' work shows in the spread.
+// step (min / median / max). On a shared machine the others' work shows in
+// the spread; to tell which runs it hit, every run's line says how many
+// cores the rest of the machine kept busy meanwhile (the machine's busy CPU
+// time, /proc/stat, less the run's own, over its wall time), and the table
+// the most of that per row.
 
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -35,6 +41,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/status_macros.h"
+#include "core/stopwatch.h"
 #include "tools/bench/spread.h"
 #include "tools/command_line.h"
 #include "tools/paths.h"
@@ -150,6 +157,41 @@ absl::StatusOr<double> Number(const Figures& figures, const std::string& key) {
   return value;
 }
 
+// The CPU seconds the whole machine has been busy (/proc/stat's first line:
+// all but idle and iowait), and those of this process's children waited for.
+struct CpuTimes {
+  double machine = 0;
+  double children = 0;
+};
+
+CpuTimes ReadCpuTimes() {
+  CpuTimes times;
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  stat >> cpu;
+  double ticks[10] = {};
+  for (double& t : ticks) stat >> t;
+  double busy = 0;
+  for (int i = 0; i < 10; ++i) {
+    // user nice system idle iowait irq softirq steal guest guest_nice; guest
+    // time is counted in user already.
+    if (i != 3 && i != 4 && i < 8) busy += ticks[i];
+  }
+  times.machine = busy / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  rusage usage{};
+  ::getrusage(RUSAGE_CHILDREN, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + 1e-6 * t.tv_usec; };
+  times.children = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  return times;
+}
+
+// The cores the rest of the machine kept busy between `before` and `after`,
+// `wall` seconds apart.
+double OthersCores(const CpuTimes& before, const CpuTimes& after, double wall) {
+  const double others = (after.machine - before.machine) - (after.children - before.children);
+  return std::max(0.0, others / wall);
+}
+
 std::string LoadAverage() {
   std::string line;
   std::getline(std::ifstream("/proc/loadavg"), line);
@@ -177,13 +219,11 @@ absl::Status PrintSummary(const Workload& workload, const std::vector<int>& rank
                           const std::vector<std::vector<Figures>>& runs) {
   const Figures& first = runs[0][0];
   absl::PrintF("\n%s: global batch %s, %d timed steps after %d, %s thread%s per rank, %zu reps\n",
-               first.at("config").c_str(), first.at("batch").c_str(), workload.steps,
-               workload.warmup_steps, first.at("threads").c_str(),
-               first.at("threads") == "1" ? "" : "s", runs[0].size());
-  absl::PrintF(
-      "%5s  %-30s  %-20s  %14s  %8s  %-20s\n", "ranks", "samples/s min / median / max",
-      absl::StrCat("x ", ranks[0], " rank", ranks[0] == 1 ? "" : "s", " (same rep)").c_str(),
-      "all-reduce ms", "GB/s", "share of a step");
+               first.at("config"), first.at("batch"), workload.steps, workload.warmup_steps,
+               first.at("threads"), first.at("threads") == "1" ? "" : "s", runs[0].size());
+  absl::PrintF("%5s  %-30s  %-20s  %14s  %8s  %-21s  %s\n", "ranks", "samples/s min / median / max",
+               absl::StrCat("x ", ranks[0], " rank", ranks[0] == 1 ? "" : "s", " (same rep)"),
+               "all-reduce ms", "GB/s", "share of a step", "others' cores (max)");
   for (size_t r = 0; r < ranks.size(); ++r) {
     MNEMO_ASSIGN_OR_RETURN(const bench::Spread samples, SpreadOf(runs[r], "samples_per_second"));
     std::vector<double> ratios;
@@ -201,9 +241,9 @@ absl::Status PrintSummary(const Workload& workload, const std::vector<int>& rank
       bandwidth = absl::StrFormat("%.2f", gbs.median);
       share = Three(part, 3);
     }
-    absl::PrintF("%5d  %-30s  %-20s  %14s  %8s  %-20s\n", ranks[r], Three(samples, 0).c_str(),
-                 Three(bench::SpreadOf(ratios), 2).c_str(), allreduce.c_str(), bandwidth.c_str(),
-                 share.c_str());
+    MNEMO_ASSIGN_OR_RETURN(const bench::Spread others, SpreadOf(runs[r], "others_cores"));
+    absl::PrintF("%5d  %-30s  %-20s  %14s  %8s  %-21s  %.2f\n", ranks[r], Three(samples, 0),
+                 Three(bench::SpreadOf(ratios), 2), allreduce, bandwidth, share, others.max);
   }
   return absl::OkStatus();
 }
@@ -218,7 +258,7 @@ absl::Status Run() {
   MNEMO_ASSIGN_OR_RETURN(const std::string benchmark,
                          FindInputFile(absl::GetFlag(FLAGS_benchmark)));
 
-  absl::PrintF("load average before: %s\n", LoadAverage().c_str());
+  absl::PrintF("load average before: %s\n", LoadAverage());
   // runs[config][ranks index][rep]
   std::vector<std::vector<std::vector<Figures>>> runs(
       workloads.size(), std::vector<std::vector<Figures>>(ranks.size()));
@@ -231,21 +271,26 @@ absl::Status Run() {
             " --config=", ShellQuote(workload.config), " --threads=", absl::GetFlag(FLAGS_threads),
             " --warmup_steps=", workload.warmup_steps, " --steps=", workload.steps,
             " --allreduce_reps=", absl::GetFlag(FLAGS_allreduce_reps));
+        const CpuTimes before = ReadCpuTimes();
+        const Stopwatch stopwatch;
         MNEMO_ASSIGN_OR_RETURN(const std::string output, Output(command));
+        const double others = OthersCores(before, ReadCpuTimes(), stopwatch.ElapsedSeconds());
         MNEMO_ASSIGN_OR_RETURN(Figures run, ParseFigures(output));
+        run["others_cores"] = absl::StrFormat("%.3f", others);
         MNEMO_ASSIGN_OR_RETURN(const double samples, Number(run, "samples_per_second"));
         MNEMO_ASSIGN_OR_RETURN(const double step, Number(run, "step_seconds"));
         MNEMO_ASSIGN_OR_RETURN(const double allreduce, Number(run, "allreduce_seconds"));
         absl::PrintF(
-            "rep %d/%d  %-16s  %d rank%s  %10.1f samples/s  step %8.4f s  all-reduce %.3f ms\n",
-            rep + 1, reps, run["config"].c_str(), ranks[r], ranks[r] == 1 ? " " : "s", samples,
-            step, 1e3 * allreduce);
+            "rep %d/%d  %-16s  %d rank%s  %10.1f samples/s  step %8.4f s  all-reduce %7.3f ms  "
+            "others %.2f cores\n",
+            rep + 1, reps, run["config"], ranks[r], ranks[r] == 1 ? " " : "s", samples, step,
+            1e3 * allreduce, others);
         std::fflush(stdout);
         runs[w][r].push_back(std::move(run));
       }
     }
   }
-  absl::PrintF("load average after: %s\n", LoadAverage().c_str());
+  absl::PrintF("load average after: %s\n", LoadAverage());
   for (size_t w = 0; w < workloads.size(); ++w) {
     MNEMO_RETURN_IF_ERROR(PrintSummary(workloads[w], ranks, runs[w]));
   }
