@@ -53,7 +53,8 @@ double Number(const std::map<std::string, std::string>& figures, const std::stri
 TEST(DataParallelBenchmarkTest, TwoRanksPrintConsistentFigures) {
   const std::string dir = TestDir();
   const CommandResult run =
-      RunCommand(absl::StrCat(Mpirun(2), " ", TestArg("benchmark"), " --config=", TestArg("config"),
+      RunCommand(absl::StrCat(Mpirun(2, TestArg("lsan_suppressions")), " ", TestArg("benchmark"),
+                              " --config=", TestArg("config"),
                               " --warmup_steps=1 --steps=3 --allreduce_reps=3"),
                  dir);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
@@ -96,8 +97,8 @@ TEST(DataParallelBenchmarkTest, RefusesNoWarmUp) {
 TEST(DataParallelScalingTest, PrintsEveryRunAndTheTable) {
   const std::string dir = TestDir();
   const CommandResult run = RunCommand(
-      absl::StrCat(TestArg("scaling"), " --benchmark=", TestArg("benchmark"),
-                   " --configs=", TestArg("config"),
+      absl::StrCat(TestArg("scaling"), " --benchmark=", TestArg("benchmark"), " --mpirun='",
+                   MpirunCommand(TestArg("lsan_suppressions")), "' --configs=", TestArg("config"),
                    " --warmup_steps=1 --steps=2 --allreduce_reps=2 --reps=1 --ranks=1,2"),
       dir);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;

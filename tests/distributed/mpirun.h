@@ -18,13 +18,16 @@
 
 namespace mnemo::testing {
 
-inline std::string Mpirun(int ranks, const std::string& lsan_suppressions) {
+// The launcher without the number of ranks.
+inline std::string MpirunCommand(const std::string& lsan_suppressions) {
   return absl::StrCat(
       "env OMPI_MCA_mca_base_component_disable_dlclose=1 LSAN_OPTIONS=suppressions=",
       lsan_suppressions,
-      ":fast_unwind_on_malloc=0 /usr/bin/mpirun --allow-run-as-root "
-      "--oversubscribe -np ",
-      ranks);
+      ":fast_unwind_on_malloc=0 /usr/bin/mpirun --allow-run-as-root --oversubscribe");
+}
+
+inline std::string Mpirun(int ranks, const std::string& lsan_suppressions) {
+  return absl::StrCat(MpirunCommand(lsan_suppressions), " -np ", ranks);
 }
 
 }  // namespace mnemo::testing
