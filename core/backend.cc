@@ -53,6 +53,14 @@ absl::Status Backend::MatMulTransposedInt8(const Eigen::Ref<const MatrixU8>&,
       absl::StrCat("the ", name(), " backend has no int8 matrix product"));
 }
 
+absl::Status Backend::CheckPrecision(config::Model::Precision precision) const {
+  if (precision == config::Model::FP32) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("the ", name(), " backend computes in FP32 only, not ",
+                   config::Model::Precision_Name(precision), " (backend \"onednn\" has ",
+                   config::Model::Precision_Name(precision), ")"));
+}
+
 std::unique_ptr<Backend> CreateReferenceBackend() { return std::make_unique<EigenBackend>(); }
 
 std::shared_ptr<const Backend> ReferenceBackend() {

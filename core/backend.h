@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/config.pb.h"
 #include "core/tensor.h"
 
 namespace mnemo {
@@ -59,6 +60,10 @@ class Backend {
   // backend with has_int8_matmul() implements it; the default says so
   // (Unimplemented). Same contract on shapes and `c` as MatMulTransposed.
   virtual bool has_int8_matmul() const { return false; }
+  // Whether its layers compute in `precision` (model.precision) on this CPU:
+  // OK, or FailedPrecondition saying what is missing (the instructions, or
+  // the backend's support at all). The default computes in FP32 only.
+  virtual absl::Status CheckPrecision(config::Model::Precision precision) const;
   virtual absl::Status MatMulTransposedInt8(const Eigen::Ref<const MatrixU8>& a,
                                             const Eigen::Ref<const MatrixS8>& b,
                                             MatrixS32* c) const;

@@ -75,6 +75,7 @@ class Builder {
       out_of_range_.insert(problem.field);
     }
     backend_instance_ = CreateBackend();
+    CheckPrecision();
     if (model_.input_size() <= 0) {
       Error("model.input_size", "model.input_size must be > 0 (features per sample)");
     }
@@ -191,6 +192,31 @@ class Builder {
     return std::shared_ptr<const Backend>(*std::move(created));
   }
 
+  // model.precision: one the backend computes in on this CPU, INT8 only for
+  // inference (a model tools/quantize wrote); model.quantization only with
+  // INT8. The layers are made only after this: they take the precision as
+  // given.
+  void CheckPrecision() {
+    const config::Model::Precision precision = model_.precision();
+    if (model_.has_quantization() && precision != config::Model::INT8) {
+      Error("model.quantization",
+            absl::StrCat("model.quantization is only read with model.precision INT8, not ",
+                         config::Model::Precision_Name(precision)));
+    }
+    if (precision == config::Model::INT8 && config_.use() != ConfigUse::kInference) {
+      Error("model.precision",
+            "model.precision INT8 is for inference: train in FP32 or BF16, then write an int8 "
+            "model with tools/quantize");
+      return;
+    }
+    if (backend_instance_ == nullptr) return;  // its error is said
+    if (absl::Status status = backend_instance_->CheckPrecision(precision); !status.ok()) {
+      Error("model.precision",
+            absl::StrCat("model.precision ", config::Model::Precision_Name(precision), ": ",
+                         status.message()));
+    }
+  }
+
   // Creates layer i (and its activation) from an input of width `running`;
   // returns the width of its output, or -1 when it is unknown. A layer that
   // could not be created still declares its width in `units`: the layers after
@@ -217,7 +243,9 @@ class Builder {
                    ResolveInit(model_.init(), layer.init()),
                    DeriveSeed(config_.experiment().trainer().seed(), i),
                    backend_instance_.get(),
-                   config_.use() == ConfigUse::kInference};
+                   config_.use() == ConfigUse::kInference,
+                   model_.precision(),
+                   model_.quantization()};
     const bool trainable = !layer.has_trainable() || layer.trainable();
     std::string name = layer.name().empty()
                            ? absl::StrCat(i, "_", absl::AsciiStrToLower(layer.type()))
@@ -231,8 +259,8 @@ class Builder {
     activation.set_type(layer.activation());
     activation.set_name(absl::StrCat(i, "_", absl::AsciiStrToLower(layer.activation())));
     if (layer.has_trainable()) activation.set_trainable(layer.trainable());
-    LayerArgs activation_args{activation, running,      args.init,
-                              args.seed,  args.backend, args.inference};
+    LayerArgs activation_args{activation,   running,        args.init,      args.seed,
+                              args.backend, args.inference, args.precision, args.quantization};
     return Create(path + ".activation", activation.type(), activation_args,
                   activation.name(), trainable, running);
   }

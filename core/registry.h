@@ -41,6 +41,11 @@ struct LayerArgs {
   // Backward is never called, so the layer may leave its gradients empty
   // (Parameter::gradient) rather than hold another copy of its weights.
   bool inference = false;
+  // model.precision and model.quantization. The backend accepted the
+  // precision (Backend::CheckPrecision) before any layer is made; a layer
+  // that has no such arithmetic computes in FP32 (an activation, a norm).
+  config::Model::Precision precision = config::Model::FP32;
+  config::Quantization quantization;
 };
 
 // An error of a layer factory about one field of the layer's config

@@ -4,6 +4,7 @@
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "plugins/onednn/isa.h"
 #include "plugins/onednn/runtime.h"
 #include "plugins/onednn/status.h"
 
@@ -24,6 +25,10 @@ absl::StatusOr<std::unique_ptr<Backend>> OneDnnBackend::Create(const BackendArgs
 }
 
 OneDnnBackend::OneDnnBackend(int threads) : threads_(threads), loss_(threads) {}
+
+absl::Status OneDnnBackend::CheckPrecision(config::Model::Precision precision) const {
+  return CheckIsaFor(precision);
+}
 
 absl::Status OneDnnBackend::MatMulTransposed(const Eigen::Ref<const Tensor>& a,
                                              const Eigen::Ref<const Tensor>& b, Tensor* c) const {

@@ -48,6 +48,9 @@ class OneDnnBackend : public Backend {
                                     const Eigen::Ref<const MatrixS8>& b,
                                     MatrixS32* c) const override;
 
+  // FP32 always; BF16 and INT8 where the CPU has their instructions (isa.h).
+  absl::Status CheckPrecision(config::Model::Precision precision) const override;
+
   absl::StatusOr<float> SoftmaxCrossEntropy(const Tensor& logits, absl::Span<const int32_t> labels,
                                             Tensor* grad_logits, int* correct) const override;
 

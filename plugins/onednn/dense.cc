@@ -20,23 +20,26 @@ namespace {
 // and a reorder per optimizer step would only add a pass over the weights.
 constexpr int kPackWeightsUpToRows = 16;
 
-MatMul::Options ForwardOptions() {
+MatMul::Options ForwardOptions(bool bf16) {
   MatMul::Options options;
   options.bias = true;
   options.pack_weights_up_to_rows = kPackWeightsUpToRows;
+  options.bf16 = bf16;
   return options;
 }
 
-MatMul::Options BackwardDataOptions() {
+MatMul::Options BackwardDataOptions(bool bf16) {
   MatMul::Options options;
   options.weights_transposed = true;  // W^T
+  options.bf16 = bf16;
   return options;
 }
 
-MatMul::Options BackwardWeightsOptions() {
+MatMul::Options BackwardWeightsOptions(bool bf16) {
   MatMul::Options options;
   options.src_transposed = true;  // x^T
   options.accumulate = true;
+  options.bf16 = bf16;
   return options;
 }
 
@@ -57,20 +60,23 @@ absl::StatusOr<std::unique_ptr<Layer>> Dense::Create(const LayerArgs& args) {
     }
     // mnemo::Dense::Create makes a mnemo::Dense.
     std::unique_ptr<mnemo::Dense> dense(static_cast<mnemo::Dense*>(reference.release()));
-    return std::make_unique<Dense>(std::move(dense), LayerThreads(args));
+    return std::make_unique<Dense>(std::move(dense), LayerThreads(args),
+                                   args.precision == config::Model::BF16);
   });
 }
 
-Dense::Dense(std::unique_ptr<mnemo::Dense> reference, int threads)
+Dense::Dense(std::unique_ptr<mnemo::Dense> reference, int threads, bool bf16)
     : Layer(reference->input_size(), reference->output_size()),
       reference_(std::move(reference)),
       max_threads_(threads),
       weight_(&reference_->weight()),
       bias_(&reference_->bias()),
-      forward_(ForwardOptions(), threads),
-      backward_data_(BackwardDataOptions(), threads),
-      backward_weights_(BackwardWeightsOptions(), threads),
-      backward_bias_(BackwardBiasOptions(), threads) {
+      forward_(ForwardOptions(bf16), threads),
+      backward_data_(BackwardDataOptions(bf16), threads),
+      backward_weights_(BackwardWeightsOptions(bf16), threads),
+      backward_bias_(BackwardBiasOptions(), threads),
+      bf16_(bf16),
+      to_bf16_(threads) {
   // parameters() is the one way to the gradients' mutable tensors; read once
   // here rather than build its vector at every pass.
   for (const Parameter& p : reference_->parameters()) {
@@ -91,10 +97,82 @@ const float* Dense::Ones(int rows) {
   return ones_.data();
 }
 
+absl::Status Dense::ConvertWeights() {
+  if (weight_bf16_valid_ && weight_bf16_version_ == parameter_version()) return absl::OkStatus();
+  weight_bf16_.resize(weight_->size());
+  weight_bf16_valid_ = false;
+  MNEMO_RETURN_IF_ERROR(
+      to_bf16_.Run(input_size(), output_size(), weight_->data(), weight_bf16_.data()));
+  weight_bf16_valid_ = true;
+  weight_bf16_version_ = parameter_version();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<const uint16_t*> Dense::Convert(const Tensor& tensor, ThreadBufferSlot slot) {
+  MNEMO_ASSIGN_OR_RETURN(void* buffer, ThreadBuffer(slot, tensor.size() * sizeof(uint16_t)));
+  uint16_t* converted = static_cast<uint16_t*>(buffer);
+  MNEMO_RETURN_IF_ERROR(to_bf16_.Run(static_cast<int>(tensor.rows()),
+                                     static_cast<int>(tensor.cols()), tensor.data(), converted));
+  return converted;
+}
+
+void Dense::ForwardBf16(const Tensor& input, const ForwardContext& context, Tensor* output) {
+  absl::Status status = [&]() -> absl::Status {
+    MNEMO_RETURN_IF_ERROR(ConvertWeights());
+    MNEMO_ASSIGN_OR_RETURN(const uint16_t* x, Convert(input, ThreadBufferSlot::kBf16First));
+    return forward_.Run(static_cast<int>(input.rows()), input_size(), output_size(), x,
+                        weight_bf16_.data(), bias_->data(), output->data(), parameter_version());
+  }();
+  if (!status.ok()) {
+    ReportFallback(*this, "bf16 forward", status, &fallback_reported_);
+    reference_->Forward(input, context, output);
+  }
+}
+
+void Dense::BackwardBf16(const Tensor& input, const Tensor& grad_output, Tensor* grad_input) {
+  const int rows = static_cast<int>(input.rows());
+  // The weight gradient first, then the input's: each falls back on its own,
+  // as in FP32, so a product that succeeded is not added twice.
+  const uint16_t* dy = nullptr;  // the output's gradient in bf16, once converted
+  absl::Status status = [&]() -> absl::Status {
+    MNEMO_ASSIGN_OR_RETURN(const uint16_t* x, Convert(input, ThreadBufferSlot::kBf16First));
+    MNEMO_ASSIGN_OR_RETURN(dy, Convert(grad_output, ThreadBufferSlot::kBf16Second));
+    return backward_weights_.Run(input_size(), rows, output_size(), x, dy, nullptr,
+                                 weight_gradient_->data());
+  }();
+  if (!status.ok()) {
+    ReportFallback(*this, "bf16 weight gradient", status, &fallback_reported_);
+    weight_gradient_->noalias() += input.transpose() * grad_output;
+  }
+  status = backward_bias_.Run(1, rows, output_size(), Ones(rows), grad_output.data(), nullptr,
+                              bias_gradient_->data());
+  if (!status.ok()) {
+    ReportFallback(*this, "bias gradient", status, &fallback_reported_);
+    bias_gradient_->noalias() += grad_output.colwise().sum();
+  }
+  if (grad_input == nullptr) return;
+  status = [&]() -> absl::Status {
+    MNEMO_RETURN_IF_ERROR(ConvertWeights());
+    if (dy == nullptr) {
+      MNEMO_ASSIGN_OR_RETURN(dy, Convert(grad_output, ThreadBufferSlot::kBf16Second));
+    }
+    return backward_data_.Run(rows, output_size(), input_size(), dy, weight_bf16_.data(), nullptr,
+                              grad_input->data());
+  }();
+  if (!status.ok()) {
+    ReportFallback(*this, "bf16 input gradient", status, &fallback_reported_);
+    grad_input->noalias() = grad_output * weight_->transpose();
+  }
+}
+
 void Dense::Forward(const Tensor& input, const ForwardContext& context, Tensor* output) {
   const int rows = static_cast<int>(input.rows());
   output->resize(rows, output_size());  // keeps the buffer when the shape is unchanged
   if (rows == 0) return;
+  if (bf16_) {
+    ForwardBf16(input, context, output);
+    return;
+  }
   if (UseRowGemv(rows)) {
     // No oneDNN call: nothing can fail (row_gemv.h says why it is not oneDNN).
     UseThreads(1);
@@ -118,6 +196,10 @@ void Dense::Backward(const Tensor& input, const Tensor& /*output*/, const Tensor
   const int rows = static_cast<int>(input.rows());
   if (grad_input != nullptr) grad_input->resize(rows, input_size());
   if (rows == 0) return;  // nothing to add
+  if (bf16_) {
+    BackwardBf16(input, grad_output, grad_input);
+    return;
+  }
 
   // Each product falls back on its own: the gradients are accumulated, so a
   // product that succeeded must not be added twice.

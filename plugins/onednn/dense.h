@@ -11,6 +11,8 @@
 #include "core/tensor.h"
 #include "plugins/onednn/dot_product_forward.h"
 #include "plugins/onednn/matmul.h"
+#include "plugins/onednn/runtime.h"
+#include "plugins/onednn/to_bf16.h"
 
 namespace mnemo::onednn {
 
@@ -35,13 +37,23 @@ inline constexpr char kDenseType[] = "onednn/Dense";
 // outputs (a classifier head at batch 1) are computed as dot products
 // instead (DotProductForward), and one row into more outputs by RowGemv,
 // at the L2's bandwidth where oneDNN reaches 60% of it (row_gemv.h).
+//
+// In BF16 (model.precision) the three products take bf16 operands and
+// accumulate in fp32 (AVX512-BF16's dot products): the weights are rounded
+// to bf16 once per parameter_version(), the input and the output's gradient
+// at every pass, into per-thread buffers; outputs, gradients and the bias
+// stay fp32, so the optimizer updates fp32 master weights and model files
+// are the same as an FP32 model's. Every batch size takes the bf16 product
+// (no RowGemv), so what a model in BF16 computes does not depend on the
+// batch size's path.
 class Dense : public Layer {
  public:
   // As core's Dense::Create (units > 0; weights from args.init and
   // args.seed, bias zero), with args.backend's threads.
   static absl::StatusOr<std::unique_ptr<Layer>> Create(const LayerArgs& args);
 
-  Dense(std::unique_ptr<mnemo::Dense> reference, int threads);
+  // `bf16`: the products in bf16 (model.precision BF16).
+  Dense(std::unique_ptr<mnemo::Dense> reference, int threads, bool bf16);
 
   const char* type() const override { return kDenseType; }
   void Forward(const Tensor& input, const ForwardContext& context, Tensor* output) override;
@@ -53,6 +65,14 @@ class Dense : public Layer {
  private:
   // Whether a forward pass of `rows` rows is RowGemv's (row_gemv.h).
   bool UseRowGemv(int rows) const;
+  // BF16: the products' operands, rounded from the fp32 tensors: the weights
+  // once per parameter_version() into weight_bf16_, a batch's rows into this
+  // thread's buffer `slot` (runtime.h's ThreadBuffer), valid until the next
+  // conversion into that slot.
+  absl::Status ConvertWeights();
+  absl::StatusOr<const uint16_t*> Convert(const Tensor& tensor, ThreadBufferSlot slot);
+  void ForwardBf16(const Tensor& input, const ForwardContext& context, Tensor* output);
+  void BackwardBf16(const Tensor& input, const Tensor& grad_output, Tensor* grad_input);
   // The 1 x rows row of ones the bias gradient multiplies by; grown, never
   // shrunk, so alternating batch sizes do not reallocate.
   const float* Ones(int rows);
@@ -71,6 +91,13 @@ class Dense : public Layer {
   MatMul backward_bias_;
   std::vector<float> ones_;
   bool fallback_reported_ = false;
+  // BF16 only: the fp32 weights are the master copy the optimizer updates
+  // and model files hold; the products read this rounding of them.
+  bool bf16_;
+  ToBf16 to_bf16_;
+  std::vector<uint16_t> weight_bf16_;
+  bool weight_bf16_valid_ = false;
+  uint64_t weight_bf16_version_ = 0;
 };
 
 }  // namespace mnemo::onednn

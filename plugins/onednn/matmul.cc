@@ -40,18 +40,19 @@ absl::StatusOr<std::unique_ptr<MatMul::Entry>> MatMul::Make(int m, int k, int n)
   auto entry = std::make_unique<Entry>();
   absl::Status status = Guarded(absl::StrCat("creating a oneDNN matmul ", m, "x", k, "x", n), [&] {
     const memory::data_type f32 = memory::data_type::f32;
+    const memory::data_type operands = options_.bf16 ? memory::data_type::bf16 : f32;
     // A transposed operand is the same buffer read with swapped strides.
     const memory::desc src_desc = options_.src_transposed
-                                      ? memory::desc({m, k}, f32, memory::dims{1, m})
-                                      : memory::desc({m, k}, f32, memory::format_tag::ab);
+                                      ? memory::desc({m, k}, operands, memory::dims{1, m})
+                                      : memory::desc({m, k}, operands, memory::format_tag::ab);
     const memory::desc weights_desc = options_.weights_transposed
-                                          ? memory::desc({k, n}, f32, memory::dims{1, k})
-                                          : memory::desc({k, n}, f32, memory::format_tag::ab);
+                                          ? memory::desc({k, n}, operands, memory::dims{1, k})
+                                          : memory::desc({k, n}, operands, memory::format_tag::ab);
     const memory::desc bias_desc({1, n}, f32, memory::format_tag::ab);
     const memory::desc dst_desc({m, n}, f32, memory::format_tag::ab);
     const bool may_pack = !options_.weights_transposed && m <= options_.pack_weights_up_to_rows;
     const memory::desc chosen_weights =
-        may_pack ? memory::desc({k, n}, f32, memory::format_tag::any) : weights_desc;
+        may_pack ? memory::desc({k, n}, operands, memory::format_tag::any) : weights_desc;
 
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -93,7 +94,7 @@ absl::StatusOr<std::unique_ptr<MatMul::Entry>> MatMul::Make(int m, int k, int n)
   return entry;
 }
 
-absl::Status MatMul::Run(int m, int k, int n, const float* src, const float* weights,
+absl::Status MatMul::Run(int m, int k, int n, const void* src, const void* weights,
                          const float* bias, float* dst, uint64_t weights_version) {
   return Guarded("oneDNN matmul", [&]() -> absl::Status {
     absl::StatusOr<Entry*> found = cache_.Get({m, k, n}, [&] { return Make(m, k, n); });

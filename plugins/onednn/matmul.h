@@ -11,8 +11,8 @@
 
 namespace mnemo::onednn {
 
-// One matrix product on row-major float buffers, as a oneDNN matmul primitive
-// made once per shape:
+// One matrix product on row-major float (or bf16: Options::bf16) buffers, as a oneDNN matmul
+// primitive made once per shape:
 //
 //   dst (m x n)  = src (m x k) * weights (k x n) [+ bias (1 x n)]
 //   dst (m x n) += src (m x k) * weights (k x n)          (accumulate)
@@ -36,6 +36,9 @@ class MatMul {
     // the same weights many times (inference), where a kernel reading plain
     // rows of weights is slower. 0 = never.
     int pack_weights_up_to_rows = 0;
+    // src and weights are bf16 (uint16 bit patterns) rather than float; the
+    // products accumulate in fp32 and dst and bias stay float.
+    bool bf16 = false;
   };
 
   // Up to `max_threads` threads per product (fewer for small ones).
@@ -48,7 +51,7 @@ class MatMul {
   // of the shapes above; `bias` only with Options::bias. `weights_version`
   // identifies the weights' values (Layer::parameter_version()): it must
   // change whenever they do, or packed weights would be stale.
-  absl::Status Run(int m, int k, int n, const float* src, const float* weights, const float* bias,
+  absl::Status Run(int m, int k, int n, const void* src, const void* weights, const float* bias,
                    float* dst, uint64_t weights_version = 0);
 
   // Shapes with a primitive now (at most ShapeCache's capacity).

@@ -99,9 +99,11 @@ int ThreadsForElements(int64_t elements, int max_threads) {
   return static_cast<int>(std::min<int64_t>(std::max(1, max_threads), useful));
 }
 
-absl::StatusOr<void*> ThreadScratchpad(size_t bytes) {
-  thread_local std::unique_ptr<void, AlignedFree> buffer;
-  thread_local size_t capacity = 0;
+absl::StatusOr<void*> ThreadBuffer(ThreadBufferSlot slot, size_t bytes) {
+  thread_local std::unique_ptr<void, AlignedFree> buffers[kThreadBufferSlots];
+  thread_local size_t capacities[kThreadBufferSlots] = {};
+  std::unique_ptr<void, AlignedFree>& buffer = buffers[static_cast<int>(slot)];
+  size_t& capacity = capacities[static_cast<int>(slot)];
   if (bytes > capacity) {
     // Rounded up to whole alignment units, as aligned_alloc requires; grown
     // with headroom so that a slowly rising need does not reallocate often.
@@ -110,13 +112,17 @@ absl::StatusOr<void*> ThreadScratchpad(size_t bytes) {
     void* p = std::aligned_alloc(kAlignment, wanted);
     if (p == nullptr) {
       return absl::ResourceExhaustedError(
-          absl::StrCat("cannot allocate a oneDNN scratchpad of ", wanted, " bytes"));
+          absl::StrCat("cannot allocate a oneDNN working buffer of ", wanted, " bytes"));
     }
     buffer.reset(p);
     capacity = wanted;
     GetCounters().scratchpad_growths.fetch_add(1, std::memory_order_relaxed);
   }
   return buffer.get();
+}
+
+absl::StatusOr<void*> ThreadScratchpad(size_t bytes) {
+  return ThreadBuffer(ThreadBufferSlot::kScratchpad, bytes);
 }
 
 absl::Status Bind(const dnnl::memory& memory, const void* data) {

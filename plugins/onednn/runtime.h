@@ -53,6 +53,16 @@ int ThreadsForElements(int64_t elements, int max_threads);
 // largest size rather than one each. It only grows.
 absl::StatusOr<void*> ThreadScratchpad(size_t bytes);
 
+// This thread's working buffers: the scratchpad above, and the operands of
+// one product converted to bf16 (a layer's input or gradient, and the
+// gradient of its output), which live only while that product runs. One per
+// slot and thread, shared by every layer, so a model in BF16 holds two
+// converted operands per thread rather than a copy of each activation. Each
+// only grows (aligned for oneDNN).
+enum class ThreadBufferSlot { kScratchpad = 0, kBf16First = 1, kBf16Second = 2 };
+inline constexpr int kThreadBufferSlots = 3;
+absl::StatusOr<void*> ThreadBuffer(ThreadBufferSlot slot, size_t bytes);
+
 // Points `memory` (made with DNNL_MEMORY_NONE) at `data`, without a copy.
 absl::Status Bind(const dnnl::memory& memory, const void* data);
 

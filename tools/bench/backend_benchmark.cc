@@ -10,6 +10,8 @@
 //                                 Network::Forward
 //   BM_GemmRoof                   oneDNN's sgemm, 2048^3 fp32
 //
+// Backend "bf16" is the oneDNN backend with model.precision BF16.
+//
 //   ./bazelw run //tools/bench:backend_benchmark
 //   ./bazelw run //tools/bench:backend_benchmark -- --benchmark_format=csv
 //   MNEMO_THREADS=1 ./bazelw run //tools/bench:backend_benchmark
@@ -45,6 +47,7 @@
 #include "core/status_macros.h"
 #include "core/stopwatch.h"
 #include "core/trainer.h"
+#include "tools/data/formats.h"
 #include "tools/data/readers.h"
 
 namespace mnemo {
@@ -90,7 +93,9 @@ std::unique_ptr<LoadedConfig> LoadConfig(const std::string& path, const std::str
   absl::StatusOr<std::unique_ptr<LoadedConfig>> config = loader.LoadFile(path);
   if (!config.ok()) Die(path, config.status());
   config::Model& model = *(*config)->mutable_experiment().mutable_model();
-  model.set_backend(backend);
+  // "bf16": the oneDNN backend with model.precision BF16.
+  model.set_backend(backend == "bf16" ? "onednn" : backend);
+  if (backend == "bf16") model.set_precision(config::Model::BF16);
   model.set_threads(Threads());
   return *std::move(config);
 }
@@ -264,17 +269,17 @@ void GemmRoof(benchmark::State& state) {
 }
 
 void RegisterAll() {
-  for (const char* backend : {"eigen", "onednn"}) {
+  for (const char* backend : {"eigen", "onednn", "bf16"}) {
     const std::string b = backend;
     benchmark::RegisterBenchmark(("BM_SeedEpoch/" + b).c_str(), SeedEpoch, b)
         ->Unit(benchmark::kMillisecond);
   }
-  for (const char* backend : {"eigen", "onednn"}) {
+  for (const char* backend : {"eigen", "onednn", "bf16"}) {
     const std::string b = backend;
     benchmark::RegisterBenchmark(("BM_DeepStep/" + b).c_str(), DeepStepBenchmark, b)
         ->Unit(benchmark::kMillisecond);
   }
-  for (const char* backend : {"onednn", "eigen"}) {
+  for (const char* backend : {"onednn", "eigen", "bf16"}) {
     for (int batch : {1, 256}) {
       const std::string b = backend;
       benchmark::RegisterBenchmark(absl::StrCat("BM_Infer/", b, "/", batch).c_str(), Infer, b,
@@ -301,6 +306,8 @@ int main(int argc, char** argv) {
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+  // The configs name their data format, which the loader checks.
+  if (absl::Status s = mnemo::RegisterDataFormats(); !s.ok()) mnemo::Die("data formats", s);
   mnemo::RegisterAll();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
