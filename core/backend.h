@@ -15,12 +15,6 @@
 
 namespace mnemo {
 
-// Row-major integer matrices, for MatMulTransposedInt8 (a memory's int8
-// similarity scan): unsigned and signed bytes in, exact int32 sums out.
-using MatrixU8 = Eigen::Matrix<uint8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using MatrixS8 = Eigen::Matrix<int8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using MatrixS32 = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
 // What a compute backend offers besides its layers: the computations that are
 // not layers (the loss, the memory modules' similarity search) and the number
 // of threads it computes with. A model selects one with `model.backend`;

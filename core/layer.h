@@ -70,6 +70,10 @@ class Layer {
   // restored with the parameters (model files, snapshots, early stopping's
   // best copy); no optimizer and no weight decay sees them.
   virtual std::vector<Parameter> buffers() { return {}; }
+  // Tensors of the model held as int8 (an INT8 dense layer's weights, which
+  // tools/quantize writes): saved and loaded as the model file's I8 tensors
+  // of their names, as buffers are, and never trained.
+  virtual std::vector<Int8Parameter> int8_buffers() { return {}; }
 
   // A training step was taken: the optimizer has applied the gradients of the
   // last training-mode forward and backward passes. A layer with buffers
@@ -110,6 +114,13 @@ class Layer {
 // A parameter (or a buffer) as a model's optimizer and snapshots see it: by a
 // name unique in the model, with the layer that owns it, which is told when
 // its values change (Layer::MarkParametersUpdated).
+// An int8 tensor (Layer::int8_buffers) as a model file names it.
+struct ModelInt8Tensor {
+  std::string name;  // "<layer name>.<tensor name>" ("0_dense.weight")
+  MatrixS8* value;
+  Layer* layer;
+};
+
 struct ModelParameter {
   std::string name;  // "<layer name>.<parameter name>" ("0_dense.weight"); "memory.keys"
   Tensor* value;

@@ -1,5 +1,6 @@
 #include "core/model_io.h"
 
+#include <cstring>
 #include <map>
 #include <optional>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/types/span.h"
+#include "core/bfloat16.h"
 #include "core/config_diff.h"
 #include "core/io/quote.h"
 #include "core/io/safetensors.h"
@@ -41,6 +43,40 @@ std::map<std::string, Tensor*> NamedTensors(const std::vector<Network*>& network
   return named;
 }
 
+std::map<std::string, MatrixS8*> NamedInt8Tensors(const std::vector<Network*>& networks) {
+  std::map<std::string, MatrixS8*> named;
+  for (Network* network : networks) {
+    for (const ModelInt8Tensor& t : network->Int8Buffers()) named[t.name] = t.value;
+  }
+  return named;
+}
+
+// What a model tensor of the file's dtype may be loaded into: a float tensor
+// from F32, or from BF16 (a model tools/quantize wrote in bf16: widened
+// exactly); an int8 one from I8 only. "" when it fits, the problem otherwise.
+std::string DtypeProblem(const std::string& name, Dtype stored, bool int8_target) {
+  const bool fits = int8_target ? stored == Dtype::kI8 : stored != Dtype::kI8;
+  if (fits) return "";
+  return absl::StrCat("tensor ", QuoteValue(name), " is ", DtypeName(stored), " but the model holds it as ",
+                      int8_target ? "I8" : "F32 (or BF16)");
+}
+
+// Reads tensor `name` of `file` into `target`, widening BF16 to float.
+absl::Status ReadFloatTensor(const SafetensorsReader& file, const std::string& name,
+                             const TensorInfo& info, Tensor* target) {
+  if (info.dtype == Dtype::kF32) {
+    return file.ReadTensor(name, absl::MakeSpan(target->data(), target->size()));
+  }
+  std::vector<uint8_t> bytes(info.bytes());
+  MNEMO_RETURN_IF_ERROR(file.ReadTensorBytes(name, absl::MakeSpan(bytes)));
+  for (Eigen::Index i = 0; i < target->size(); ++i) {
+    uint16_t bits;
+    std::memcpy(&bits, bytes.data() + 2 * i, sizeof bits);
+    target->data()[i] = Bfloat16ToFloat(bits);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status SaveModel(const std::string& path, Network& network, const std::string& config_text,
@@ -55,6 +91,14 @@ absl::Status SaveModel(const std::string& path, const std::vector<Network*>& net
   TensorFile file;
   for (const auto& [name, value] : NamedTensors(networks)) {
     file.tensors.emplace(name, *value);
+  }
+  for (const auto& [name, value] : NamedInt8Tensors(networks)) {
+    NarrowTensor& stored = file.narrow_tensors[name];
+    stored.dtype = Dtype::kI8;
+    stored.rows = value->rows();
+    stored.cols = value->cols();
+    stored.bytes.assign(reinterpret_cast<const uint8_t*>(value->data()),
+                        reinterpret_cast<const uint8_t*>(value->data()) + value->size());
   }
   for (const auto& [name, tensor] : extra_tensors) {
     if (!file.tensors.emplace(name, tensor).second) {
@@ -81,20 +125,31 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
   const std::map<std::string, TensorInfo>& tensors = file.header().tensors;
 
   std::map<std::string, Tensor*> named = NamedTensors(networks);
+  std::map<std::string, MatrixS8*> named_int8 = NamedInt8Tensors(networks);
   std::vector<std::string> problems;
-  for (const auto& [name, target] : named) {
+  auto check = [&](const std::string& name, Eigen::Index rows, Eigen::Index cols, bool int8) {
     auto it = tensors.find(name);
     if (it == tensors.end()) {
       problems.push_back(absl::StrCat("tensor ", QuoteValue(name), " is missing"));
-    } else if (it->second.rows != target->rows() || it->second.cols != target->cols()) {
-      problems.push_back(absl::StrCat(
-          "tensor \"", name, "\" has shape ", ShapeString(it->second.rows, it->second.cols),
-          " but the model needs ", ShapeString(target->rows(), target->cols())));
+    } else if (std::string problem = DtypeProblem(name, it->second.dtype, int8);
+               !problem.empty()) {
+      problems.push_back(std::move(problem));
+    } else if (it->second.rows != rows || it->second.cols != cols) {
+      problems.push_back(absl::StrCat("tensor \"", name, "\" has shape ",
+                                      ShapeString(it->second.rows, it->second.cols),
+                                      " but the model needs ", ShapeString(rows, cols)));
     }
-  }
+  };
+  for (const auto& [name, target] : named) check(name, target->rows(), target->cols(), false);
+  for (const auto& [name, target] : named_int8) check(name, target->rows(), target->cols(), true);
   for (const auto& [name, info] : tensors) {
-    if (named.count(name) == 0 && (extra_prefix.empty() || !absl::StartsWith(name, extra_prefix))) {
+    if (named.count(name) == 0 && named_int8.count(name) == 0 &&
+        (extra_prefix.empty() || !absl::StartsWith(name, extra_prefix))) {
       problems.push_back(absl::StrCat("tensor ", QuoteValue(name), " is not in the model"));
+    } else if (named.count(name) == 0 && named_int8.count(name) == 0 &&
+               info.dtype != Dtype::kF32) {
+      problems.push_back(absl::StrCat("tensor ", QuoteValue(name), " is ", DtypeName(info.dtype),
+                                      ", not F32"));
     }
   }
   if (!problems.empty()) {
@@ -109,11 +164,17 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
   std::map<std::string, Tensor> extras;
   absl::Status read;
   for (const auto& [name, info] : tensors) {
-    auto it = named.find(name);
-    Tensor* target = it != named.end()
-                         ? it->second
-                         : &extras.emplace(name, Tensor(info.rows, info.cols)).first->second;
-    read = file.ReadTensor(name, absl::MakeSpan(target->data(), target->size()));
+    if (auto int8 = named_int8.find(name); int8 != named_int8.end()) {
+      MatrixS8& target = *int8->second;
+      read = file.ReadTensorBytes(
+          name, absl::MakeSpan(reinterpret_cast<uint8_t*>(target.data()), target.size()));
+    } else {
+      auto it = named.find(name);
+      Tensor* target = it != named.end()
+                           ? it->second
+                           : &extras.emplace(name, Tensor(info.rows, info.cols)).first->second;
+      read = ReadFloatTensor(file, name, info, target);
+    }
     if (!read.ok()) break;
   }
   // Even after a failed read: the values did change.
@@ -152,6 +213,8 @@ namespace {
 std::string ModelText(config::Model model) {
   model.clear_backend();
   model.clear_threads();
+  // FP32 and BF16 models hold the same tensors; INT8 ones do not.
+  if (model.precision() != config::Model::INT8) model.clear_precision();
   std::string text;
   google::protobuf::TextFormat::PrintToString(model, &text);
   return text;
@@ -183,7 +246,8 @@ absl::Status CheckModelMatchesFile(const config::Model& given, const std::string
   return absl::FailedPreconditionError(
       absl::StrCat(model_path,
                    " was trained as another model than the given config describes (only "
-                   "model.backend and model.threads may differ): the file's model has ",
+                   "model.backend, model.threads and a precision of FP32 or BF16 may differ): the "
+                   "file's model has ",
                    difference.only_first, " where the config has ", difference.only_second));
 }
 

@@ -20,7 +20,8 @@ inline constexpr char kModelConfigKey[] = "mnemo.config";  // the config's text
 // text); absent when the data named nothing (IDX, CIFAR-10).
 inline constexpr char kModelDataKey[] = "mnemo.data";
 
-// Saves every layer's parameters and buffers (Layer::buffers) as safetensors,
+// Saves every layer's parameters and buffers (Layer::buffers; int8 ones,
+// Layer::int8_buffers, as I8 tensors) as safetensors,
 // tensor "<layer name>.<param>" (e.g. "0_dense.weight", fan_in x fan_out;
 // "1_batchnorm.running_mean"), with the experiment config's text
 // in the metadata so the file describes its own model, and the data's names
@@ -32,7 +33,9 @@ absl::Status SaveModel(const std::string& path, Network& network, const std::str
 // built from the same model config. Reads the file's header first and
 // refuses (changing nothing) a file that is damaged, lacks a tensor the
 // network has, has one it does not, or has a shape that differs, naming the
-// tensor and both shapes. Only then reads each tensor's data straight into
+// tensor and both shapes, or holds it in another type (an int8 tensor as I8,
+// a float one as F32 or BF16, which is widened exactly: tools/quantize's bf16
+// files). Only then reads each tensor's data straight into
 // its parameter, so loading costs no memory beyond the network's own.
 //
 // The failures after the checks are an I/O error while reading the data
@@ -67,7 +70,8 @@ absl::StatusOr<std::string> ReadModelConfigText(const std::string& path);
 // Whether `given`, a model section of a config given beside the model file
 // at `model_path`, describes the model the file stores (its stored config's):
 // FailedPrecondition quoting the lines that differ otherwise. model.backend
-// and model.threads may differ (they compute the same model); a file with no
+// and model.threads may differ (they compute the same model), and so may
+// model.precision between FP32 and BF16 (the same tensors); a file with no
 // stored config matches anything.
 absl::Status CheckModelMatchesFile(const config::Model& given, const std::string& model_path);
 

@@ -147,6 +147,17 @@ std::vector<ModelParameter> Network::Buffers() {
   return buffers;
 }
 
+std::vector<ModelInt8Tensor> Network::Int8Buffers() {
+  std::vector<ModelInt8Tensor> tensors;
+  for (const auto& layer : layers_) {
+    for (const Int8Parameter& p : layer->int8_buffers()) {
+      tensors.push_back(ModelInt8Tensor{absl::StrCat(layer->name(), ".", p.name), p.value,
+                                        layer.get()});
+    }
+  }
+  return tensors;
+}
+
 void Network::CommitStep() {
   for (const auto& layer : layers_) layer->CommitStep();
 }

@@ -18,6 +18,13 @@ namespace mnemo {
 using Tensor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Vector = Eigen::Matrix<float, 1, Eigen::Dynamic, Eigen::RowMajor>;
 
+// Row-major integer matrices: an INT8 model's weights (Int8Parameter), and
+// the operands of Backend::MatMulTransposedInt8 (a memory's int8 similarity
+// scan: unsigned and signed bytes in, exact int32 sums out).
+using MatrixU8 = Eigen::Matrix<uint8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixS8 = Eigen::Matrix<int8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixS32 = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
 inline size_t TensorBytes(const Tensor& t) {
   return static_cast<size_t>(t.size()) * sizeof(float);
 }
@@ -30,6 +37,13 @@ struct Parameter {
   // Same shape as *value, or empty in a network built for inference
   // (LayerArgs::inference), which never runs Backward; null for a buffer.
   Tensor* gradient;
+};
+
+// A tensor a layer holds as int8 (an INT8 model's weights,
+// Layer::int8_buffers): part of the model, never trained.
+struct Int8Parameter {
+  std::string name;  // unique within its owner, among its float tensors too
+  MatrixS8* value;
 };
 
 }  // namespace mnemo

@@ -246,6 +246,9 @@ int64_t Predictor::weight_bytes() const {
     for (const Parameter& b : network_->layer(i).buffers()) {
       bytes += static_cast<int64_t>(TensorBytes(*b.value));
     }
+    for (const Int8Parameter& b : network_->layer(i).int8_buffers()) {
+      bytes += static_cast<int64_t>(b.value->size());
+    }
   }
   return bytes;
 }

@@ -163,8 +163,9 @@ class Predictor {
   absl::StatusOr<const Tensor*> Probabilities();
 
   // The bytes of the model's weights (every layer's parameters, and the
-  // layers' buffers such as BatchNorm's running statistics): what the
-  // predictor holds beyond its working tensors.
+  // layers' buffers such as BatchNorm's running statistics; an INT8 model's
+  // int8 weights at a byte each): what the predictor holds beyond its
+  // working tensors.
   int64_t weight_bytes() const;
 
   int input_size() const { return network_->input_size(); }

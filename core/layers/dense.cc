@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/init.h"
 #include "core/layers/gemm.h"
+#include "core/status_macros.h"
 
 namespace mnemo {
 
@@ -22,7 +23,7 @@ Dense::Dense(int input_size, int units, bool gradients)
   }
 }
 
-absl::StatusOr<std::unique_ptr<Layer>> Dense::Create(const LayerArgs& args) {
+absl::Status Dense::CheckArgs(const LayerArgs& args) {
   const int units = args.config.units();
   if (units <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -33,6 +34,12 @@ absl::StatusOr<std::unique_ptr<Layer>> Dense::Create(const LayerArgs& args) {
         absl::StrCat("Dense layer \"", args.config.name(),
                      "\" needs an input size > 0 (got ", args.input_size, ")"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Layer>> Dense::Create(const LayerArgs& args) {
+  MNEMO_RETURN_IF_ERROR(CheckArgs(args));
+  const int units = args.config.units();
   auto layer = std::make_unique<Dense>(args.input_size, units, /*gradients=*/!args.inference);
   InitializeWeights(args.init, args.seed, &layer->weight_);
   return layer;

@@ -25,6 +25,9 @@ class Dense : public Layer {
   // From a layer config: needs `units` > 0; weights from args.init and
   // args.seed, bias zero; no gradients when args.inference.
   static absl::StatusOr<std::unique_ptr<Layer>> Create(const LayerArgs& args);
+  // Create's checks of the shape (units > 0, an input), for a backend's
+  // dense layers that hold their weights otherwise (an INT8 one).
+  static absl::Status CheckArgs(const LayerArgs& args);
 
   const char* type() const override { return "Dense"; }
   void Forward(const Tensor& input, const ForwardContext& context,

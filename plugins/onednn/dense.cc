@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/avx512_warning_workaround.h"  // first: see there
 #include "core/status_macros.h"
+#include "plugins/onednn/int8_dense.h"
 #include "plugins/onednn/layer_support.h"
 #include "plugins/onednn/row_gemv.h"
 #include "plugins/onednn/runtime.h"
@@ -52,6 +53,7 @@ MatMul::Options BackwardBiasOptions() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Layer>> Dense::Create(const LayerArgs& args) {
+  if (args.precision == config::Model::INT8) return Int8Dense::Create(args);
   return Guarded(kDenseType, [&]() -> absl::StatusOr<std::unique_ptr<Layer>> {
     MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Layer> reference, mnemo::Dense::Create(args));
     // Refuse the model now, with a message, rather than fall back at every pass.
