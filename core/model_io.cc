@@ -95,6 +95,10 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
   for (const auto& [name, info] : tensors) {
     if (named.count(name) == 0 && (extra_prefix.empty() || !absl::StartsWith(name, extra_prefix))) {
       problems.push_back(absl::StrCat("tensor ", QuoteValue(name), " is not in the model"));
+    } else if (info.dtype != Dtype::kF32) {
+      // Refused here, before any is read, not by ReadTensor halfway through.
+      problems.push_back(
+          absl::StrCat("tensor ", QuoteValue(name), " is ", DtypeName(info.dtype), ", not F32"));
     }
   }
   if (!problems.empty()) {

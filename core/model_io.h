@@ -31,9 +31,9 @@ absl::Status SaveModel(const std::string& path, Network& network, const std::str
 // Loads parameters and buffers saved by SaveModel into `network`, which must have been
 // built from the same model config. Reads the file's header first and
 // refuses (changing nothing) a file that is damaged, lacks a tensor the
-// network has, has one it does not, or has a shape that differs, naming the
-// tensor and both shapes. Only then reads each tensor's data straight into
-// its parameter, so loading costs no memory beyond the network's own.
+// network has, has one it does not, has a shape that differs, naming the
+// tensor and both shapes, or is not F32 (a BF16 or I8 tensor: no conversion). Only then reads each
+// tensor's data straight into its parameter, so loading costs no memory beyond the network's own.
 //
 // The failures after the checks are an I/O error while reading the data
 // (a disk error, the file truncated meanwhile): the parameters read before
