@@ -362,6 +362,11 @@ absl::StatusOr<RestoredSnapshot> RestoreSnapshot(const std::string& path,
           " but the run needs ", ShapeText(target->rows(), target->cols())));
     }
   }
+  // A snapshot holds F32 tensors only (the checksum covers nothing else).
+  for (const auto& [name, tensor] : file.narrow_tensors) {
+    problems.push_back(
+        absl::StrCat("tensor ", QuoteValue(name), " is ", DtypeName(tensor.dtype), ", not F32"));
+  }
   std::map<std::string, Tensor> state;
   for (auto& [name, tensor] : file.tensors) {
     if (absl::StartsWith(name, kStatePrefix)) {

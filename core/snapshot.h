@@ -86,7 +86,7 @@ struct RestoredSnapshot {
 // run stood. All or nothing: it refuses, naming the file and what is wrong and
 // changing nothing, a file that is damaged (safetensors' checks; the
 // checksum) or not a snapshot, one written with another config (the differing
-// lines named), a tensor missing, unexpected or of another shape, and a
+// lines named), a tensor missing, unexpected, of another shape or not F32, and a
 // state the model does not take (TrainableModel::ImportState, which runs
 // after every other check and before anything is changed). Reads the whole
 // file into memory first.

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <string>
 #include <tuple>
@@ -40,8 +41,10 @@ constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 constexpr uint64_t kMaxDimension = INT32_MAX;
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "safetensors.cc copies float data as is and needs a little-endian host"
+#error "safetensors.cc copies tensor data as is and needs a little-endian host"
 #endif
+
+constexpr Dtype kDtypes[] = {Dtype::kF32, Dtype::kBF16, Dtype::kI8};
 
 std::string Quote(absl::string_view s) {
   std::string out;
@@ -67,6 +70,7 @@ absl::Status FileError(const std::string& file, absl::string_view what) {
 // One tensor's entry of the header, checked on its own.
 struct Entry {
   std::string name;
+  Dtype dtype = Dtype::kF32;
   uint64_t begin = 0;  // data_offsets, relative to the data area
   uint64_t end = 0;
   Eigen::Index rows = 0;
@@ -129,9 +133,11 @@ class HeaderChecker {
       return Error(absl::StrCat("dtype of ", tensor, " at byte ", dtype->offset, " is ",
                                 json::KindName(dtype->kind), ", not a string"));
     }
-    if (dtype->string != "F32") {
+    const Dtype* known = std::find_if(std::begin(kDtypes), std::end(kDtypes),
+                                      [&](Dtype d) { return DtypeName(d) == dtype->string; });
+    if (known == std::end(kDtypes)) {
       return Error(absl::StrCat(tensor, " has dtype ", Quote(dtype->string),
-                                "; only F32 is supported"));
+                                "; only F32, BF16 and I8 are supported"));
     }
 
     MNEMO_ASSIGN_OR_RETURN(std::vector<uint64_t> dims, Integers(*shape, "shape", tensor));
@@ -147,8 +153,8 @@ class HeaderChecker {
       return Error(absl::StrCat(tensor, " has shape ", shape_text,
                                 " with a dimension beyond ", kMaxDimension));
     }
-    // Cannot overflow: each factor is below 2^31.
-    const uint64_t expected_bytes = rows * cols * sizeof(float);
+    // Cannot overflow: each factor is below 2^31, and an element 4 bytes at most.
+    const uint64_t expected_bytes = rows * cols * DtypeBytes(*known);
 
     MNEMO_ASSIGN_OR_RETURN(std::vector<uint64_t> range, Integers(*offsets, "data_offsets", tensor));
     const std::string range_text = absl::StrCat("[", absl::StrJoin(range, ", "), "]");
@@ -168,11 +174,12 @@ class HeaderChecker {
     }
     if (end - begin != expected_bytes) {
       return Error(absl::StrCat(tensor, " has shape ", shape_text, " (", expected_bytes,
-                                " bytes of F32) but data_offsets ", range_text, " hold ",
-                                end - begin, " bytes"));
+                                " bytes of ", DtypeName(*known), ") but data_offsets ", range_text,
+                                " hold ", end - begin, " bytes"));
     }
     Entry entry;
     entry.name = name;
+    entry.dtype = *known;
     entry.begin = begin;
     entry.end = end;
     entry.rows = static_cast<Eigen::Index>(rows);
@@ -287,7 +294,8 @@ absl::StatusOr<SafetensorsHeader> ParseHeader(absl::string_view text, uint64_t f
   }
   MNEMO_RETURN_IF_ERROR(checker.CheckLayout(&entries));
   for (const Entry& entry : entries) {
-    result.tensors[entry.name] = TensorInfo{entry.rows, entry.cols, data_start + entry.begin};
+    result.tensors[entry.name] =
+        TensorInfo{entry.dtype, entry.rows, entry.cols, data_start + entry.begin};
   }
   return result;
 }
@@ -311,7 +319,40 @@ absl::Status ReadFully(int fd, uint64_t offset, size_t size, char* out, const st
   return absl::OkStatus();
 }
 
+// A tensor of either map of a TensorFile, as WriteSafetensors lays it out.
+struct TensorToWrite {
+  Dtype dtype = Dtype::kF32;
+  Eigen::Index rows = 0;
+  Eigen::Index cols = 0;
+  const char* data = nullptr;
+  uint64_t bytes = 0;
+};
+
 }  // namespace
+
+absl::string_view DtypeName(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::kF32:
+      return "F32";
+    case Dtype::kBF16:
+      return "BF16";
+    case Dtype::kI8:
+      return "I8";
+  }
+  return "?";  // not reached: the switch names every Dtype
+}
+
+size_t DtypeBytes(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::kF32:
+      return 4;
+    case Dtype::kBF16:
+      return 2;
+    case Dtype::kI8:
+      return 1;
+  }
+  return 0;  // not reached: the switch names every Dtype
+}
 
 absl::Status WriteSafetensors(const std::string& path, const TensorFile& file) {
   const auto error = [&](absl::string_view what) {
@@ -333,18 +374,59 @@ absl::Status WriteSafetensors(const std::string& path, const TensorFile& file) {
     }
     header += "}";
   }
-  uint64_t offset = 0;
+  // Both maps merged, checked before anything is written.
+  std::map<std::string, TensorToWrite> tensors;
   for (const auto& [name, tensor] : file.tensors) {
+    tensors[name] =
+        TensorToWrite{Dtype::kF32, tensor.rows(), tensor.cols(),
+                      reinterpret_cast<const char*>(tensor.data()), TensorBytes(tensor)};
+  }
+  for (const auto& [name, tensor] : file.narrow_tensors) {
+    const std::string what = absl::StrCat("narrow tensor ", Quote(name));
+    if (tensors.count(name) > 0) {
+      return error(absl::StrCat("tensor ", Quote(name), " is both an F32 and a narrow tensor"));
+    }
+    if (tensor.dtype != Dtype::kBF16 && tensor.dtype != Dtype::kI8) {
+      return error(absl::StrCat(what, " is ", DtypeName(tensor.dtype),
+                                ", not BF16 or I8 (an F32 tensor belongs in `tensors`)"));
+    }
+    if (tensor.rows < 0 || tensor.cols < 0 || static_cast<uint64_t>(tensor.rows) > kMaxDimension ||
+        static_cast<uint64_t>(tensor.cols) > kMaxDimension) {
+      return error(absl::StrCat(what, " has shape ", tensor.rows, " x ", tensor.cols,
+                                ", not two dimensions from 0 to ", kMaxDimension));
+    }
+    // Cannot overflow: each factor is below 2^31, and an element 2 bytes at most.
+    const uint64_t bytes = static_cast<uint64_t>(tensor.rows) * static_cast<uint64_t>(tensor.cols) *
+                           DtypeBytes(tensor.dtype);
+    if (tensor.bytes.size() != bytes) {
+      return error(absl::StrCat(what, " is ", tensor.rows, " x ", tensor.cols, " of ",
+                                DtypeName(tensor.dtype), " (", bytes, " bytes) but holds ",
+                                tensor.bytes.size(), " bytes"));
+    }
+    tensors[name] = TensorToWrite{tensor.dtype, tensor.rows, tensor.cols,
+                                  reinterpret_cast<const char*>(tensor.bytes.data()), bytes};
+  }
+
+  // Wider elements first, as Python's safetensors orders them: the data area
+  // starts 8-byte aligned, so every tensor's data is aligned to its element
+  // for readers that map the file. Within a dtype, name order.
+  std::vector<std::pair<std::string, TensorToWrite>> ordered(tensors.begin(), tensors.end());
+  std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+    return DtypeBytes(a.second.dtype) > DtypeBytes(b.second.dtype);
+  });
+
+  uint64_t offset = 0;
+  for (const auto& [name, tensor] : ordered) {
     if (name == kMetadataKey) return error("a tensor may not be named \"__metadata__\"");
     if (!IsValidUtf8(name)) {
       return error(absl::StrCat("tensor name ", Quote(name), " is not UTF-8"));
     }
-    const uint64_t bytes = TensorBytes(tensor);
     if (header.size() > 1) header += ",";
     json::AppendQuoted(name, &header);
-    absl::StrAppend(&header, ":{\"dtype\":\"F32\",\"shape\":[", tensor.rows(), ",",
-                    tensor.cols(), "],\"data_offsets\":[", offset, ",", offset + bytes, "]}");
-    offset += bytes;
+    absl::StrAppend(&header, ":{\"dtype\":\"", DtypeName(tensor.dtype), "\",\"shape\":[",
+                    tensor.rows, ",", tensor.cols, "],\"data_offsets\":[", offset, ",",
+                    offset + tensor.bytes, "]}");
+    offset += tensor.bytes;
   }
   header += "}";
   // Padding keeps the data area 8-byte aligned for readers that map the file.
@@ -354,10 +436,8 @@ absl::Status WriteSafetensors(const std::string& path, const TensorFile& file) {
   contents.reserve(kHeaderLengthBytes + header.size() + offset);
   AppendUint64LittleEndian(header.size(), &contents);
   contents += header;
-  for (const auto& [name, tensor] : file.tensors) {
-    if (tensor.size() > 0) {
-      contents.append(reinterpret_cast<const char*>(tensor.data()), TensorBytes(tensor));
-    }
+  for (const auto& [name, tensor] : ordered) {
+    if (tensor.bytes > 0) contents.append(tensor.data, tensor.bytes);
   }
   return WriteFileAtomically(path, contents);
 }
@@ -415,21 +495,46 @@ SafetensorsReader::~SafetensorsReader() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-absl::Status SafetensorsReader::ReadTensor(const std::string& name,
-                                           absl::Span<float> destination) const {
+absl::StatusOr<const TensorInfo*> SafetensorsReader::Find(const std::string& name) const {
   auto it = header_.tensors.find(name);
   if (it == header_.tensors.end()) {
     return FileError(path_, absl::StrCat("there is no tensor ", Quote(name)));
   }
-  const TensorInfo& info = it->second;
-  if (destination.size() != static_cast<size_t>(info.rows * info.cols)) {
-    return FileError(path_,
-                     absl::StrCat("tensor ", Quote(name), " has ", info.rows, " x ", info.cols,
-                                  " values but the destination holds ", destination.size()));
-  }
-  return ReadFully(fd_, info.offset, info.bytes(), reinterpret_cast<char*>(destination.data()),
+  return &it->second;
+}
+
+absl::Status SafetensorsReader::ReadData(const std::string& name, const TensorInfo& info,
+                                         char* destination) const {
+  return ReadFully(fd_, info.offset, info.bytes(), destination,
                    absl::StrCat(path_, ": cannot read tensor ", Quote(name), " (bytes ",
                                 info.offset, " to ", info.offset + info.bytes(), ")"));
+}
+
+absl::Status SafetensorsReader::ReadTensor(const std::string& name,
+                                           absl::Span<float> destination) const {
+  MNEMO_ASSIGN_OR_RETURN(const TensorInfo* info, Find(name));
+  if (info->dtype != Dtype::kF32) {
+    return FileError(
+        path_, absl::StrCat("tensor ", Quote(name), " is ", DtypeName(info->dtype), ", not F32"));
+  }
+  if (destination.size() != static_cast<size_t>(info->rows * info->cols)) {
+    return FileError(path_,
+                     absl::StrCat("tensor ", Quote(name), " has ", info->rows, " x ", info->cols,
+                                  " values but the destination holds ", destination.size()));
+  }
+  return ReadData(name, *info, reinterpret_cast<char*>(destination.data()));
+}
+
+absl::Status SafetensorsReader::ReadTensorBytes(const std::string& name,
+                                                absl::Span<uint8_t> destination) const {
+  MNEMO_ASSIGN_OR_RETURN(const TensorInfo* info, Find(name));
+  if (destination.size() != info->bytes()) {
+    return FileError(
+        path_, absl::StrCat("tensor ", Quote(name), " has ", info->rows, " x ", info->cols,
+                            " values of ", DtypeName(info->dtype), " (", info->bytes(),
+                            " bytes) but the destination holds ", destination.size(), " bytes"));
+  }
+  return ReadData(name, *info, reinterpret_cast<char*>(destination.data()));
 }
 
 absl::StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
@@ -437,9 +542,15 @@ absl::StatusOr<TensorFile> ReadSafetensors(const std::string& path) {
   TensorFile file;
   file.metadata = reader.header().metadata;
   for (const auto& [name, info] : reader.header().tensors) {
-    Tensor tensor(info.rows, info.cols);
-    MNEMO_RETURN_IF_ERROR(reader.ReadTensor(name, absl::MakeSpan(tensor.data(), tensor.size())));
-    file.tensors.emplace(name, std::move(tensor));
+    if (info.dtype == Dtype::kF32) {
+      Tensor tensor(info.rows, info.cols);
+      MNEMO_RETURN_IF_ERROR(reader.ReadTensor(name, absl::MakeSpan(tensor.data(), tensor.size())));
+      file.tensors.emplace(name, std::move(tensor));
+    } else {
+      NarrowTensor tensor{info.dtype, info.rows, info.cols, std::vector<uint8_t>(info.bytes())};
+      MNEMO_RETURN_IF_ERROR(reader.ReadTensorBytes(name, absl::MakeSpan(tensor.bytes)));
+      file.narrow_tensors.emplace(name, std::move(tensor));
+    }
   }
   return file;
 }
@@ -455,9 +566,16 @@ absl::StatusOr<TensorFile> ParseSafetensors(absl::string_view bytes,
   TensorFile file;
   file.metadata = std::move(header.metadata);
   for (const auto& [name, info] : header.tensors) {
-    Tensor tensor(info.rows, info.cols);
-    if (info.bytes() > 0) std::memcpy(tensor.data(), bytes.data() + info.offset, info.bytes());
-    file.tensors.emplace(name, std::move(tensor));
+    const char* data = bytes.data() + info.offset;
+    if (info.dtype == Dtype::kF32) {
+      Tensor tensor(info.rows, info.cols);
+      if (info.bytes() > 0) std::memcpy(tensor.data(), data, info.bytes());
+      file.tensors.emplace(name, std::move(tensor));
+    } else {
+      file.narrow_tensors.emplace(name,
+                                  NarrowTensor{info.dtype, info.rows, info.cols,
+                                               std::vector<uint8_t>(data, data + info.bytes())});
+    }
   }
   return file;
 }

@@ -230,6 +230,13 @@ TEST(CorpusErrorsTest, Safetensors) {
                    {"empty-header.safetensors", ""},
                    {"scalar-and-empty.safetensors", ""},
                    {"two-tensors.safetensors", ""},
+                   {"quantized-int8.safetensors", ""},
+                   {"narrow-ranks.safetensors", ""},
+                   {"bf16-range-of-f32.safetensors",
+                    "$FILE: tensor \"w\" has shape [2] (4 bytes of BF16) but data_offsets [0, 8] "
+                    "hold 8 bytes"},
+                   {"f16-dtype.safetensors",
+                    "$FILE: tensor \"w\" has dtype \"F16\"; only F32, BF16 and I8 are supported"},
                    {"dtype-not-string.safetensors",
                     "$FILE: dtype of tensor \"w\" at byte 22 is an integer, not a string"},
                    {"lone-low-surrogate.safetensors",

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,13 @@ std::string MakeFile(const std::string& header, const std::string& data) {
   return Uint64LittleEndian(header.size()) + header + data;
 }
 
+void ExpectSameNarrowTensor(const NarrowTensor& a, const NarrowTensor& b, const std::string& name) {
+  EXPECT_EQ(a.dtype, b.dtype) << name;
+  EXPECT_EQ(a.rows, b.rows) << name;
+  EXPECT_EQ(a.cols, b.cols) << name;
+  EXPECT_EQ(a.bytes, b.bytes) << name;
+}
+
 // Reading `bytes` from a file (the reader checks the header against the
 // file's size, then reads the tensors at their offsets) gives what parsing
 // them in memory gives: the same tensors, or the same error word for word.
@@ -92,6 +100,11 @@ void ExpectTheFileReaderAgrees(const std::string& bytes) {
     for (const auto& [name, tensor] : parsed->tensors) {
       ASSERT_EQ(read->tensors.count(name), 1u) << name;
       EXPECT_TRUE(read->tensors.at(name) == tensor) << name;
+    }
+    ASSERT_EQ(read->narrow_tensors.size(), parsed->narrow_tensors.size());
+    for (const auto& [name, tensor] : parsed->narrow_tensors) {
+      ASSERT_EQ(read->narrow_tensors.count(name), 1u) << name;
+      ExpectSameNarrowTensor(read->narrow_tensors.at(name), tensor, name);
     }
   }
 }
@@ -296,9 +309,205 @@ TEST(SafetensorsTest, RefusesAHeaderThatIsNotAnObject) {
 }
 
 TEST(SafetensorsTest, RefusesAnUnknownDtypeNamingTheTensor) {
-  EXPECT_EQ(ParseError(MakeFile(
-                "{\"w\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", "abcd")),
-            "model.safetensors: tensor \"w\" has dtype \"F16\"; only F32 is supported");
+  EXPECT_EQ(ParseError(MakeFile("{\"w\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}",
+                                "abcd")),
+            "model.safetensors: tensor \"w\" has dtype \"F16\"; only F32, BF16 and I8 are "
+            "supported");
+  EXPECT_EQ(ParseError(MakeFile("{\"w\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                                "abcd")),
+            "model.safetensors: tensor \"w\" has dtype \"I32\"; only F32, BF16 and I8 are "
+            "supported");
+  // Names are case-sensitive in the specification.
+  EXPECT_EQ(
+      ParseError(MakeFile("{\"w\":{\"dtype\":\"i8\",\"shape\":[1],\"data_offsets\":[0,1]}}", "a")),
+      "model.safetensors: tensor \"w\" has dtype \"i8\"; only F32, BF16 and I8 are "
+      "supported");
+}
+
+TEST(SafetensorsTest, NamesAndSizesOfTheDtypes) {
+  EXPECT_EQ(DtypeName(Dtype::kF32), "F32");
+  EXPECT_EQ(DtypeName(Dtype::kBF16), "BF16");
+  EXPECT_EQ(DtypeName(Dtype::kI8), "I8");
+  EXPECT_EQ(DtypeBytes(Dtype::kF32), 4u);
+  EXPECT_EQ(DtypeBytes(Dtype::kBF16), 2u);
+  EXPECT_EQ(DtypeBytes(Dtype::kI8), 1u);
+}
+
+// The byte range a shape needs is counted in the tensor's own dtype: a range
+// right for F32 is wrong for BF16 and I8, and the other way round.
+TEST(SafetensorsTest, ByteRangesAreCheckedInEachTensorsDtype) {
+  EXPECT_EQ(
+      ParseError(MakeFile("{\"w\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[0,12]}}",
+                          std::string(12, 'x'))),
+      "model.safetensors: tensor \"w\" has shape [3] (6 bytes of BF16) but data_offsets "
+      "[0, 12] hold 12 bytes");
+  EXPECT_EQ(
+      ParseError(MakeFile("{\"w\":{\"dtype\":\"I8\",\"shape\":[2,2],\"data_offsets\":[0,16]}}",
+                          std::string(16, 'x'))),
+      "model.safetensors: tensor \"w\" has shape [2, 2] (4 bytes of I8) but data_offsets "
+      "[0, 16] hold 16 bytes");
+  EXPECT_EQ(ParseError(MakeFile("{\"w\":{\"dtype\":\"I8\",\"shape\":[2,2],\"data_offsets\":[0,2]}}",
+                                "xx")),
+            "model.safetensors: tensor \"w\" has shape [2, 2] (4 bytes of I8) but data_offsets "
+            "[0, 2] hold 2 bytes");
+  EXPECT_EQ(ParseError(MakeFile("{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,6]}}",
+                                std::string(6, 'x'))),
+            "model.safetensors: tensor \"w\" has shape [3] (12 bytes of F32) but data_offsets "
+            "[0, 6] hold 6 bytes");
+  // The overflow guard holds for the narrow dtypes too.
+  EXPECT_EQ(ParseError(MakeFile("{\"w\":{\"dtype\":\"BF16\",\"shape\":[2147483647,"
+                                "2147483647],\"data_offsets\":[0,2]}}",
+                                "xx")),
+            "model.safetensors: tensor \"w\" has shape [2147483647, 2147483647] "
+            "(9223372028264841218 bytes of BF16) but data_offsets [0, 2] hold 2 bytes");
+}
+
+// Ranks 0, 1 and 2 of the narrow dtypes, in a file laid out by hand with the
+// data in another order than the header's: read as the F32 ones are.
+TEST(SafetensorsTest, ReadsHandWrittenNarrowTensorsOfEveryRank) {
+  const std::string header =
+      "{\"q\":{\"dtype\":\"I8\",\"shape\":[2,3],\"data_offsets\":[4,10]},"
+      "\"h\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]},"
+      "\"s\":{\"dtype\":\"I8\",\"shape\":[],\"data_offsets\":[10,11]},"
+      "\"f\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[11,15]}}";
+  const std::string data = std::string("\x80\x3f\x00\xc0", 4) +          // 1.0, -2.0
+                           std::string("\x01\xff\x80\x7f\x00\x02", 6) +  // 1 -1 -128 127 0 2
+                           "\x05" + FloatsLittleEndian({0.5f});
+  const std::string bytes = MakeFile(header, data);
+  ExpectTheFileReaderAgrees(bytes);
+  absl::StatusOr<TensorFile> file = ParseSafetensors(bytes, "hand");
+  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_EQ(file->tensors.size(), 1u);
+  EXPECT_EQ(file->tensors.at("f")(0, 0), 0.5f);
+  ASSERT_EQ(file->narrow_tensors.size(), 3u);
+  const NarrowTensor& h = file->narrow_tensors.at("h");
+  EXPECT_EQ(h.dtype, Dtype::kBF16);
+  EXPECT_EQ(h.rows, 1);
+  EXPECT_EQ(h.cols, 2);
+  EXPECT_THAT(h.bytes, ElementsAre(0x80, 0x3f, 0x00, 0xc0));
+  const NarrowTensor& q = file->narrow_tensors.at("q");
+  EXPECT_EQ(q.dtype, Dtype::kI8);
+  EXPECT_EQ(q.rows, 2);
+  EXPECT_EQ(q.cols, 3);
+  EXPECT_THAT(q.bytes, ElementsAre(0x01, 0xff, 0x80, 0x7f, 0x00, 0x02));
+  const NarrowTensor& scalar = file->narrow_tensors.at("s");
+  EXPECT_EQ(scalar.rows, 1);
+  EXPECT_EQ(scalar.cols, 1);
+  EXPECT_THAT(scalar.bytes, ElementsAre(5));
+}
+
+NarrowTensor Narrow(Dtype dtype, Eigen::Index rows, Eigen::Index cols, std::vector<uint8_t> bytes) {
+  return NarrowTensor{dtype, rows, cols, std::move(bytes)};
+}
+
+TEST(SafetensorsTest, RoundTripOfMixedDtypesIsByteIdentical) {
+  TensorFile file;
+  file.tensors["scale"] = Make(1, 3, {0.5f, -0.25f, std::numeric_limits<float>::denorm_min()});
+  file.tensors["a.f32"] = Make(2, 1, {1, -0.0f});
+  // BF16: 1.0, -inf, a quiet NaN with payload, the smallest denormal, -0, 3.0.
+  file.narrow_tensors["w.bf16"] = Narrow(
+      Dtype::kBF16, 2, 3, {0x80, 0x3f, 0x80, 0xff, 0xc1, 0x7f, 0x01, 0x00, 0x00, 0x80, 0x40, 0x40});
+  file.narrow_tensors["row.bf16"] = Narrow(Dtype::kBF16, 1, 1, {0x12, 0x34});
+  file.narrow_tensors["w.i8"] = Narrow(Dtype::kI8, 3, 2, {0x80, 0x7f, 0x00, 0xff, 0x01, 0x2a});
+  file.narrow_tensors["b.i8"] = Narrow(Dtype::kI8, 1, 1, {0x05});
+  file.narrow_tensors["empty.i8"] = Narrow(Dtype::kI8, 0, 5, {});
+  file.narrow_tensors["empty.bf16"] = Narrow(Dtype::kBF16, 4, 0, {});
+  file.metadata["quantization"] = "int8 per row";
+
+  const std::string path = TestDir() + "/quantized.safetensors";
+  ASSERT_TRUE(WriteSafetensors(path, file).ok());
+  absl::StatusOr<TensorFile> read = ReadSafetensors(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->metadata, file.metadata);
+  ASSERT_EQ(read->tensors.size(), file.tensors.size());
+  for (const auto& [name, tensor] : file.tensors) {
+    ASSERT_EQ(read->tensors.count(name), 1u) << name;
+    EXPECT_TRUE(SameBits(read->tensors.at(name), tensor)) << name;
+  }
+  ASSERT_EQ(read->narrow_tensors.size(), file.narrow_tensors.size());
+  for (const auto& [name, tensor] : file.narrow_tensors) {
+    ASSERT_EQ(read->narrow_tensors.count(name), 1u) << name;
+    ExpectSameNarrowTensor(read->narrow_tensors.at(name), tensor, name);
+  }
+  ExpectTheFileReaderAgrees(ReadBytes(path));
+
+  // Writing what was read gives the same bytes.
+  const std::string again = TestDir() + "/again.safetensors";
+  ASSERT_TRUE(WriteSafetensors(again, *read).ok());
+  EXPECT_EQ(ReadBytes(again), ReadBytes(path));
+
+  // F32 data first, then BF16, then I8: every tensor aligned to its element.
+  absl::StatusOr<SafetensorsReader> reader = SafetensorsReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  const std::map<std::string, TensorInfo>& infos = reader->header().tensors;
+  EXPECT_EQ(infos.at("w.bf16").dtype, Dtype::kBF16);
+  EXPECT_EQ(infos.at("w.i8").dtype, Dtype::kI8);
+  EXPECT_EQ(infos.at("scale").dtype, Dtype::kF32);
+  EXPECT_EQ(infos.at("w.bf16").bytes(), 12u);
+  EXPECT_EQ(infos.at("w.i8").bytes(), 6u);
+  EXPECT_EQ(infos.at("scale").offset, infos.at("a.f32").offset + 8);
+  EXPECT_EQ(infos.at("empty.bf16").offset, infos.at("scale").offset + 12);
+  EXPECT_EQ(infos.at("row.bf16").offset, infos.at("empty.bf16").offset);
+  EXPECT_EQ(infos.at("w.bf16").offset, infos.at("row.bf16").offset + 2);
+  EXPECT_EQ(infos.at("b.i8").offset, infos.at("w.bf16").offset + 12);
+  for (const auto& [name, info] : infos) {
+    EXPECT_EQ(info.offset % DtypeBytes(info.dtype), 0u) << name;
+  }
+}
+
+// What Python's safetensors writes for such a file, by its specification: the
+// dtypes spelled "BF16" and "I8", little-endian data.
+TEST(SafetensorsTest, WritesNarrowDtypesInTheSpecifiedLayout) {
+  TensorFile file;
+  file.narrow_tensors["a"] = Narrow(Dtype::kI8, 1, 3, {0x01, 0xff, 0x80});
+  file.narrow_tensors["b"] = Narrow(Dtype::kBF16, 2, 1, {0x80, 0x3f, 0x00, 0xc0});
+  file.tensors["c"] = Make(1, 1, {1.0f});
+  const std::string path = TestDir() + "/narrow.safetensors";
+  ASSERT_TRUE(WriteSafetensors(path, file).ok());
+  const std::string header =
+      "{\"c\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[0,4]},"
+      "\"b\":{\"dtype\":\"BF16\",\"shape\":[2,1],\"data_offsets\":[4,8]},"
+      "\"a\":{\"dtype\":\"I8\",\"shape\":[1,3],\"data_offsets\":[8,11]}} ";
+  ASSERT_EQ(header.size() % 8, 0u);
+  EXPECT_EQ(ReadBytes(path), MakeFile(header, std::string("\x00\x00\x80\x3f"  // 1.0f
+                                                          "\x80\x3f\x00\xc0"  // bf16 1, -2
+                                                          "\x01\xff\x80",     // i8 1, -1, -128
+                                                          11)));
+}
+
+TEST(SafetensorsTest, RefusesToWriteNarrowTensorsItCouldNotReadBack) {
+  const std::string path = TestDir() + "/model.safetensors";
+  const auto error = [&](const TensorFile& file) {
+    return std::string(WriteSafetensors(path, file).message());
+  };
+  TensorFile both;
+  both.tensors["w"] = Make(1, 1, {1});
+  both.narrow_tensors["w"] = Narrow(Dtype::kI8, 1, 1, {1});
+  EXPECT_EQ(error(both), absl::StrCat("cannot write ", path,
+                                      ": tensor \"w\" is both an F32 and a narrow tensor"));
+
+  TensorFile f32;
+  f32.narrow_tensors["w"] = Narrow(Dtype::kF32, 1, 1, {0, 0, 0x80, 0x3f});
+  EXPECT_EQ(error(f32), absl::StrCat("cannot write ", path,
+                                     ": narrow tensor \"w\" is F32, not BF16 or I8 (an F32 "
+                                     "tensor belongs in `tensors`)"));
+
+  TensorFile short_data;
+  short_data.narrow_tensors["w"] = Narrow(Dtype::kBF16, 2, 3, std::vector<uint8_t>(6));
+  EXPECT_EQ(error(short_data), absl::StrCat("cannot write ", path,
+                                            ": narrow tensor \"w\" is 2 x 3 of BF16 (12 bytes) "
+                                            "but holds 6 bytes"));
+
+  TensorFile negative;
+  negative.narrow_tensors["w"] = Narrow(Dtype::kI8, -1, 3, {});
+  EXPECT_EQ(error(negative), absl::StrCat("cannot write ", path,
+                                          ": narrow tensor \"w\" has shape -1 x 3, not two "
+                                          "dimensions from 0 to 2147483647"));
+
+  TensorFile named_metadata;
+  named_metadata.narrow_tensors["__metadata__"] = Narrow(Dtype::kI8, 1, 1, {1});
+  EXPECT_THAT(error(named_metadata), HasSubstr("a tensor may not be named \"__metadata__\""));
+  EXPECT_THAT(ListDir(TestDir()), IsEmpty());
 }
 
 TEST(SafetensorsTest, RefusesMalformedTensorEntries) {
@@ -577,6 +786,50 @@ TEST(SafetensorsReaderTest, ReadsTheHeaderThenEachTensorIntoTheCallersBuffer) {
   EXPECT_EQ(moved.ReadTensor("a", absl::MakeSpan(values)),
             absl::InvalidArgumentError(
                 absl::StrCat(path, ": tensor \"a\" has 2 x 3 values but the destination holds 2")));
+}
+
+TEST(SafetensorsReaderTest, ReadsEachDtypesBytesAndFloatsOnlyFromF32) {
+  TensorFile file;
+  file.tensors["f"] = Make(1, 2, {1.0f, -2.0f});
+  file.narrow_tensors["q"] = Narrow(Dtype::kI8, 2, 2, {0x80, 0x7f, 0x00, 0xff});
+  file.narrow_tensors["h"] = Narrow(Dtype::kBF16, 1, 3, {1, 2, 3, 4, 5, 6});
+  const std::string path = TestDir() + "/model.safetensors";
+  ASSERT_TRUE(WriteSafetensors(path, file).ok());
+  absl::StatusOr<SafetensorsReader> reader = SafetensorsReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+
+  std::vector<uint8_t> bytes(4);
+  ASSERT_TRUE(reader->ReadTensorBytes("q", absl::MakeSpan(bytes)).ok());
+  EXPECT_THAT(bytes, ElementsAre(0x80, 0x7f, 0x00, 0xff));
+  bytes.resize(6);
+  ASSERT_TRUE(reader->ReadTensorBytes("h", absl::MakeSpan(bytes)).ok());
+  EXPECT_THAT(bytes, ElementsAre(1, 2, 3, 4, 5, 6));
+  // An F32 tensor's bytes are its floats, little-endian.
+  bytes.resize(8);
+  ASSERT_TRUE(reader->ReadTensorBytes("f", absl::MakeSpan(bytes)).ok());
+  EXPECT_EQ(std::string(bytes.begin(), bytes.end()), FloatsLittleEndian({1.0f, -2.0f}));
+
+  std::vector<float> floats(4);
+  EXPECT_EQ(reader->ReadTensor("q", absl::MakeSpan(floats)),
+            absl::InvalidArgumentError(absl::StrCat(path, ": tensor \"q\" is I8, not F32")));
+  floats.resize(3);
+  EXPECT_EQ(reader->ReadTensor("h", absl::MakeSpan(floats)),
+            absl::InvalidArgumentError(absl::StrCat(path, ": tensor \"h\" is BF16, not F32")));
+
+  bytes.resize(5);  // 2 x 2 of I8 is 4 bytes; "elements, not bytes" is the likely mistake
+  EXPECT_EQ(reader->ReadTensorBytes("q", absl::MakeSpan(bytes)),
+            absl::InvalidArgumentError(
+                absl::StrCat(path,
+                             ": tensor \"q\" has 2 x 2 values of I8 (4 bytes) but the "
+                             "destination holds 5 bytes")));
+  bytes.resize(3);
+  EXPECT_EQ(reader->ReadTensorBytes("h", absl::MakeSpan(bytes)),
+            absl::InvalidArgumentError(
+                absl::StrCat(path,
+                             ": tensor \"h\" has 1 x 3 values of BF16 (6 bytes) but the "
+                             "destination holds 3 bytes")));
+  EXPECT_EQ(reader->ReadTensorBytes("x", absl::MakeSpan(bytes)),
+            absl::InvalidArgumentError(absl::StrCat(path, ": there is no tensor \"x\"")));
 }
 
 // SaveModel replaces a file by rename while a server may be loading it: the

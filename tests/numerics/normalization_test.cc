@@ -415,6 +415,22 @@ TEST(NormalizationTest, TheModelFileKeepsTheRunningStatistics) {
   EXPECT_NE(status.message().find("parameter \"running_var\", element [0, 3] = nan"),
             absl::string_view::npos)
       << status;
+
+  // A quantized tensor where the model needs floats: refused with the other
+  // checks, before anything is read (not as a partly loaded model).
+  TensorFile quantized = *file;
+  const Tensor& var = quantized.tensors.at("1_batchnorm.running_var");
+  quantized.narrow_tensors["1_batchnorm.running_var"] =
+      NarrowTensor{Dtype::kI8, var.rows(), var.cols(), std::vector<uint8_t>(var.size(), 1)};
+  quantized.tensors.erase("1_batchnorm.running_var");
+  const std::string quantized_path = TempPath("norm_i8.safetensors");
+  ASSERT_TRUE(WriteSafetensors(quantized_path, quantized).ok());
+  status = LoadModel(quantized_path, *loaded);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("does not match the model: tensor "
+                                  "\"1_batchnorm.running_var\" is I8, not F32"),
+            absl::string_view::npos)
+      << status;
 }
 
 }  // namespace

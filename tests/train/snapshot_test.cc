@@ -329,6 +329,17 @@ TEST(SnapshotTest, RefusesATruncatedOrDamagedFileNamingIt) {
   ASSERT_FALSE(restored.ok());
   EXPECT_THAT(std::string(restored.status().message()),
               HasSubstr(absl::StrCat(model, ": not a training snapshot")));
+
+  // A snapshot holds F32 tensors only: a quantized one is named, not ignored.
+  absl::StatusOr<TensorFile> file = ReadSafetensors(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  file->narrow_tensors["extra.q"] = NarrowTensor{Dtype::kI8, 1, 2, {1, 2}};
+  const std::string quantized = absl::StrCat(TestDir(), "/quantized.safetensors");
+  ASSERT_TRUE(WriteSafetensors(quantized, *file).ok());
+  restored = RestoreSnapshot(quantized, TrainingText(run), *run.network, *run.optimizer);
+  ASSERT_FALSE(restored.ok());
+  EXPECT_THAT(std::string(restored.status().message()),
+              HasSubstr("tensor \"extra.q\" is I8, not F32"));
 }
 
 TEST(SnapshotTest, SummaryReadsWhereTheRunStoodFromTheHeader) {
