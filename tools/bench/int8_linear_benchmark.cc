@@ -191,9 +191,9 @@ void BM_FirstLayer(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * rows);
 }
 
-// The batch-1 first layer's parts, one thread: 0 quantizing x (QuantizeRows),
+// The batch-1 layers' parts, one thread: 0 quantizing x (QuantizeRows),
 // 1 the VNNI kernel on quantized x (VnniGemv), 2 the float RowGemv that
-// Dense runs there.
+// Dense runs there; 3 the whole int8 head (Int8Linear 1 x 256 -> 10).
 void BM_FirstLayerPart(benchmark::State& state) {
   const int part = static_cast<int>(state.range(0));
   mnemo::testing::TestRng rng(3);
@@ -210,6 +210,9 @@ void BM_FirstLayerPart(benchmark::State& state) {
   float row_scale = 0.0f;
   QuantizeRows(1, kInputs, x.data(), 0.0f, xq.data(), stride, &row_scale);
   std::vector<float> y(kHidden);
+  Int8Linear head(1);
+  const std::vector<int8_t> head_weights(kHidden * kClasses, 3);
+  const std::vector<float> head_scale(kClasses, 0.01f);
   UseThreads(1);
   for (auto _ : state) {
     switch (part) {
@@ -221,8 +224,17 @@ void BM_FirstLayerPart(benchmark::State& state) {
         VnniGemv(1, xq.data(), stride, &row_scale, packed, q.scale.data(), b.data(), y.data());
         benchmark::DoNotOptimize(y.data());
         break;
-      default:
+      case 2:
         RowGemv(x.data(), w.data(), b.data(), y.data(), kInputs, kHidden);
+        benchmark::DoNotOptimize(y.data());
+        break;
+      default:
+        if (!head.Run(1, kHidden, kClasses, x.data(), 0.0f, head_weights.data(), head_scale.data(),
+                      b.data(), y.data(), 1)
+                 .ok()) {
+          state.SkipWithError("Int8Linear::Run failed");
+          return;
+        }
         benchmark::DoNotOptimize(y.data());
     }
   }
@@ -252,7 +264,7 @@ BENCHMARK(BM_FirstLayer)
 
 BENCHMARK(BM_FirstLayerPart)
     ->ArgNames({"part"})
-    ->DenseRange(0, 2)
+    ->DenseRange(0, 3)
     ->ComputeStatistics("min", Min)
     ->ComputeStatistics("max", Max)
     ->Unit(benchmark::kMicrosecond);
