@@ -26,7 +26,11 @@ namespace mnemo::onednn {
 //   input_scale > 0: that scale for every row (static);
 //   input_scale == 0: max_r |x[i][r]| / 127 (dynamic, in float), 0 for an
 //   all-zero row, whose q is then all zeros;
-//   q[i][r] = clamp(round_half_even(x[i][r] / scale), -127, 127)  (float division).
+//   q[i][r] = clamp(round_half_even(x[i][r] * (1 / scale)), -127, 127) in
+//   float, the reciprocal rounded to float once (x[i][r] / scale where the
+//   reciprocal overflows, a scale below about 2^-128). A product, not a
+//   division, for speed: it differs from x / scale by an ulp at most, which
+//   moves q only where x / scale is within an ulp of a half-integer.
 // Bytes [k, q_stride) of each row are set to 0. x must be finite.
 void QuantizeRows(int m, int k, const float* x, float input_scale, int8_t* q, int q_stride,
                   float* row_scale);

@@ -64,8 +64,10 @@ std::vector<int> QuantizeRow(const Problem& p, int i, float input_scale, float* 
   *scale = input_scale > 0.0f ? input_scale : max_abs / 127.0f;
   std::vector<int> q(p.k, 0);
   if (*scale == 0.0f) return q;
+  const float inverse = 1.0f / *scale;
   for (int r = 0; r < p.k; ++r) {
-    const float rounded = std::nearbyint(row[r] / *scale);  // ties to even
+    const float scaled = std::isfinite(inverse) ? row[r] * inverse : row[r] / *scale;
+    const float rounded = std::nearbyint(scaled);  // ties to even
     q[r] = static_cast<int>(std::clamp(rounded, -127.0f, 127.0f));
   }
   return q;
@@ -150,6 +152,30 @@ TEST_F(Int8LinearTest, ZeroRowGivesBiasAndOtherRowsDoNotChangeIt) {
     alone.x.resize(p.k);
     const std::vector<float> y0 = RunLinear(linear, alone, 0.0f, true);
     EXPECT_TRUE(SameBits(y0, std::vector<float>(y.begin(), y.begin() + p.n)));
+  }
+}
+
+TEST_F(Int8LinearTest, TinyRowsQuantizeLikeOthers) {
+  // A row of denormals: its scale's reciprocal overflows, and its zeros
+  // must still be zeros (not NaN from 0 * inf, clamped to -127).
+  for (const int paths : {kAlwaysVnni, kNeverVnni}) {
+    Problem p = RandomProblem(2, 19, 10, 17);
+    for (int r = 0; r < p.k; ++r) p.x[r] = r % 3 == 0 ? 0.0f : (r % 3 == 1 ? 1e-39f : -3e-40f);
+    Int8Linear linear(1, paths);
+    ExpectMatchesReference(p, 0.0f, RunLinear(linear, p, 0.0f, true), true);
+    // The same row scaled by 2^100 quantizes to the same q, so without bias
+    // the outputs scale by 2^100, up to the precision of the tiny row's
+    // float scales: its scale (8e-42) and the product with a weight scale
+    // (1e-43) are denormals of a few significant digits, hence 5%. Zeros
+    // quantized to -127 would be off by far more.
+    Problem scaled = p;
+    for (int r = 0; r < p.k; ++r) scaled.x[r] = p.x[r] * 0x1p100f;
+    const std::vector<float> y = RunLinear(linear, p, 0.0f, /*with_bias=*/false);
+    const std::vector<float> y_scaled = RunLinear(linear, scaled, 0.0f, false);
+    for (int j = 0; j < p.n; ++j) {
+      EXPECT_NE(y_scaled[j], 0.0f) << j;
+      EXPECT_NEAR(y[j], y_scaled[j] * 0x1p-100f, 0.05 * std::fabs(y_scaled[j] * 0x1p-100f)) << j;
+    }
   }
 }
 

@@ -3,9 +3,9 @@
 // DotProductForward at batch 1, oneDNN's matmul at 256), in one process:
 //
 //   BM_Mlp/<precision>/batch:<b>/threads:<t>     precision 0 float, 1 int8
-//   BM_FirstLayer/<path>/rows:<m>                784 x 256 alone, one thread:
-//       path 0 the VNNI kernel, 1 oneDNN's int8 matmul (where Int8Linear
-//       switches, kVnniRowsUpTo)
+//   BM_FirstLayer/<path>/rows:<m>/threads:<t>    784 x 256 alone: path 0 the
+//       VNNI kernel, 1 oneDNN's int8 matmul (where Int8Linear switches,
+//       kVnniRowsUpTo; and oneDNN's at batch 256 on 1 and 2 threads)
 //
 //   ./bazelw run //tools/bench:int8_linear_benchmark -- FLAGS
 //
@@ -155,7 +155,7 @@ struct FirstLayer {
   QuantizedDense weights;
   Int8Linear linear;
   std::vector<float> x, y;
-  FirstLayer(int rows, int path) : linear(/*max_threads=*/1, path == 0 ? (1 << 30) : 0) {
+  FirstLayer(int rows, int path, int threads) : linear(threads, path == 0 ? (1 << 30) : 0) {
     mnemo::testing::TestRng rng(2);
     mnemo::Dense dense(kInputs, kHidden, false);
     dense.weight() = rng.Random(kInputs, kHidden, -0.08f, 0.08f);
@@ -175,11 +175,12 @@ struct FirstLayer {
 void BM_FirstLayer(benchmark::State& state) {
   const int path = static_cast<int>(state.range(0));
   const int rows = static_cast<int>(state.range(1));
+  const int threads = static_cast<int>(state.range(2));
   if (!Int8Linear::Available()) {
     state.SkipWithError("no AVX-512 VNNI");
     return;
   }
-  FirstLayer layer(rows, path);
+  FirstLayer layer(rows, path, threads);
   if (!layer.Run(rows)) {
     state.SkipWithError("Int8Linear::Run failed");
     return;
@@ -256,8 +257,10 @@ BENCHMARK(BM_Mlp)
     ->Unit(benchmark::kMicrosecond);
 
 BENCHMARK(BM_FirstLayer)
-    ->ArgNames({"onednn", "rows"})
-    ->ArgsProduct({{0, 1}, {1, 2, 4, 8, 16, 32, 64}})
+    ->ArgNames({"onednn", "rows", "threads"})
+    ->ArgsProduct({{0, 1}, {1, 2, 4, 8, 16, 32, 64}, {1}})
+    ->Args({1, 256, 1})
+    ->Args({1, 256, 2})
     ->ComputeStatistics("min", Min)
     ->ComputeStatistics("max", Max)
     ->Unit(benchmark::kMicrosecond);
