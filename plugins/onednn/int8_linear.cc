@@ -194,7 +194,12 @@ absl::Status Int8Linear::Run(int m, int k, int n, const float* x, float input_sc
       vnni_version_ = weights_version;
       GetCounters().weight_packs.fetch_add(1, std::memory_order_relaxed);
     }
-    VnniGemv(m, quantized, stride, row_scales, vnni_, weight_scale, bias, y);
+    ForRows(m, ThreadsForFlops(2.0 * m * k * n * kFloatFlopsPerInt8Op, max_threads_),
+            [&](int begin, int end) {
+              VnniGemv(end - begin, quantized + static_cast<ptrdiff_t>(begin) * stride, stride,
+                       row_scales + begin, vnni_, weight_scale, bias,
+                       y + static_cast<ptrdiff_t>(begin) * n);
+            });
     return absl::OkStatus();
   }
 

@@ -37,12 +37,19 @@ namespace mnemo::onednn {
 // and primitives made once per shape (ShapeCache).
 class Int8Linear {
  public:
-  // Up to this many rows the VNNI kernel (measured against oneDNN's int8
-  // matmul on the 2-core Zen 4 of notes/anchors.md, int8_linear_benchmark).
+  // Up to this many rows the VNNI kernel (int8_linear_benchmark, on the
+  // 2-core Zen 4 of notes/anchors.md, 784 x 256: 1.3 us at 1 row against
+  // oneDNN's 2.5; level with it from 8 to 256 rows on one thread, both
+  // running vpdpbusd at the core's rate). Beyond, oneDNN's matmul, though
+  // at 256 rows on two threads the VNNI kernel with the rows split was
+  // faster (92 against 108 us, 5 quiet repetitions): worth measuring on
+  // more shapes before moving the threshold.
   static constexpr int kVnniRowsUpTo = 16;
 
-  // Up to `max_threads` threads for oneDNN's products (fewer for small
-  // ones); the VNNI kernel runs on the calling thread.
+  // Up to `max_threads` threads per product, fewer for small ones (the VNNI
+  // kernel splits rows among them; batch 1 runs on the calling thread).
+  // `vnni_rows_up_to` other than the default: tests and benchmarks forcing
+  // a path.
   explicit Int8Linear(int max_threads, int vnni_rows_up_to = kVnniRowsUpTo);
   ~Int8Linear();
   Int8Linear(Int8Linear&&) noexcept;

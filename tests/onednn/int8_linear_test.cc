@@ -114,9 +114,12 @@ class Int8LinearTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(Int8Linear::Available()); }
 };
 
+// Odd k and n (padding of the packed layout), rows in blocks of 4, 2 and 1,
+// column blocks of up to 16 vectors; 64 x 785 x 257 is large enough for two
+// threads on both paths (rows split between them).
 TEST_F(Int8LinearTest, BothPathsMatchReferenceAndEachOther) {
   uint32_t seed = 1;
-  for (const int m : {1, 2, 3, 4, 7, 33}) {
+  for (const int m : {1, 2, 3, 4, 7, 33, 64}) {
     for (const int k : {3, 4, 64, 785}) {
       for (const int n : {1, 10, 17, 257}) {
         for (const float input_scale : {0.0f, 0.02f}) {

@@ -261,6 +261,8 @@ BENCHMARK(BM_FirstLayer)
     ->ArgsProduct({{0, 1}, {1, 2, 4, 8, 16, 32, 64}, {1}})
     ->Args({1, 256, 1})
     ->Args({1, 256, 2})
+    ->Args({0, 256, 1})
+    ->Args({0, 256, 2})
     ->ComputeStatistics("min", Min)
     ->ComputeStatistics("max", Max)
     ->Unit(benchmark::kMicrosecond);
