@@ -17,9 +17,9 @@ absl::StatusOr<std::unique_ptr<Layer>> Int8Dense::Create(const LayerArgs& args) 
     return absl::FailedPreconditionError(
         "an INT8 dense layer is for inference only: train in FP32 or BF16, then quantize");
   }
+  // The backend's CheckPrecision has said why a CPU or a build cannot.
   if (!Int8Linear::Available()) {
-    return absl::FailedPreconditionError(
-        "the onednn plugin was built without AVX512-VNNI, which its int8 layers need");
+    return absl::FailedPreconditionError("no int8 kernel here (plugins/onednn/isa.h)");
   }
   if (absl::StatusOr<const dnnl::engine*> engine = Engine(); !engine.ok()) {
     return engine.status();

@@ -3,6 +3,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "plugins/onednn/int8_linear.h"
 
 namespace mnemo::onednn {
 namespace {
@@ -59,13 +60,11 @@ absl::Status CheckIsaFor(config::Model::Precision precision) {
         "this CPU lacks ", instructions, " (oneDNN's ", IsaName(need), "): oneDNN dispatches to ",
         IsaName(have), " here, where it would be slower than FP32; use FP32 on this machine"));
   }
-#ifndef __AVX512VNNI__
-  if (!bf16) {
+  if (!bf16 && !Int8Linear::Available()) {
     return absl::FailedPreconditionError(
         "the onednn plugin was compiled without AVX512-VNNI, which its int8 kernel needs: "
         "rebuild it on this machine (the build uses -march=native)");
   }
-#endif
   return absl::OkStatus();
 }
 
