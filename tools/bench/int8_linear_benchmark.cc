@@ -91,8 +91,8 @@ struct Mlp {
     second_ref->bias() = rng.Random(1, kClasses, -0.1f, 0.1f);
     first_q = Quantize(*first_ref);
     second_q = Quantize(*second_ref);
-    first = std::make_unique<Dense>(std::move(first_ref), threads);
-    second = std::make_unique<Dense>(std::move(second_ref), threads);
+    first = std::make_unique<Dense>(std::move(first_ref), threads, /*bf16=*/false);
+    second = std::make_unique<Dense>(std::move(second_ref), threads, /*bf16=*/false);
     input = rng.Random(batch, kInputs, 0.0f, 1.0f);
   }
 
