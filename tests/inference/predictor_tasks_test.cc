@@ -166,7 +166,8 @@ TEST(PredictorTasksTest, AGivenConfigMustDescribeTheStoredModel) {
     EXPECT_EQ(std::string(predictor.status().message()),
               absl::StrCat(model,
                            " was trained as another model than the given config describes (only "
-                           "model.backend and model.threads may differ): the file's model has ",
+                           "model.backend, model.threads and a precision of FP32 or BF16 may "
+                           "differ): the file's model has ",
                            c.difference));
   }
 }
