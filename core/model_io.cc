@@ -57,8 +57,11 @@ std::map<std::string, MatrixS8*> NamedInt8Tensors(const std::vector<Network*>& n
 std::string DtypeProblem(const std::string& name, Dtype stored, bool int8_target) {
   const bool fits = int8_target ? stored == Dtype::kI8 : stored != Dtype::kI8;
   if (fits) return "";
-  return absl::StrCat("tensor ", QuoteValue(name), " is ", DtypeName(stored), " but the model holds it as ",
-                      int8_target ? "I8" : "F32 (or BF16)");
+  return absl::StrCat("tensor ", QuoteValue(name), " is ", DtypeName(stored),
+                      " but the model holds it as ", int8_target ? "I8" : "F32 (or BF16)",
+                      stored == Dtype::kI8 ? " (an INT8 model, as tools/quantize writes it: load it "
+                                             "with the config it stores)"
+                                           : "");
 }
 
 // Reads tensor `name` of `file` into `target`, widening BF16 to float.

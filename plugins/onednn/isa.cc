@@ -58,7 +58,9 @@ absl::Status CheckIsaFor(config::Model::Precision precision) {
   if (!Includes(have, need)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "this CPU lacks ", instructions, " (oneDNN's ", IsaName(need), "): oneDNN dispatches to ",
-        IsaName(have), " here, where it would be slower than FP32; use FP32 on this machine"));
+        IsaName(have), " here, where it would be slower than FP32; ",
+        bf16 ? "use model.precision FP32 on this machine"
+             : "serve the FP32 model it was quantized from on this machine"));
   }
   if (!bf16 && !Int8Linear::Available()) {
     return absl::FailedPreconditionError(

@@ -1,16 +1,17 @@
 // The oneDNN backend against the Eigen reference on the workloads,
 // with the fp32 GEMM roof they are measured against:
 //
-//   BM_SeedEpoch/{eigen,onednn}   one training epoch of the seed MLP on
+//   BM_SeedEpoch/{eigen,onednn,bf16}  one training epoch of the seed MLP on
 //                                 Fashion-MNIST (shuffle and gather included)
-//   BM_DeepStep/{eigen,onednn}    one SGD step of 32 x (Dense 512 + ReLU) +
+//   BM_DeepStep/{eigen,onednn,bf16}   one SGD step of 32 x (Dense 512 + ReLU) +
 //                                 Dense 10 at batch 4096 (keep_all)
-//   BM_Infer/{eigen,onednn}/{1,256}  forward + arg-max of the seed MLP on a
+//   BM_Infer/{eigen,onednn,bf16,int8}/{1,256}  forward + arg-max of the seed MLP on a
 //                                 batch of test images, per call, through
 //                                 Network::Forward
 //   BM_GemmRoof                   oneDNN's sgemm, 2048^3 fp32
 //
-// Backend "bf16" is the oneDNN backend with model.precision BF16.
+// Backend "bf16" is the oneDNN backend with model.precision BF16; "int8"
+// (BM_Infer only) the seed MLP as tools/quantize writes it in INT8.
 //
 //   ./bazelw run //tools/bench:backend_benchmark
 //   ./bazelw run //tools/bench:backend_benchmark -- --benchmark_format=csv
@@ -41,7 +42,9 @@
 #include "absl/strings/str_cat.h"
 #include "core/config_loader.h"
 #include "core/loss.h"
+#include "core/io/safetensors.h"
 #include "core/model_builder.h"
+#include "core/model_io.h"
 #include "core/network.h"
 #include "core/optimizer.h"
 #include "core/status_macros.h"
@@ -49,6 +52,7 @@
 #include "core/trainer.h"
 #include "tools/data/formats.h"
 #include "tools/data/readers.h"
+#include "tools/quantization/quantize_model.h"
 
 namespace mnemo {
 namespace {
@@ -217,9 +221,33 @@ void DeepStepBenchmark(benchmark::State& state, const std::string& backend) {
   state.counters["threads"] = t.network->backend().threads();
 }
 
+// The seed MLP as tools/quantize writes it in INT8 (dynamic activations) and
+// as Predictor loads it: its initial weights quantized (the time does not
+// depend on their values), through a temporary file.
+std::unique_ptr<Network> Int8SeedMlp() {
+  std::unique_ptr<LoadedConfig> config = LoadConfig("configs/fashion_mlp_onednn.pbtxt", "onednn");
+  std::unique_ptr<Network> fp32 = Build(*config);
+  absl::StatusOr<TensorFile> file =
+      QuantizeModel(*fp32, config->experiment(), config::DataNames(), QuantizeOptions());
+  if (!file.ok()) Die("quantizing the seed MLP", file.status());
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string path =
+      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/backend_benchmark_int8.safetensors");
+  if (absl::Status s = WriteSafetensors(path, *file); !s.ok()) Die(path, s);
+  absl::StatusOr<std::unique_ptr<LoadedConfig>> int8 =
+      ConfigLoader(Registries::Global(), ConfigUse::kInference).LoadForModel("", path);
+  if (!int8.ok()) Die(path, int8.status());
+  (*int8)->mutable_experiment().mutable_model()->set_threads(Threads());
+  std::unique_ptr<Network> network = Build(**int8);
+  if (absl::Status s = LoadModel(path, *network); !s.ok()) Die(path, s);
+  std::remove(path.c_str());
+  return network;
+}
+
 void Infer(benchmark::State& state, const std::string& backend, int batch) {
-  Training& t =
-      GetTraining(absl::StrCat("infer/", backend), "configs/fashion_mlp_onednn.pbtxt", backend);
+  Training& t = GetTraining(absl::StrCat("infer/", backend), "configs/fashion_mlp_onednn.pbtxt",
+                            backend == "int8" ? "onednn" : backend);
+  if (backend == "int8" && t.network->layer(0).int8_buffers().empty()) t.network = Int8SeedMlp();
   const Tensor input = FashionMnist().test.features.topRows(batch);
   std::vector<int32_t> predicted(batch);
   const ForwardContext context{/*training=*/false, 0, 0};
@@ -279,7 +307,7 @@ void RegisterAll() {
     benchmark::RegisterBenchmark(("BM_DeepStep/" + b).c_str(), DeepStepBenchmark, b)
         ->Unit(benchmark::kMillisecond);
   }
-  for (const char* backend : {"onednn", "eigen", "bf16"}) {
+  for (const char* backend : {"onednn", "eigen", "bf16", "int8"}) {
     for (int batch : {1, 256}) {
       const std::string b = backend;
       benchmark::RegisterBenchmark(absl::StrCat("BM_Infer/", b, "/", batch).c_str(), Infer, b,

@@ -1,7 +1,8 @@
 """mnemo's oneDNN backend against PyTorch on this machine, interleaved, in one run.
 
 Called by compare_pytorch.sh (which installs PyTorch if it is missing):
-  compare_pytorch.py BENCH TRAIN CONFIG_EIGEN CONFIG_ONEDNN TORCH_SCRIPT [ROUNDS]
+  compare_pytorch.py BENCH TRAIN QUANTIZE EVAL CONFIG_EIGEN CONFIG_ONEDNN CONFIG_BF16
+      TORCH_SCRIPT [ROUNDS]
 
 Every round runs each workload once with mnemo (//tools/bench:backend_benchmark)
 and once with PyTorch (pytorch_workloads.py), one after the other, so that both
@@ -11,7 +12,9 @@ fastest thread setting, chosen per workload at the start from 1 and 2 intra-op
 threads. The fp32 GEMM roof is measured here too (the faster of oneDNN's sgemm
 and torch.matmul at 2048^3), and the training workloads' GFLOP/s are given as a
 share of it. Last, both systems train the seed MLP for 10 epochs and the test
-accuracies are compared.
+accuracies are compared. Low precision (model.precision BF16, int8 models
+written by tools/quantize) is timed in the same rounds, against PyTorch and
+against mnemo's own fp32, and its accuracy after the same 10 epochs too.
 """
 import csv
 import io
@@ -40,6 +43,20 @@ WORKLOADS = [
     ("deep MLP step", "BM_DeepStep/onednn", ["deep_step", "3"], 0.95, DEEP_FLOP),
     ("inference batch 1", "BM_Infer/onednn/1", ["infer", "1", "3000"], 10.0, None),
     ("inference batch 256", "BM_Infer/onednn/256", ["infer", "256", "400"], 1.2, None),
+    # Low precision: mnemo's BF16 step against PyTorch's bf16 autocast, and
+    # int8 inference against PyTorch's fp32 (it has no int8 Linear on CPU
+    # without a quantization workflow of its own).
+    ("deep MLP step, bf16", "BM_DeepStep/bf16", ["deep_step_bf16", "3"], None, DEEP_FLOP),
+    ("inference batch 1, int8", "BM_Infer/int8/1", ["infer", "1", "3000"], 8.0, None),
+    ("inference batch 256, int8", "BM_Infer/int8/256", ["infer", "256", "400"], None, None),
+]
+
+# Low precision against mnemo's own fp32, in the same rounds: name, the
+# low-precision workload, the fp32 one, target ratio (fp32 time / its time).
+AGAINST_FP32 = [
+    ("deep MLP step: bf16 / fp32", "deep MLP step, bf16", "deep MLP step", 1.6),
+    ("inference batch 1: int8 / fp32", "inference batch 1, int8", "inference batch 1", 2.0),
+    ("inference batch 256: int8 / fp32", "inference batch 256, int8", "inference batch 256", 1.5),
 ]
 
 
@@ -73,8 +90,9 @@ def stats(values):
 
 
 def main():
-    bench, train, config_eigen, config_onednn, script = sys.argv[1:6]
-    rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 5
+    bench, train, quantize, eval_tool, config_eigen, config_onednn, config_bf16, script = \
+        sys.argv[1:9]
+    rounds = int(sys.argv[9]) if len(sys.argv) > 9 else 5
 
     _, row = ours(bench, "BM_GemmRoof")
     ours_roof = float(row["gflops"])
@@ -117,19 +135,52 @@ def main():
             gflops = flop / mine / 1e9
             rate = f"{gflops:.1f} ({100 * gflops / roof:.0f}%)"
         unit = (lambda s: f"{s * 1e6:.1f} us") if mine < 1e-3 else (lambda s: f"{s * 1e3:.1f} ms")
+        ok = target is None or mid >= target
+        if not ok:
+            failed.append(name)
+        verdict = "-" if target is None else f">= {target} {'met' if ok else 'NOT met'}"
+        print(f"| {name} | {unit(mine)} | {unit(other)} | {low:.2f} / {mid:.2f} / {high:.2f} "
+              f"| {verdict} | {rate} |")
+
+    print()
+    print("| low precision against mnemo fp32 | ratio min / median / max | target |")
+    print("| --- | --- | --- |")
+    for name, low_precision, fp32, target in AGAINST_FP32:
+        # Round by round: both ran in the same round, one after the other.
+        low, mid, high = stats([f / l for f, l in zip(seconds[fp32][0], seconds[low_precision][0])])
         ok = mid >= target
         if not ok:
             failed.append(name)
-        print(f"| {name} | {unit(mine)} | {unit(other)} | {low:.2f} / {mid:.2f} / {high:.2f} "
-              f"| >= {target} {'met' if ok else 'NOT met'} | {rate} |")
+        print(f"| {name} | {low:.2f} / {mid:.2f} / {high:.2f} | >= {target} "
+              f"{'met' if ok else 'NOT met'} |")
 
     print()
     print("seed MLP, 10 epochs, test accuracy:")
     with tempfile.TemporaryDirectory() as out:  # not the user's out/
-        eigen, onednn = (train_output.test_accuracy(
+        eigen, onednn, bf16 = (train_output.test_accuracy(
             run([train, f"--config={config}", "--epochs=10", f"--out={out}/{name}"]),
             "compare_pytorch")
-                         for name, config in (("eigen", config_eigen), ("onednn", config_onednn)))
+                               for name, config in (("eigen", config_eigen),
+                                                    ("onednn", config_onednn),
+                                                    ("bf16", config_bf16)))
+        # The fp32 model quantized, as a user does it, and evaluated.
+        int8 = {}
+        for activations in ("dynamic", "static"):
+            path = f"{out}/int8_{activations}.safetensors"
+            run([quantize, f"--model={out}/onednn/model.safetensors", f"--out={path}",
+                 f"--activations={activations}"])
+            int8[activations] = float(next(
+                line.split()[2] for line in run([eval_tool, f"--model={path}"]).splitlines()
+                if line.startswith("test accuracy")))
+    print(f"  mnemo bf16 {bf16:.4f} against fp32 {onednn:.4f} ({100 * (bf16 - onednn):+.2f} "
+          f"points; within 0.3 asked)")
+    for activations, accuracy in int8.items():
+        print(f"  mnemo int8 ({activations} activations) {accuracy:.4f} against fp32 "
+              f"{onednn:.4f} ({100 * (accuracy - onednn):+.2f} points; within 0.5 asked)")
+        if abs(accuracy - onednn) > 0.005:
+            failed.append(f"int8 {activations} accuracy")
+    if abs(bf16 - onednn) > 0.003:
+        failed.append("bf16 accuracy")
     torch_out = run(["/usr/bin/python3", script, "seed_epoch",
                      str(threads["seed MLP epoch"]), "10"])
     torch_acc = float(torch_out.splitlines()[-1].split()[3])

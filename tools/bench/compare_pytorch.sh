@@ -30,6 +30,6 @@ if ((${#need[@]})); then
 fi
 
 exec /usr/bin/python3 "$root/tools/bench/compare_pytorch.py" \
-  "$root/tools/bench/backend_benchmark" "$root/tools/train" \
-  "$root/configs/fashion_mlp.pbtxt" "$root/configs/fashion_mlp_onednn.pbtxt" \
-  "$root/tools/bench/pytorch_workloads.py" "$rounds"
+  "$root/tools/bench/backend_benchmark" "$root/tools/train" "$root/tools/quantize" \
+  "$root/tools/eval" "$root/configs/fashion_mlp.pbtxt" "$root/configs/fashion_mlp_onednn.pbtxt" \
+  "$root/configs/fashion_mlp_bf16.pbtxt" "$root/tools/bench/pytorch_workloads.py" "$rounds"

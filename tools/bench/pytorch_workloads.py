@@ -8,6 +8,9 @@
   python3 pytorch_workloads.py deep_step THREADS [STEPS]
       32 x (Linear 512 + ReLU) + Linear 10, batch 4096, one SGD step each.
       Prints `seconds S` per step.
+  python3 pytorch_workloads.py deep_step_bf16 THREADS [STEPS]
+      The same step under torch.autocast("cpu", dtype=torch.bfloat16): the
+      matmuls in bf16 (oneDNN inside PyTorch), fp32 weights and optimizer.
   python3 pytorch_workloads.py infer THREADS BATCH [CALLS]
       The seed MLP's forward and arg-max on a batch of test images, under
       torch.no_grad(). Prints `seconds S` per call, median of CALLS calls.
@@ -73,7 +76,7 @@ def seed_epoch(epochs):
         print(f"seconds {seconds:.6f} test_accuracy {accuracy:.4f}", flush=True)
 
 
-def deep_step(steps):
+def deep_step(steps, bf16=False):
     torch.manual_seed(42)
     layers = []
     for i in range(32):
@@ -87,7 +90,8 @@ def deep_step(steps):
     for _ in range(steps):
         start = time.perf_counter()
         optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
         print(f"seconds {time.perf_counter() - start:.6f}", flush=True)
@@ -127,6 +131,8 @@ def main():
         seed_epoch(args[0] if args else 2)
     elif mode == "deep_step":
         deep_step(args[0] if args else 3)
+    elif mode == "deep_step_bf16":
+        deep_step(args[0] if args else 3, bf16=True)
     elif mode == "infer":
         infer(args[0], args[1] if len(args) > 1 else 2000)
     elif mode == "gemm":
