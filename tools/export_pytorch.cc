@@ -15,8 +15,6 @@
 // Without --config, the config stored in the model file at training time is
 // used. An existing --out is replaced only with --overwrite.
 
-#include <sys/stat.h>
-
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -40,13 +38,6 @@ ABSL_FLAG(bool, overwrite, false, "replace --out when it exists");
 
 namespace mnemo {
 namespace {
-
-// Whether the two paths name one file (the model given as --out too).
-bool SameFile(const std::string& a, const std::string& b) {
-  struct stat sa, sb;
-  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
-         sa.st_ino == sb.st_ino;
-}
 
 absl::Status Run() {
   const std::string model_flag = absl::GetFlag(FLAGS_model);

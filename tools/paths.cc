@@ -1,5 +1,6 @@
 #include "tools/paths.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -34,6 +35,12 @@ absl::StatusOr<std::string> FindInputFile(const std::string& path) {
   if (IsReadable(runfiles)) return runfiles;
   return absl::NotFoundError(absl::StrCat("cannot read ", path, " (tried ", user,
                                           " and ", runfiles, ")"));
+}
+
+bool SameFile(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
 }
 
 }  // namespace mnemo

@@ -17,6 +17,10 @@ std::string UserPath(const std::string& path);
 // The error lists both places.
 absl::StatusOr<std::string> FindInputFile(const std::string& path);
 
+// Whether the two paths name one existing file (an input given as the
+// output too, by another name).
+bool SameFile(const std::string& a, const std::string& b);
+
 }  // namespace mnemo
 
 #endif  // MNEMO_TOOLS_PATHS_H_

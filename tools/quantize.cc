@@ -46,12 +46,6 @@ ABSL_FLAG(std::string, data_dir, "", "static: data directory; empty = as the con
 namespace mnemo {
 namespace {
 
-bool SameFile(const std::string& a, const std::string& b) {
-  struct stat sa, sb;
-  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
-         sa.st_ino == sb.st_ino;
-}
-
 absl::StatusOr<QuantizeOptions> OptionsFromFlags() {
   QuantizeOptions options;
   const std::string precision = absl::GetFlag(FLAGS_precision);

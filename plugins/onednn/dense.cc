@@ -131,42 +131,6 @@ void Dense::ForwardBf16(const Tensor& input, const ForwardContext& context, Tens
   }
 }
 
-void Dense::BackwardBf16(const Tensor& input, const Tensor& grad_output, Tensor* grad_input) {
-  const int rows = static_cast<int>(input.rows());
-  // The weight gradient first, then the input's: each falls back on its own,
-  // as in FP32, so a product that succeeded is not added twice.
-  const uint16_t* dy = nullptr;  // the output's gradient in bf16, once converted
-  absl::Status status = [&]() -> absl::Status {
-    MNEMO_ASSIGN_OR_RETURN(const uint16_t* x, Convert(input, ThreadBufferSlot::kBf16First));
-    MNEMO_ASSIGN_OR_RETURN(dy, Convert(grad_output, ThreadBufferSlot::kBf16Second));
-    return backward_weights_.Run(input_size(), rows, output_size(), x, dy, nullptr,
-                                 weight_gradient_->data());
-  }();
-  if (!status.ok()) {
-    ReportFallback(*this, "bf16 weight gradient", status, &fallback_reported_);
-    weight_gradient_->noalias() += input.transpose() * grad_output;
-  }
-  status = backward_bias_.Run(1, rows, output_size(), Ones(rows), grad_output.data(), nullptr,
-                              bias_gradient_->data());
-  if (!status.ok()) {
-    ReportFallback(*this, "bias gradient", status, &fallback_reported_);
-    bias_gradient_->noalias() += grad_output.colwise().sum();
-  }
-  if (grad_input == nullptr) return;
-  status = [&]() -> absl::Status {
-    MNEMO_RETURN_IF_ERROR(ConvertWeights());
-    if (dy == nullptr) {
-      MNEMO_ASSIGN_OR_RETURN(dy, Convert(grad_output, ThreadBufferSlot::kBf16Second));
-    }
-    return backward_data_.Run(rows, output_size(), input_size(), dy, weight_bf16_.data(), nullptr,
-                              grad_input->data());
-  }();
-  if (!status.ok()) {
-    ReportFallback(*this, "bf16 input gradient", status, &fallback_reported_);
-    grad_input->noalias() = grad_output * weight_->transpose();
-  }
-}
-
 void Dense::Forward(const Tensor& input, const ForwardContext& context, Tensor* output) {
   const int rows = static_cast<int>(input.rows());
   output->resize(rows, output_size());  // keeps the buffer when the shape is unchanged
@@ -193,25 +157,39 @@ void Dense::Forward(const Tensor& input, const ForwardContext& context, Tensor* 
   }
 }
 
+absl::Status Dense::BackwardOperands(const Tensor& input, const Tensor& grad_output,
+                                     Operands* operands) {
+  operands->x = input.data();
+  operands->dy = grad_output.data();
+  operands->w = weight_->data();
+  if (!bf16_) return absl::OkStatus();
+  MNEMO_RETURN_IF_ERROR(ConvertWeights());
+  MNEMO_ASSIGN_OR_RETURN(operands->x, Convert(input, ThreadBufferSlot::kBf16First));
+  MNEMO_ASSIGN_OR_RETURN(operands->dy, Convert(grad_output, ThreadBufferSlot::kBf16Second));
+  operands->w = weight_bf16_.data();
+  return absl::OkStatus();
+}
+
 void Dense::Backward(const Tensor& input, const Tensor& /*output*/, const Tensor& grad_output,
                      const ForwardContext& /*context*/, Tensor* grad_input) {
   const int rows = static_cast<int>(input.rows());
   if (grad_input != nullptr) grad_input->resize(rows, input_size());
   if (rows == 0) return;  // nothing to add
-  if (bf16_) {
-    BackwardBf16(input, grad_output, grad_input);
-    return;
-  }
 
-  // Each product falls back on its own: the gradients are accumulated, so a
-  // product that succeeded must not be added twice.
-  absl::Status status =
-      backward_weights_.Run(input_size(), rows, output_size(), input.data(), grad_output.data(),
-                            nullptr, weight_gradient_->data());
+  // The products' operands: the tensors themselves, or (BF16) their
+  // roundings. Each product falls back on its own: the gradients are
+  // accumulated, so a product that succeeded must not be added twice.
+  Operands operands;
+  const absl::Status converted = BackwardOperands(input, grad_output, &operands);
+  absl::Status status = converted.ok()
+                            ? backward_weights_.Run(input_size(), rows, output_size(), operands.x,
+                                                    operands.dy, nullptr, weight_gradient_->data())
+                            : converted;
   if (!status.ok()) {
     ReportFallback(*this, "weight gradient", status, &fallback_reported_);
     weight_gradient_->noalias() += input.transpose() * grad_output;
   }
+  // fp32 in either precision: a sum over the batch, no product to speed up.
   status = backward_bias_.Run(1, rows, output_size(), Ones(rows), grad_output.data(), nullptr,
                               bias_gradient_->data());
   if (!status.ok()) {
@@ -219,8 +197,9 @@ void Dense::Backward(const Tensor& input, const Tensor& /*output*/, const Tensor
     bias_gradient_->noalias() += grad_output.colwise().sum();
   }
   if (grad_input == nullptr) return;
-  status = backward_data_.Run(rows, output_size(), input_size(), grad_output.data(),
-                              weight_->data(), nullptr, grad_input->data());
+  status = converted.ok() ? backward_data_.Run(rows, output_size(), input_size(), operands.dy,
+                                               operands.w, nullptr, grad_input->data())
+                          : converted;
   if (!status.ok()) {
     ReportFallback(*this, "input gradient", status, &fallback_reported_);
     grad_input->noalias() = grad_output * weight_->transpose();

@@ -72,7 +72,14 @@ class Dense : public Layer {
   absl::Status ConvertWeights();
   absl::StatusOr<const uint16_t*> Convert(const Tensor& tensor, ThreadBufferSlot slot);
   void ForwardBf16(const Tensor& input, const ForwardContext& context, Tensor* output);
-  void BackwardBf16(const Tensor& input, const Tensor& grad_output, Tensor* grad_input);
+  // The backward products' operands: the input, the output's gradient and the
+  // weights as they are (FP32), or rounded to bf16.
+  struct Operands {
+    const void* x;
+    const void* dy;
+    const void* w;
+  };
+  absl::Status BackwardOperands(const Tensor& input, const Tensor& grad_output, Operands* operands);
   // The 1 x rows row of ones the bias gradient multiplies by; grown, never
   // shrunk, so alternating batch sizes do not reallocate.
   const float* Ones(int rows);
