@@ -428,7 +428,8 @@ TEST(NormalizationTest, TheModelFileKeepsTheRunningStatistics) {
   status = LoadModel(quantized_path, *loaded);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_NE(status.message().find("does not match the model: tensor "
-                                  "\"1_batchnorm.running_var\" is I8, not F32"),
+                                  "\"1_batchnorm.running_var\" is I8 but the model holds it "
+                                  "as F32 (or BF16)"),
             absl::string_view::npos)
       << status;
 }
