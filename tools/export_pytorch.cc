@@ -27,6 +27,7 @@
 #include "core/status_macros.h"
 #include "tools/export/pytorch_state_dict.h"
 #include "tools/export/torch_zip.h"
+#include "tools/model_conversion.h"
 #include "tools/paths.h"
 #include "tools/run_snapshots.h"
 #include "tools/tool_main.h"
@@ -40,45 +41,28 @@ namespace mnemo {
 namespace {
 
 absl::Status Run() {
-  const std::string model_flag = absl::GetFlag(FLAGS_model);
-  if (model_flag.empty()) return absl::InvalidArgumentError("--model is required");
-  const std::string out_flag = absl::GetFlag(FLAGS_out);
-  if (out_flag.empty()) return absl::InvalidArgumentError("--out is required (a .pt file)");
-  MNEMO_ASSIGN_OR_RETURN(std::string model_path, FindInputFile(model_flag));
-  const std::string out_path = UserPath(out_flag);
-  if (SameFile(model_path, out_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--out=", out_path, " is the model file itself: give another --out"));
-  }
-  if (FileExists(out_path) && !absl::GetFlag(FLAGS_overwrite)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--out=", out_path, " exists: give another --out, or --overwrite to replace it"));
-  }
-
-  ConfigLoader loader(Registries::Global(), ConfigUse::kInference);
-  std::string config_path;
-  if (const std::string flag = absl::GetFlag(FLAGS_config); !flag.empty()) {
-    MNEMO_ASSIGN_OR_RETURN(config_path, FindInputFile(flag));
-  }
-  absl::StatusOr<std::unique_ptr<LoadedConfig>> loaded =
-      loader.LoadForModel(config_path, model_path);
-  if (!loaded.ok()) return loaded.status();
+  MNEMO_ASSIGN_OR_RETURN(
+      ModelConversion conversion,
+      StartModelConversion(absl::GetFlag(FLAGS_model), absl::GetFlag(FLAGS_config),
+                           absl::GetFlag(FLAGS_out), "a .pt file", absl::GetFlag(FLAGS_overwrite)));
+  const std::string& model_path = conversion.model_path;
+  const std::string& out_path = conversion.out_path;
   // Before anything is built or read: what PyTorch has no module for.
-  MNEMO_RETURN_IF_ERROR(
-      WithPrefix(CheckExportableToPyTorch(**loaded), absl::StrCat("cannot export ", model_path)));
+  MNEMO_RETURN_IF_ERROR(WithPrefix(CheckExportableToPyTorch(*conversion.config),
+                                   absl::StrCat("cannot export ", model_path)));
 
   // The reference backend computes the same model from the same tensors as
   // any other (CheckModelMatchesFile lets the backend differ), and its layers
   // are the ones the export knows.
-  config::Experiment& experiment = (*loaded)->mutable_experiment();
+  config::Experiment& experiment = conversion.config->mutable_experiment();
   experiment.mutable_model()->set_backend("");
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,
-                         BuildNetwork(**loaded, Registries::Global()));
+                         BuildNetwork(*conversion.config, Registries::Global()));
   MNEMO_RETURN_IF_ERROR(LoadModel(model_path, *network));
   MNEMO_RETURN_IF_ERROR(CheckModelMatchesFile(experiment.model(), model_path));
   MNEMO_ASSIGN_OR_RETURN(config::DataNames names, ReadModelDataNames(model_path));
 
-  absl::StatusOr<PyTorchSequential> exported = ExportToPyTorch(*network, **loaded);
+  absl::StatusOr<PyTorchSequential> exported = ExportToPyTorch(*network, *conversion.config);
   if (!exported.ok()) {
     return WithPrefix(exported.status(), absl::StrCat("cannot export ", model_path));
   }

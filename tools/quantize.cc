@@ -5,7 +5,7 @@
 // (model.precision, model.quantization, backend "onednn"), so Predictor,
 // tools/eval and tools/serve take it as they take any model:
 //
-//   ./bazelw run //tools:quantize -- --model=out/fashion_mlp/model.safetensors \
+//   ./bazelw run //tools:quantize -- --model=out/fashion_mlp/model.safetensors
 //       --out=out/fashion_mlp/model_int8.safetensors [--activations=static]
 //   ./bazelw run //tools:eval -- --model=out/fashion_mlp/model_int8.safetensors
 //
@@ -20,15 +20,14 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/config_loader.h"
 #include "core/io/safetensors.h"
 #include "core/model_builder.h"
 #include "core/model_io.h"
 #include "core/status_macros.h"
 #include "tools/data/readers.h"
+#include "tools/model_conversion.h"
 #include "tools/paths.h"
 #include "tools/quantization/quantize_model.h"
-#include "tools/run_snapshots.h"
 #include "tools/tool_main.h"
 
 ABSL_FLAG(std::string, model, "", "trained model (.safetensors), FP32 or BF16; required");
@@ -94,29 +93,13 @@ absl::StatusOr<Tensor> CalibrationSamples(config::Experiment experiment) {
 
 absl::Status Run() {
   MNEMO_ASSIGN_OR_RETURN(QuantizeOptions options, OptionsFromFlags());
-  const std::string model_flag = absl::GetFlag(FLAGS_model);
-  if (model_flag.empty()) return absl::InvalidArgumentError("--model is required");
-  const std::string out_flag = absl::GetFlag(FLAGS_out);
-  if (out_flag.empty()) return absl::InvalidArgumentError("--out is required (a .safetensors)");
-  MNEMO_ASSIGN_OR_RETURN(std::string model_path, FindInputFile(model_flag));
-  const std::string out_path = UserPath(out_flag);
-  if (SameFile(model_path, out_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--out=", out_path, " is the model file itself: give another --out"));
-  }
-  if (FileExists(out_path) && !absl::GetFlag(FLAGS_overwrite)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--out=", out_path, " exists: give another --out, or --overwrite to replace it"));
-  }
-
-  ConfigLoader loader(Registries::Global(), ConfigUse::kInference);
-  std::string config_path;
-  if (const std::string flag = absl::GetFlag(FLAGS_config); !flag.empty()) {
-    MNEMO_ASSIGN_OR_RETURN(config_path, FindInputFile(flag));
-  }
-  MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<LoadedConfig> loaded,
-                         loader.LoadForModel(config_path, model_path));
-  config::Experiment& experiment = loaded->mutable_experiment();
+  MNEMO_ASSIGN_OR_RETURN(ModelConversion conversion,
+                         StartModelConversion(absl::GetFlag(FLAGS_model),
+                                              absl::GetFlag(FLAGS_config), absl::GetFlag(FLAGS_out),
+                                              "a .safetensors", absl::GetFlag(FLAGS_overwrite)));
+  const std::string& model_path = conversion.model_path;
+  const std::string& out_path = conversion.out_path;
+  config::Experiment& experiment = conversion.config->mutable_experiment();
   if (experiment.model().precision() == config::Model::INT8) {
     return absl::InvalidArgumentError(
         absl::StrCat(model_path, " is an INT8 model already: quantize the model it was made from"));
@@ -130,7 +113,7 @@ absl::Status Run() {
   const config::Experiment original = experiment;
   experiment.mutable_model()->set_precision(config::Model::FP32);
   MNEMO_ASSIGN_OR_RETURN(std::unique_ptr<Network> network,
-                         BuildNetwork(*loaded, Registries::Global()));
+                         BuildNetwork(*conversion.config, Registries::Global()));
   MNEMO_RETURN_IF_ERROR(LoadModel(model_path, *network));
   MNEMO_RETURN_IF_ERROR(CheckModelMatchesFile(experiment.model(), model_path));
   MNEMO_ASSIGN_OR_RETURN(config::DataNames names, ReadModelDataNames(model_path));
