@@ -114,13 +114,6 @@ class Layer {
 // A parameter (or a buffer) as a model's optimizer and snapshots see it: by a
 // name unique in the model, with the layer that owns it, which is told when
 // its values change (Layer::MarkParametersUpdated).
-// An int8 tensor (Layer::int8_buffers) as a model file names it.
-struct ModelInt8Tensor {
-  std::string name;  // "<layer name>.<tensor name>" ("0_dense.weight")
-  MatrixS8* value;
-  Layer* layer;
-};
-
 struct ModelParameter {
   std::string name;  // "<layer name>.<parameter name>" ("0_dense.weight"); "memory.keys"
   Tensor* value;

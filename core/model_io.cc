@@ -46,7 +46,7 @@ std::map<std::string, Tensor*> NamedTensors(const std::vector<Network*>& network
 std::map<std::string, MatrixS8*> NamedInt8Tensors(const std::vector<Network*>& networks) {
   std::map<std::string, MatrixS8*> named;
   for (Network* network : networks) {
-    for (const ModelInt8Tensor& t : network->Int8Buffers()) named[t.name] = t.value;
+    for (const Int8Parameter& t : network->Int8Buffers()) named[t.name] = t.value;
   }
   return named;
 }
@@ -82,6 +82,17 @@ absl::Status ReadFloatTensor(const SafetensorsReader& file, const std::string& n
 
 }  // namespace
 
+std::map<std::string, std::string> ModelMetadata(const std::string& config_text,
+                                                 const config::DataNames& names) {
+  std::map<std::string, std::string> metadata;
+  metadata[kModelFormatKey] = kModelFormatVersion;
+  metadata[kModelConfigKey] = config_text;
+  if (names.ByteSizeLong() > 0) {
+    google::protobuf::TextFormat::PrintToString(names, &metadata[kModelDataKey]);
+  }
+  return metadata;
+}
+
 absl::Status SaveModel(const std::string& path, Network& network, const std::string& config_text,
                        const config::DataNames& names) {
   return SaveModel(path, std::vector<Network*>{&network}, config_text, {}, names);
@@ -96,12 +107,7 @@ absl::Status SaveModel(const std::string& path, const std::vector<Network*>& net
     file.tensors.emplace(name, *value);
   }
   for (const auto& [name, value] : NamedInt8Tensors(networks)) {
-    NarrowTensor& stored = file.narrow_tensors[name];
-    stored.dtype = Dtype::kI8;
-    stored.rows = value->rows();
-    stored.cols = value->cols();
-    stored.bytes.assign(reinterpret_cast<const uint8_t*>(value->data()),
-                        reinterpret_cast<const uint8_t*>(value->data()) + value->size());
+    file.narrow_tensors.emplace(name, ToI8Tensor(*value));
   }
   for (const auto& [name, tensor] : extra_tensors) {
     if (!file.tensors.emplace(name, tensor).second) {
@@ -109,11 +115,7 @@ absl::Status SaveModel(const std::string& path, const std::vector<Network*>& net
           "cannot save ", path, ": tensor \"", name, "\" is both a layer's and an extra one"));
     }
   }
-  file.metadata[kModelFormatKey] = kModelFormatVersion;
-  file.metadata[kModelConfigKey] = config_text;
-  if (names.ByteSizeLong() > 0) {
-    google::protobuf::TextFormat::PrintToString(names, &file.metadata[kModelDataKey]);
-  }
+  file.metadata = ModelMetadata(config_text, names);
   return WriteSafetensors(path, file);
 }
 
@@ -146,11 +148,10 @@ absl::StatusOr<std::map<std::string, Tensor>> LoadModel(const std::string& path,
   for (const auto& [name, target] : named) check(name, target->rows(), target->cols(), false);
   for (const auto& [name, target] : named_int8) check(name, target->rows(), target->cols(), true);
   for (const auto& [name, info] : tensors) {
-    if (named.count(name) == 0 && named_int8.count(name) == 0 &&
-        (extra_prefix.empty() || !absl::StartsWith(name, extra_prefix))) {
+    if (named.count(name) > 0 || named_int8.count(name) > 0) continue;  // checked above
+    if (extra_prefix.empty() || !absl::StartsWith(name, extra_prefix)) {
       problems.push_back(absl::StrCat("tensor ", QuoteValue(name), " is not in the model"));
-    } else if (named.count(name) == 0 && named_int8.count(name) == 0 &&
-               info.dtype != Dtype::kF32) {
+    } else if (info.dtype != Dtype::kF32) {
       problems.push_back(absl::StrCat("tensor ", QuoteValue(name), " is ", DtypeName(info.dtype),
                                       ", not F32"));
     }

@@ -20,6 +20,12 @@ inline constexpr char kModelConfigKey[] = "mnemo.config";  // the config's text
 // text); absent when the data named nothing (IDX, CIFAR-10).
 inline constexpr char kModelDataKey[] = "mnemo.data";
 
+// The metadata of a model file: the format's version, the config's text and,
+// when there are any, the data's names (kModelDataKey). SaveModel's, and a
+// tool's that writes a model file of its own making (tools/quantize).
+std::map<std::string, std::string> ModelMetadata(const std::string& config_text,
+                                                 const config::DataNames& names);
+
 // Saves every layer's parameters and buffers (Layer::buffers; int8 ones,
 // Layer::int8_buffers, as I8 tensors) as safetensors,
 // tensor "<layer name>.<param>" (e.g. "0_dense.weight", fan_in x fan_out;

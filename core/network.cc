@@ -147,12 +147,11 @@ std::vector<ModelParameter> Network::Buffers() {
   return buffers;
 }
 
-std::vector<ModelInt8Tensor> Network::Int8Buffers() {
-  std::vector<ModelInt8Tensor> tensors;
+std::vector<Int8Parameter> Network::Int8Buffers() {
+  std::vector<Int8Parameter> tensors;
   for (const auto& layer : layers_) {
     for (const Int8Parameter& p : layer->int8_buffers()) {
-      tensors.push_back(ModelInt8Tensor{absl::StrCat(layer->name(), ".", p.name), p.value,
-                                        layer.get()});
+      tensors.push_back(Int8Parameter{absl::StrCat(layer->name(), ".", p.name), p.value});
     }
   }
   return tensors;

@@ -56,8 +56,9 @@ class Network {
   // named "<layer name>.<buffer name>", with null gradients: saved and
   // restored beside Parameters(), stepped by no optimizer.
   std::vector<ModelParameter> Buffers();
-  // Every layer's int8 tensors (Layer::int8_buffers), named as Parameters().
-  std::vector<ModelInt8Tensor> Int8Buffers();
+  // Every layer's int8 tensors (Layer::int8_buffers), named as Parameters()
+  // names them ("<layer name>.<tensor name>").
+  std::vector<Int8Parameter> Int8Buffers();
 
   // After an optimizer step: every layer's Layer::CommitStep, in order.
   void CommitStep();

@@ -45,7 +45,7 @@ struct LayerArgs {
   // precision (Backend::CheckPrecision) before any layer is made; a layer
   // that has no such arithmetic computes in FP32 (an activation, a norm).
   config::Model::Precision precision = config::Model::FP32;
-  config::Quantization quantization;
+  config::Quantization quantization = {};
 };
 
 // An error of a layer factory about one field of the layer's config

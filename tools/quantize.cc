@@ -119,8 +119,7 @@ absl::Status Run() {
   MNEMO_ASSIGN_OR_RETURN(config::DataNames names, ReadModelDataNames(model_path));
 
   Tensor calibration;
-  if (options.precision == config::Model::INT8 &&
-      options.activations == config::Quantization::STATIC) {
+  if (options.static_activations()) {
     MNEMO_ASSIGN_OR_RETURN(calibration, CalibrationSamples(original));
     options.calibration = &calibration;
   }

@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "core/bfloat16.h"
 #include "core/io/atomic_file.h"
 #include "core/io/strict_json.h"
 #include "core/io/utf8.h"
@@ -329,6 +330,22 @@ struct TensorToWrite {
 };
 
 }  // namespace
+
+NarrowTensor ToI8Tensor(const MatrixS8& values) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(values.data());
+  return NarrowTensor{Dtype::kI8, values.rows(), values.cols(),
+                      std::vector<uint8_t>(bytes, bytes + values.size())};
+}
+
+NarrowTensor ToBf16Tensor(const Tensor& values) {
+  NarrowTensor t{Dtype::kBF16, values.rows(), values.cols(),
+                 std::vector<uint8_t>(values.size() * sizeof(uint16_t))};
+  for (Eigen::Index i = 0; i < values.size(); ++i) {
+    const uint16_t bits = FloatToBfloat16(values.data()[i]);
+    std::memcpy(t.bytes.data() + i * sizeof bits, &bits, sizeof bits);
+  }
+  return t;
+}
 
 absl::string_view DtypeName(Dtype dtype) {
   switch (dtype) {

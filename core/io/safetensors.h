@@ -40,6 +40,11 @@ struct NarrowTensor {
   std::vector<uint8_t> bytes;  // rows * cols * DtypeBytes(dtype)
 };
 
+// `values` as an I8 tensor, and `values` rounded to bf16 (FloatToBfloat16) as
+// a BF16 one.
+NarrowTensor ToI8Tensor(const MatrixS8& values);
+NarrowTensor ToBf16Tensor(const Tensor& values);
+
 // The contents of a safetensors file: tensors of rank 1 or 2 by name (a
 // rank-1 tensor of n elements is read as 1 x n) and the string metadata. F32
 // tensors are in `tensors`, BF16 and I8 ones in `narrow_tensors`; a name is

@@ -1,13 +1,11 @@
 #include "tools/quantization/quantize_model.h"
 
-#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "core/bfloat16.h"
 #include "core/model_io.h"
 #include "core/status_macros.h"
 #include "google/protobuf/text_format.h"
@@ -16,29 +14,6 @@
 
 namespace mnemo {
 namespace {
-
-NarrowTensor Int8Tensor(const MatrixS8& values) {
-  NarrowTensor t;
-  t.dtype = Dtype::kI8;
-  t.rows = values.rows();
-  t.cols = values.cols();
-  const auto* bytes = reinterpret_cast<const uint8_t*>(values.data());
-  t.bytes.assign(bytes, bytes + values.size());
-  return t;
-}
-
-NarrowTensor Bf16Tensor(const Tensor& values) {
-  NarrowTensor t;
-  t.dtype = Dtype::kBF16;
-  t.rows = values.rows();
-  t.cols = values.cols();
-  t.bytes.resize(values.size() * sizeof(uint16_t));
-  for (Eigen::Index i = 0; i < values.size(); ++i) {
-    const uint16_t bits = FloatToBfloat16(values.data()[i]);
-    std::memcpy(t.bytes.data() + i * sizeof bits, &bits, sizeof bits);
-  }
-  return t;
-}
 
 // The experiment as the quantized file describes it.
 void SetPrecision(const QuantizeOptions& options, int calibration_samples,
@@ -69,8 +44,7 @@ absl::StatusOr<TensorFile> QuantizeModel(Network& network, config::Experiment ex
         absl::StrCat("a model is quantized to INT8 or BF16, not ",
                      config::Model::Precision_Name(options.precision)));
   }
-  const bool calibrate = options.precision == config::Model::INT8 &&
-                         options.activations == config::Quantization::STATIC;
+  const bool calibrate = options.static_activations();
   std::vector<float> largest;
   if (calibrate) {
     if (options.calibration == nullptr || options.calibration->rows() == 0) {
@@ -95,10 +69,10 @@ absl::StatusOr<TensorFile> QuantizeModel(Network& network, config::Experiment ex
       if (!dense || p.name != "weight") {
         file.tensors.emplace(name, *p.value);
       } else if (options.precision == config::Model::BF16) {
-        file.narrow_tensors.emplace(name, Bf16Tensor(*p.value));
+        file.narrow_tensors.emplace(name, ToBf16Tensor(*p.value));
       } else {
         Int8Columns q = QuantizeColumns(*p.value);
-        file.narrow_tensors.emplace(name, Int8Tensor(q.values));
+        file.narrow_tensors.emplace(name, ToI8Tensor(q.values));
         file.tensors.emplace(absl::StrCat(layer.name(), ".weight_scale"), std::move(q.scales));
         if (calibrate) {
           // Inputs all zero in calibration: any scale quantizes them exactly.
@@ -112,11 +86,9 @@ absl::StatusOr<TensorFile> QuantizeModel(Network& network, config::Experiment ex
 
   SetPrecision(options, calibrate ? static_cast<int>(options.calibration->rows()) : 0,
                &experiment);
-  file.metadata[kModelFormatKey] = kModelFormatVersion;
-  google::protobuf::TextFormat::PrintToString(experiment, &file.metadata[kModelConfigKey]);
-  if (names.ByteSizeLong() > 0) {
-    google::protobuf::TextFormat::PrintToString(names, &file.metadata[kModelDataKey]);
-  }
+  std::string config_text;
+  google::protobuf::TextFormat::PrintToString(experiment, &config_text);
+  file.metadata = ModelMetadata(config_text, names);
   return file;
 }
 

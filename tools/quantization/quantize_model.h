@@ -22,6 +22,11 @@ struct QuantizeOptions {
   // on: its largest input magnitude over their forward passes / 127.
   const Tensor* calibration = nullptr;
   int batch_size = 256;
+
+  // INT8 with STATIC activations: the case that needs `calibration`.
+  bool static_activations() const {
+    return precision == config::Model::INT8 && activations == config::Quantization::STATIC;
+  }
 };
 
 // The model file of `network` (loaded, built in FP32 from `experiment`) in
